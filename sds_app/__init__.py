@@ -1,0 +1,1 @@
+"""The Azure shell around sds_core: HTTP routes, triggers and storage adapters."""

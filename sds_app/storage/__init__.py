@@ -1,0 +1,1 @@
+"""Storage adapters: the only modules that talk to Azure Storage."""

@@ -1,0 +1,30 @@
+"""Shared fixtures: Azurite and the app's settings pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.azurite import Azurite, AzuriteProcess, running_default
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """A running Azurite: the one .ci/run started, else a private one for this session."""
+    existing = running_default()
+    if existing is not None:
+        yield existing
+        return
+    process = AzuriteProcess()
+    try:
+        yield process.azurite
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def storage_env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point AzureWebJobsStorage at Azurite for one test; returns the connection string."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
+    return azurite.connection_string
