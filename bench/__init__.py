@@ -1,0 +1,1 @@
+"""Benchmark of the verifier: seeded SDS data generator and measurement harness."""
