@@ -1,0 +1,87 @@
+"""Vectorised value rules: which values are missing, well-formed or fixable, column by column."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sds_core.spec import Kind
+
+_ENTRA_CHARS = r"A-Za-z0-9'._!#^~\-"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+# RE2 patterns (pyarrow); anchored, so surrounding spaces are invalid.
+PATTERNS: dict[Kind, str] = {
+    Kind.SIS_ID: r"^[A-Za-z0-9._-]{1,64}$",
+    Kind.USERNAME: (
+        rf"^[{_ENTRA_CHARS.replace('.', '')}](?:[{_ENTRA_CHARS}]{{0,62}}[{_ENTRA_CHARS.replace('.', '')}])?"
+        rf"(?:@{_LABEL}(?:\.{_LABEL})+)?$"
+    ),
+    Kind.EMAIL: r"^[^\s@]+@[^\s@]+\.[^\s@]+$",
+    Kind.YEAR: r"^[0-9]{4}$",
+}
+NAME_LIMITS: dict[Kind, int] = {Kind.SCHOOL_NAME: 256, Kind.PERSON_NAME: 64}
+_CONTROL = r"[\x00-\x1f\x7f]"
+# Characters the special-character option replaces with "_" (whitespace is never replaced).
+_REPLACEABLE: dict[Kind, str] = {
+    Kind.SIS_ID: r"[^A-Za-z0-9._\-\s]",
+    Kind.USERNAME: rf"[^{_ENTRA_CHARS}@\s]",
+}
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})(\d{2})(\d{2})|(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+
+
+def missing(values: pa.Array) -> pa.BooleanArray:
+    """Empty or whitespace-only values."""
+    return pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+
+
+def line_break(values: pa.Array) -> pa.BooleanArray:
+    """Values holding a CR or LF (only possible inside quotes)."""
+    return pc.match_substring_regex(values, r"[\r\n]")
+
+
+def well_formed(values: pa.Array, kind: Kind, check_nul: bool) -> pa.BooleanArray | None:
+    """True where a value satisfies its kind's rule; None when the kind has no rule to check."""
+    if kind in PATTERNS:
+        ok = pc.match_substring_regex(values, PATTERNS[kind])
+        if kind is Kind.USERNAME:
+            ok = pc.and_(ok, pc.invert(pc.match_substring(values, "..")))
+        return ok
+    if kind is Kind.DATE:
+        return _valid_dates(values)
+    if kind in NAME_LIMITS:
+        short = pc.less_equal(pc.utf8_length(values), NAME_LIMITS[kind])
+        return pc.and_(short, pc.invert(pc.match_substring_regex(values, _CONTROL)))
+    if check_nul:
+        return pc.invert(pc.match_substring(values, "\x00"))
+    return None
+
+
+def fixable(values: pa.Array, kind: Kind) -> pa.BooleanArray:
+    """True where replacing the unsupported characters with "_" makes a value well-formed."""
+    replaced = pc.replace_substring_regex(values, _REPLACEABLE[kind], "_")
+    return well_formed(replaced, kind, check_nul=False)
+
+
+def is_date(text: str) -> bool:
+    """YYYY-MM-DD, YYYYMMDD or M/D/YYYY, and a real calendar date."""
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return False
+    g = match.groups()
+    year, month, day = (g[0], g[1], g[2]) if g[0] else (g[3], g[4], g[5]) if g[3] else (g[8], g[6], g[7])
+    try:
+        dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_dates(values: pa.Array) -> pa.BooleanArray:
+    # Date columns repeat few distinct values (terms, birthdays): check each distinct one once.
+    distinct = pc.unique(values).to_pylist()
+    valid = pa.array([v for v in distinct if is_date(v)], pa.string())
+    return pc.is_in(values, value_set=valid)

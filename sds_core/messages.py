@@ -1,0 +1,142 @@
+"""The closed catalogue of verification messages: codes, severities and exact Graph texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """The `type` of a Graph verification message."""
+
+    ERROR = "Error"
+    WARNING = "Warning"
+    INFORMATION = "Information"
+
+
+class Code(StrEnum):
+    """One code per row of the message table in decisions.md, in the table's order."""
+
+    MISSING_FILE = "missingFile"
+    FILE_NAME_CASE = "fileNameCase"
+    UNKNOWN_FILE = "unknownFile"
+    EMPTY_FILE = "emptyFile"
+    NOT_UTF8 = "notUtf8"
+    MISSING_HEADER_FIELD = "missingHeaderField"
+    HEADER_FIELD_CASE = "headerFieldCase"
+    DUPLICATE_HEADER_FIELD = "duplicateHeaderField"
+    UNKNOWN_COLUMN = "unknownColumn"
+    NO_DATA_ROWS = "noDataRows"
+    RAGGED_ROWS = "raggedRows"
+    LINE_BREAK = "lineBreak"
+    TOO_MANY_ROWS = "tooManyRows"
+    MISSING_DATA = "missingData"
+    INVALID_FORMAT = "invalidFormat"
+    DUPLICATE_VALUES = "duplicateValues"
+    REFERENCE_NOT_FOUND = "referenceNotFound"
+    SPECIAL_CHARACTERS = "specialCharacters"
+    USERNAME_ALSO_TEACHER = "usernameAlsoTeacher"
+
+    @property
+    def rank(self) -> int:
+        """Position in the message table (1-based)."""
+        return list(Code).index(self) + 1
+
+
+TEMPLATES: dict[Code, str] = {
+    Code.MISSING_FILE: "The required file was not uploaded.",
+    Code.FILE_NAME_CASE: "{n} files differ from this name only in letter case: {names}",
+    Code.UNKNOWN_FILE: "The file is not part of the SDS format and was ignored.",
+    Code.EMPTY_FILE: "The file is empty.",
+    Code.NOT_UTF8: "The file is not UTF-8 encoded (first invalid byte on line {line}).",
+    Code.MISSING_HEADER_FIELD: "The header is missing the required field - {field}",
+    Code.HEADER_FIELD_CASE: 'The header field "{given}" must be written exactly "{field}"',
+    Code.DUPLICATE_HEADER_FIELD: "The header contains the field more than once - {field}",
+    Code.UNKNOWN_COLUMN: "The column is not part of the SDS format and was ignored - {field}",
+    Code.NO_DATA_ROWS: "The file has a header but no data rows.",
+    Code.RAGGED_ROWS: "{n} row(s) have a number of fields different from the header",
+    Code.LINE_BREAK: "{n} row(s) have a line break inside the field - {field}",
+    Code.TOO_MANY_ROWS: "{n} row(s) exceed the maximum of {limit} rows per file",
+    Code.MISSING_DATA: "{n} row(s) have missing data for the field - {field}",
+    Code.INVALID_FORMAT: "{n} row(s) have an invalid format for the field - {field}",
+    Code.DUPLICATE_VALUES: "{n} duplicates found in column {field} which requires values to be Unique.",
+    Code.REFERENCE_NOT_FOUND: "{n} row(s) have referenced data not found in source. Field - {field}",
+    Code.SPECIAL_CHARACTERS: "{n} row(s) have characters that will be replaced with _ in the field - {field}",
+    Code.USERNAME_ALSO_TEACHER: "{n} row(s) have a Username that is also used in teacher.csv",
+}
+
+SEVERITIES: dict[Code, Severity] = {
+    **{code: Severity.ERROR for code in Code},
+    Code.UNKNOWN_FILE: Severity.WARNING,
+    Code.UNKNOWN_COLUMN: Severity.WARNING,
+    Code.NO_DATA_ROWS: Severity.WARNING,
+    Code.SPECIAL_CHARACTERS: Severity.INFORMATION,
+    Code.USERNAME_ALSO_TEACHER: Severity.WARNING,
+}
+
+# Codes whose place in the order follows the field's position in the specification.
+FIELD_CODES = frozenset(
+    {
+        Code.MISSING_DATA,
+        Code.INVALID_FORMAT,
+        Code.DUPLICATE_VALUES,
+        Code.REFERENCE_NOT_FOUND,
+        Code.SPECIAL_CHARACTERS,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One offending row behind a message: spreadsheet row number (header = 1), column, value."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    note: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON object, without empty members."""
+        out: dict[str, object] = {"row": self.row, "column": self.column, "value": self.value}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Message:
+    """A verification message with the rows behind it (capped) and their true total."""
+
+    code: Code
+    file_name: str
+    description: str
+    field: str | None = None
+    severity: Severity | None = None
+    total: int = 0
+    rows: list[Row] = dataclass_field(default_factory=list)
+    order: tuple = ()
+
+    def __post_init__(self) -> None:
+        if self.severity is None:
+            self.severity = SEVERITIES[self.code]
+
+    def graph(self) -> dict[str, str]:
+        """The Graph `educationFileSynchronizationVerificationMessage` JSON."""
+        return {"type": str(self.severity), "fileName": self.file_name, "description": self.description}
+
+    def to_json(self) -> dict[str, object]:
+        """The message with its code, field, total and rows: the row-level detail."""
+        return {
+            **self.graph(),
+            "code": str(self.code),
+            "field": self.field,
+            "total": self.total,
+            "truncated": self.total > len(self.rows),
+            "rows": [r.to_json() for r in self.rows],
+        }
+
+
+def render(code: Code, **values: object) -> str:
+    """The exact description text for a code."""
+    return TEMPLATES[code].format(**values)

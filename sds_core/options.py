@@ -1,0 +1,66 @@
+"""The profile-dependent rules of verification, as plain data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """Everything that changes which rules apply; the default is "no profile"."""
+
+    created_roles: frozenset[str] = frozenset()
+    """Roles whose accounts the profile creates: First Name, Last Name and Password become required."""
+    optional_properties: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    """Per customization (school, section, ...): optional columns checked; absent or None = all."""
+    replace_special_characters: bool = False
+    """handleSpecialCharacterConstraint: fixable characters give an Information, not an Error."""
+    max_rows_per_file: int = 0
+    """The original's 500,000 rows per file limit; 0 = no limit."""
+    detail_rows_per_message: int = 1000
+    """Rows kept behind each message (the total is always counted)."""
+
+    @classmethod
+    def from_profile(cls, profile: Mapping[str, Any] | None, **limits: int) -> VerifyOptions:
+        """Options for a profile as the API stores it (Graph JSON); None means no profile."""
+        if not profile:
+            return cls(**limits)
+        identity = profile.get("identitySynchronizationConfiguration") or {}
+        created: frozenset[str] = frozenset()
+        if "creation" in str(identity.get("@odata.type", "")).lower():
+            created = frozenset(
+                str(d.get("appliesTo", "")).lower() for d in identity.get("userDomains") or []
+            )
+        customizations = (profile.get("dataProvider") or {}).get("customizations") or {}
+        optional = {
+            name: None if c.get("optionalPropertiesToSync") is None
+            else frozenset(c["optionalPropertiesToSync"])
+            for name, c in customizations.items()
+            if isinstance(c, Mapping)
+        }
+        return cls(
+            created_roles=created,
+            optional_properties=optional,
+            replace_special_characters=bool(profile.get("handleSpecialCharacterConstraint")),
+            **limits,
+        )
+
+    def checks_optional(self, customization: str, column: str) -> bool:
+        """Whether an optional column of a file is checked."""
+        allowed = self.optional_properties.get(customization)
+        return allowed is None or column in allowed
+
+    def version(self) -> str:
+        """A stable hash of the options, part of a verification's fingerprint."""
+        payload = {
+            "created": sorted(self.created_roles),
+            "optional": {k: None if v is None else sorted(v) for k, v in sorted(self.optional_properties.items())},
+            "special": self.replace_special_characters,
+            "maxRows": self.max_rows_per_file,
+            "detailRows": self.detail_rows_per_message,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

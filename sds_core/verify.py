@@ -1,0 +1,183 @@
+"""Verify one profile's set of uploaded files: the entry point of the engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sds_core.checks import FileChecker, KeyIndex
+from sds_core.csvread import parse_csv
+from sds_core.header import analyse_header
+from sds_core.messages import Code, Message, Row, Severity, render
+from sds_core.options import VerifyOptions
+from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
+
+FileData = bytes | Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What was read of one file."""
+
+    uploaded_name: str
+    size: int
+    rows: int
+    variant: str | None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON object."""
+        return {"uploadedName": self.uploaded_name, "size": self.size, "rows": self.rows, "variant": self.variant}
+
+
+@dataclass
+class VerificationResult:
+    """The Graph messages, in Graph's order, each with the rows behind it."""
+
+    messages: list[Message]
+    files: dict[str, FileSummary] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether a sync may not start."""
+        return any(m.severity is Severity.ERROR for m in self.messages)
+
+    def graph_messages(self) -> list[dict[str, str]]:
+        """The `value` of `start`'s response."""
+        return [m.graph() for m in self.messages]
+
+    def details(self) -> list[dict[str, object]]:
+        """Every message with its code, field, total and rows."""
+        return [m.to_json() for m in self.messages]
+
+
+def verify_files(files: Mapping[str, FileData], options: VerifyOptions | None = None) -> VerificationResult:
+    """Verify uploaded files, given by name (as uploaded) with their bytes or a loader of them."""
+    started = time.perf_counter()
+    options = options or VerifyOptions()
+    messages: list[Message] = []
+    uploads: dict[str, list[str]] = {}
+    for name in files:
+        if name.lower().endswith(".csv"):
+            uploads.setdefault(name.lower(), []).append(name)
+    for lower, names in sorted(uploads.items()):
+        if lower not in FILES_BY_NAME:
+            messages.append(_file_message(Code.UNKNOWN_FILE, lower))
+    keys = KeyIndex()
+    summaries: dict[str, FileSummary] = {}
+    teacher_usernames: pa.Array | None = None
+    for spec in FILES:
+        names = uploads.get(spec.name, [])
+        if not names:
+            messages.append(_file_message(Code.MISSING_FILE, spec.name))
+            continue
+        if len(names) > 1:
+            listed = ", ".join(sorted(names))
+            messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed))
+            continue
+        data = files[names[0]]
+        content = data() if callable(data) else data
+        file_messages, summary, checker = _verify_file(spec, names[0], content, options, keys, teacher_usernames)
+        del content
+        messages.extend(file_messages)
+        summaries[spec.name] = summary
+        if checker is not None and spec.name == "teacher.csv":
+            teacher_usernames = _usernames(checker)
+    messages.sort(key=lambda m: (m.file_name, m.order))
+    return VerificationResult(messages, summaries, time.perf_counter() - started)
+
+
+def verify_folder(path: str | Path, options: VerifyOptions | None = None) -> VerificationResult:
+    """Verify the `*.csv` files of a folder (other files are ignored)."""
+    folder = Path(path)
+    files = {
+        p.name: (lambda p=p: p.read_bytes())
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name.lower().endswith(".csv")
+    }
+    return verify_files(files, options)
+
+
+def _file_message(code: Code, file_name: str, **values: object) -> Message:
+    return Message(code=code, file_name=file_name, description=render(code, **values), order=(code.rank,))
+
+
+def _verify_file(
+    spec: FileSpec,
+    uploaded_name: str,
+    content: bytes,
+    options: VerifyOptions,
+    keys: KeyIndex,
+    teacher_usernames: pa.Array | None,
+) -> tuple[list[Message], FileSummary, FileChecker | None]:
+    parsed = parse_csv(content)
+    if parsed.problem == "empty":
+        return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, len(content), 0, None), None
+    if parsed.problem == "notUtf8":
+        message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
+        message.rows = [Row(None, None, None, f"line {parsed.invalid_line}")]
+        message.total = 1
+        return [message], FileSummary(uploaded_name, len(content), 0, None), None
+    layout = analyse_header(spec, parsed.header, options)
+    checker = FileChecker(spec, parsed, layout, options)
+    messages = list(layout.messages)
+    summary = FileSummary(uploaded_name, len(content), parsed.row_count, "UK" if layout.uk else "US")
+    if parsed.row_count == 0:
+        messages.append(_file_message(Code.NO_DATA_ROWS, spec.name))
+    if parsed.ragged:
+        messages.append(_ragged_message(spec, parsed, options))
+    checker.line_breaks()
+    if options.max_rows_per_file and parsed.row_count > options.max_rows_per_file:
+        messages.append(_too_many_rows(spec, parsed, options))
+    checker.values()
+    checker.duplicates()
+    checker.references(keys)
+    if spec.name == "student.csv":
+        checker.shared_usernames(teacher_usernames)
+    for column in ("SIS ID",):
+        values = checker.key_values(column)
+        if values is not None:
+            keys.add(spec.name, column, values)
+    messages.extend(checker.messages)
+    return messages, summary, checker
+
+
+def _ragged_message(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
+    from sds_core.checks import shorten
+
+    width = len(parsed.header)
+    rows = [
+        Row(r.row, None, shorten(",".join(r.fields)), f"{len(r.fields)} fields, the header has {width}")
+        for r in parsed.ragged[: options.detail_rows_per_message]
+    ]
+    total = len(parsed.ragged)
+    return Message(code=Code.RAGGED_ROWS, file_name=spec.name, description=render(Code.RAGGED_ROWS, n=total),
+                   total=total, rows=rows, order=(Code.RAGGED_ROWS.rank,))
+
+
+def _too_many_rows(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
+    limit = options.max_rows_per_file
+    table_rows = parsed.rows.of(np.arange(parsed.table.num_rows))
+    every = np.sort(np.concatenate([table_rows, np.array([r.row for r in parsed.ragged], dtype=np.int64)]))
+    beyond = every[limit:]
+    return Message(
+        code=Code.TOO_MANY_ROWS,
+        file_name=spec.name,
+        description=render(Code.TOO_MANY_ROWS, n=len(beyond), limit=limit),
+        total=len(beyond),
+        rows=[Row(int(r), None, None) for r in beyond[: options.detail_rows_per_message]],
+        order=(Code.TOO_MANY_ROWS.rank,),
+    )
+
+
+def _usernames(checker: FileChecker) -> pa.Array | None:
+    state = checker.states.get("Username")
+    if state is None:
+        return None
+    return pc.utf8_lower(state.values.filter(pc.invert(state.missing)))
