@@ -1,0 +1,18 @@
+"""The port a sync writes through: the app's own directory today, Microsoft Graph v1.0 next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sds_core.sync.model import DirectoryChange, SyncIssue
+
+
+class DirectoryTarget(Protocol):
+    """Where a profile's synced directory lives. Every method is idempotent: a retry is harmless."""
+
+    def prepare(self, profile_id: str) -> None:
+        """Make the target ready for the profile's writes (tables, registrations)."""
+
+    def apply(self, profile_id: str, changes: Sequence[DirectoryChange]) -> list[SyncIssue]:
+        """Write one batch of changes; return the records the target itself refused."""
