@@ -1,0 +1,1 @@
+"""Functions blueprints: one per area of the API."""

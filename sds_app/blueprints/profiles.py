@@ -1,0 +1,449 @@
+"""The synchronizationProfiles routes of graph-api.md, plus the `/uploads` extensions."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+from azure.core.exceptions import ResourceNotFoundError
+
+from sds_app.auth import Access
+from sds_app.http.body import read_json_object
+from sds_app.http.context import RequestContext
+from sds_app.http.errors import GraphError, bad_request, conflict, not_found, not_supported, unavailable
+from sds_app.http.handler import handle
+from sds_app.http.paging import page_body, parse_paging
+from sds_app.http.responses import empty_response, json_response
+from sds_app.settings import UPLOAD_CONTAINER, get_settings
+from sds_app.storage.clients import get_account
+from sds_app.storage.documents import DocumentExists
+from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.provisioning import ensure_state_container, ensure_storage
+from sds_app.storage.purge import purge
+from sds_app.storage.sas import upload_url
+from sds_app.storage.sync_errors import SyncErrorStore
+from sds_app.storage.sync_queue import enqueue_run
+from sds_core import status as run_status
+from sds_core.profiles import (
+    Invalid,
+    Profile,
+    ProfileRecord,
+    ProfileSettings,
+    ProfileState,
+    new_profile,
+    parse_settings,
+    patch_settings,
+    with_settings,
+)
+
+bp = func.Blueprint()
+_LOG = logging.getLogger("sds_app")
+
+ROOT = "beta/education/synchronizationProfiles"
+ITEM = ROOT + "/{id}"
+# Ids become blob folders and table partition keys: GUIDs, or script-chosen ids of the same alphabet.
+PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+GONE_STATES = frozenset({ProfileState.DELETING, ProfileState.DELETION_FAILED})
+UNKNOWN_ENUM_MEMBERS = "include-unknown-enum-members"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _profiles() -> ProfileStore:
+    return ProfileStore(get_account())
+
+
+def _errors() -> SyncErrorStore:
+    return SyncErrorStore(get_account())
+
+
+def _profile_id(req: func.HttpRequest) -> str:
+    profile_id = req.route_params.get("id", "")
+    if not PROFILE_ID.match(profile_id):
+        raise not_found(f"No synchronization profile has the id {profile_id!r}.")
+    return profile_id
+
+
+def _load(profile_id: str) -> ProfileRecord:
+    found = _profiles().get(profile_id)
+    if found is None:
+        raise not_found(f"No synchronization profile has the id {profile_id!r}.")
+    record = found[0]
+    if record.profile.state == ProfileState.PROVISIONING:
+        record = _provision(profile_id, record)
+    return record
+
+
+def _provision(profile_id: str, record: ProfileRecord) -> ProfileRecord:
+    """Make the profile `provisioned` once its storage exists; a failure is retried on the next read."""
+    try:
+        ensure_storage(get_account())
+    except Exception:  # noqa: BLE001 - it stays provisioning and the next read tries again
+        _LOG.exception("Provisioning storage for profile %s failed", profile_id)
+        return record
+
+    def ready(current: ProfileRecord) -> ProfileRecord:
+        if current.profile.state == ProfileState.PROVISIONING:
+            current.profile.state = ProfileState.PROVISIONED
+        return current
+
+    return _profiles().update(profile_id, ready)
+
+
+def _writable(record: ProfileRecord) -> ProfileRecord:
+    if record.profile.state in GONE_STATES:
+        raise conflict("The profile is being deleted.")
+    return record
+
+
+def _csv(record: ProfileRecord) -> ProfileRecord:
+    if not record.profile.is_csv:
+        raise not_supported("Only profiles with an educationCsvDataProvider take uploads.")
+    return record
+
+
+def _entity(ctx: RequestContext, profile: Profile) -> dict[str, Any]:
+    return {
+        "@odata.context": f"{ctx.base}/$metadata#education/synchronizationProfiles/$entity",
+        **profile.model_dump(mode="json"),
+    }
+
+
+def _valid(parsed: ProfileSettings | Invalid) -> ProfileSettings:
+    if isinstance(parsed, Invalid):
+        raise bad_request(parsed.message)
+    return parsed
+
+
+def _location(ctx: RequestContext, profile_id: str) -> dict[str, str]:
+    return {"Location": f"{ctx.base}/education/synchronizationProfiles/{profile_id}"}
+
+
+def _create_record(profile_id: str, settings: ProfileSettings) -> ProfileRecord:
+    record = ProfileRecord(profile=new_profile(profile_id, settings))
+    ensure_state_container(get_account())
+    _profiles().create(record)
+    return record
+
+
+# --- the collection -------------------------------------------------------------------------
+
+
+@bp.route(route=ROOT, methods=["GET"])
+def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /synchronizationProfiles: a page of profiles ($top, $skip, $count)."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        paging = parse_paging(req.params)
+        records, total = _profiles().list(paging.skip, paging.top)
+        items = [r.profile.model_dump(mode="json") for r in records]
+        context = f"{ctx.base}/$metadata#education/synchronizationProfiles"
+        more = paging.skip + paging.top < total
+        return json_response(ctx, page_body(ctx, context, items, paging, more, total))
+
+    return handle(req, Access.READ, run)
+
+
+@bp.route(route=ROOT, methods=["POST"])
+def create_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """POST /synchronizationProfiles: 202 with the profile, `provisioning`."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        body = read_json_object(req)
+        settings = _valid(parse_settings(body))
+        record = _create_record(str(uuid.uuid4()), settings)
+        _provision(record.profile.id, record)
+        return json_response(ctx, _entity(ctx, record.profile), 202, _location(ctx, record.profile.id))
+
+    return handle(req, Access.WRITE, run)
+
+
+# --- one profile ----------------------------------------------------------------------------
+
+
+@bp.route(route=ITEM, methods=["GET"])
+def get_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /synchronizationProfiles/{id}."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        return json_response(ctx, _entity(ctx, _load(_profile_id(req)).profile))
+
+    return handle(req, Access.READ, run)
+
+
+@bp.route(route=ITEM, methods=["PUT"])
+def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """PUT /synchronizationProfiles/{id}: create or replace the profile with that id (202)."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = req.route_params.get("id", "")
+        if not PROFILE_ID.match(profile_id):
+            raise bad_request("A profile id is 1 to 64 letters, digits, '.', '_' or '-'.")
+        body = read_json_object(req)
+        if body.get("id", profile_id) != profile_id:
+            raise bad_request("The id in the body differs from the id in the URL.")
+        settings = _valid(parse_settings(body))
+        if _profiles().get(profile_id) is None:
+            try:
+                record = _create_record(profile_id, settings)
+            except DocumentExists:
+                pass  # created meanwhile: replace it below
+            else:
+                _provision(profile_id, record)
+                return json_response(ctx, _entity(ctx, record.profile), 202, _location(ctx, profile_id))
+
+        def replace(current: ProfileRecord) -> ProfileRecord:
+            _writable(current).profile = with_settings(current.profile, settings)
+            return current
+
+        record = _profiles().update(profile_id, replace)
+        return json_response(ctx, _entity(ctx, record.profile), 202)
+
+    return handle(req, Access.WRITE, run)
+
+
+@bp.route(route=ITEM, methods=["PATCH"])
+def update_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """PATCH /synchronizationProfiles/{id}: merge the body into the profile (202)."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        body = read_json_object(req)
+        if body.get("id", profile_id) != profile_id:
+            raise bad_request("The id of a profile cannot be changed.")
+        _load(profile_id)
+
+        def patch(current: ProfileRecord) -> ProfileRecord:
+            settings = _valid(patch_settings(_writable(current).profile, body))
+            current.profile = with_settings(current.profile, settings)
+            return current
+
+        record = _profiles().update(profile_id, patch)
+        return json_response(ctx, _entity(ctx, record.profile), 202)
+
+    return handle(req, Access.WRITE, run)
+
+
+@bp.route(route=ITEM, methods=["DELETE"])
+def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """DELETE /synchronizationProfiles/{id}: 202; `deleting`, then everything kept for it is gone."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        _load(profile_id)
+
+        def deleting(current: ProfileRecord) -> ProfileRecord:
+            current.profile.state = ProfileState.DELETING
+            return current
+
+        _profiles().update(profile_id, deleting)
+        try:
+            purge(get_account(), profile_id)
+        except Exception:  # noqa: BLE001 - 202 stands; the state tells, a new DELETE retries
+            ctx.log.exception("Purging profile %s failed", profile_id)
+            _mark_deletion_failed(profile_id)
+        return empty_response(ctx, 202)
+
+    return handle(req, Access.WRITE, run)
+
+
+def _mark_deletion_failed(profile_id: str) -> None:
+    def failed(current: ProfileRecord) -> ProfileRecord:
+        current.profile.state = ProfileState.DELETION_FAILED
+        return current
+
+    try:
+        _profiles().update(profile_id, failed)
+    except Exception:  # noqa: BLE001, S110 - it stays `deleting`, which a DELETE retries as well
+        pass
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def _upload_url(req: func.HttpRequest) -> func.HttpResponse:
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        record = _csv(_writable(_load(profile_id)))
+        if record.profile.state != ProfileState.PROVISIONED:
+            raise conflict("The profile is not provisioned yet; try again shortly.")
+        if record.run is not None and record.run.is_busy:
+            raise conflict("Uploads are blocked while a synchronization is queued or in progress.")
+        url = upload_url(get_account(), profile_id, get_settings().upload_url_ttl_minutes, _now())
+        return json_response(ctx, {"@odata.context": f"{ctx.base}/$metadata#String", "value": url})
+
+    return handle(req, Access.WRITE, run)
+
+
+@bp.route(route=ITEM + "/uploadUrl", methods=["GET"])
+def get_upload_url(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../{id}/uploadUrl: a write-only SAS URL for the profile's upload folder."""
+    return _upload_url(req)
+
+
+@bp.route(route=ITEM + "/uploadUrl()", methods=["GET"])
+def get_upload_url_call(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../{id}/uploadUrl(): the same, as the Graph SDK spells the function call."""
+    return _upload_url(req)
+
+
+@bp.route(route=ITEM + "/uploads", methods=["GET"])
+def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../{id}/uploads (extension): the files now in the profile's upload folder."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        _csv(_load(profile_id))
+        container = get_account().blobs.get_container_client(UPLOAD_CONTAINER)
+        prefix = f"{profile_id}/"
+        files = [
+            {
+                "name": blob.name[len(prefix) :],
+                "size": blob.size,
+                "eTag": blob.etag,
+                "lastModifiedDateTime": blob.last_modified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            }
+            for blob in container.list_blobs(name_starts_with=prefix)
+        ]
+        return json_response(ctx, {"value": sorted(files, key=lambda f: f["name"])})
+
+    return handle(req, Access.READ, run)
+
+
+@bp.route(route=ITEM + "/uploads/{fileName}", methods=["DELETE"])
+def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
+    """DELETE .../{id}/uploads/{fileName} (extension): remove a stray upload (204)."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        file_name = req.route_params.get("fileName", "")
+        record = _csv(_writable(_load(profile_id)))
+        blob_name = f"{profile_id}/{file_name}"
+        if record.run is not None:
+            if record.run.is_busy:
+                raise conflict("Uploads are blocked while a synchronization is queued or in progress.")
+            if any(f.blob == blob_name for f in record.run.snapshots.values()):
+                raise conflict("The file is frozen for the last synchronization, which reset syncs again.")
+        container = get_account().blobs.get_container_client(UPLOAD_CONTAINER)
+        try:
+            container.delete_blob(blob_name, delete_snapshots="include")
+        except ResourceNotFoundError:
+            raise not_found(f"No upload named {file_name!r}.") from None
+        return empty_response(ctx, 204)
+
+    return handle(req, Access.WRITE, run)
+
+
+# --- status and errors ----------------------------------------------------------------------
+
+
+@bp.route(route=ITEM + "/profileStatus", methods=["GET"])
+def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../{id}/profileStatus."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        record = _load(profile_id)
+        opted_in = UNKNOWN_ENUM_MEMBERS in (req.headers.get("prefer") or "").lower()
+        view = run_status.status_view(profile_id, record.status, _errors().count(profile_id), opted_in)
+        context = f"{ctx.base}/$metadata#education/synchronizationProfiles('{profile_id}')/profileStatus/$entity"
+        return json_response(ctx, {"@odata.context": context, **view.model_dump(mode="json")})
+
+    return handle(req, Access.READ, run)
+
+
+@bp.route(route=ITEM + "/errors", methods=["GET"])
+def list_errors(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../{id}/errors: a page of sync errors ($top, $skip, $count)."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        paging = parse_paging(req.params)
+        _load(profile_id)
+        store = _errors()
+        found = store.list(profile_id, paging.skip, paging.top + 1)
+        total = store.count(profile_id) if paging.count else None
+        items = [e.model_dump(mode="json") for e in found[: paging.top]]
+        context = f"{ctx.base}/$metadata#education/synchronizationProfiles('{profile_id}')/errors"
+        return json_response(ctx, page_body(ctx, context, items, paging, len(found) > paging.top, total))
+
+    return handle(req, Access.READ, run)
+
+
+# --- pause, resume, reset -------------------------------------------------------------------
+
+Step = Callable[[ProfileRecord, datetime], run_status.Transition]
+
+
+def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -> func.HttpResponse:
+    """Apply a status-table event with If-Match; enqueue its run message, undoing it if that fails."""
+
+    def run(ctx: RequestContext) -> func.HttpResponse:
+        profile_id = _profile_id(req)
+        _load(profile_id)
+        now = _now()
+        before: dict[str, Any] = {}
+        after: dict[str, run_status.Transition] = {}
+
+        def apply(current: ProfileRecord) -> ProfileRecord:
+            _writable(current)
+            before["status"], before["run"] = current.status, current.run
+            after["t"] = transition = step(current, now)
+            return current.model_copy(update={"status": transition.status, "run": transition.run})
+
+        _profiles().update(profile_id, apply)
+        transition = after["t"]
+        if clear_errors:
+            _errors().clear(profile_id)
+        if transition.enqueue is not None and transition.run is not None:
+            message = run_status.SyncMessage(
+                profile_id=profile_id, run_id=transition.run.run_id, reason=transition.enqueue
+            )
+            try:
+                enqueue_run(get_account(), message)
+            except Exception:  # noqa: BLE001 - undone below, then 503 so the client retries
+                ctx.log.exception("Enqueueing run %s of %s failed", message.run_id, profile_id)
+                _undo(profile_id, transition, before)
+                raise unavailable("The synchronization could not be queued; try again.") from None
+        return empty_response(ctx, 200)
+
+    return handle(req, Access.WRITE, run)
+
+
+def _undo(profile_id: str, transition: run_status.Transition, before: dict[str, Any]) -> None:
+    def restore(current: ProfileRecord) -> ProfileRecord:
+        if current.status == transition.status and current.run == transition.run:
+            return current.model_copy(update={"status": before["status"], "run": before["run"]})
+        return current
+
+    _profiles().update(profile_id, restore)
+
+
+@bp.route(route=ITEM + "/pause", methods=["POST"])
+def pause_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """POST .../{id}/pause: 200 while in progress, else 409."""
+    return _transition(req, lambda r, now: run_status.pause(r.status, r.run, now))
+
+
+@bp.route(route=ITEM + "/resume", methods=["POST"])
+def resume_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """POST .../{id}/resume: 200 when paused with an open run (queued again), else 409."""
+    return _transition(req, lambda r, now: run_status.resume(r.status, r.run, now))
+
+
+@bp.route(route=ITEM + "/reset", methods=["POST"])
+def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """POST .../{id}/reset: 200 once a run exists (errors cleared, last frozen files queued), else 409."""
+    return _transition(
+        req, lambda r, now: run_status.reset(r.status, r.run, str(uuid.uuid4()), now), clear_errors=True
+    )
+
+
+__all__ = ["GraphError", "bp"]

@@ -1,0 +1,1 @@
+"""Graph-style HTTP plumbing: error envelope, request ids, JSON bodies, OData paging."""

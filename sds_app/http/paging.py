@@ -1,0 +1,73 @@
+"""OData query options of collections ($top, $skip, $count) and pages with @odata.nextLink."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from sds_app.http.context import RequestContext
+from sds_app.http.errors import bad_request
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 999
+SUPPORTED = ("$top", "$skip", "$count")
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a page starts, how long it is, and whether the total is wanted."""
+
+    skip: int = 0
+    top: int = DEFAULT_PAGE_SIZE
+    count: bool = False
+    top_given: bool = False
+
+
+def _non_negative(name: str, raw: str) -> int:
+    if not raw.strip().isdigit():
+        raise bad_request(f"Invalid value for {name}: {raw!r} is not a non-negative integer.")
+    return int(raw)
+
+
+def parse_paging(params: Mapping[str, str]) -> Paging:
+    """Paging from the query; other `$` options are refused rather than silently ignored."""
+    unsupported = sorted(k for k in params if k.startswith("$") and k.lower() not in SUPPORTED)
+    if unsupported:
+        raise bad_request(f"Query option {unsupported[0]} is not supported on this collection.")
+    given = {k.lower(): v for k, v in params.items()}
+    top = DEFAULT_PAGE_SIZE
+    if "$top" in given:
+        top = _non_negative("$top", given["$top"])
+        if top > MAX_PAGE_SIZE:
+            raise bad_request(f"Invalid value for $top: the maximum is {MAX_PAGE_SIZE}.")
+    skip = _non_negative("$skip", given["$skip"]) if "$skip" in given else 0
+    count_raw = given.get("$count", "false").strip().lower()
+    if count_raw not in ("true", "false"):
+        raise bad_request(f"Invalid value for $count: {given['$count']!r} is not true or false.")
+    return Paging(skip=skip, top=top, count=count_raw == "true", top_given="$top" in given)
+
+
+def page_body(
+    ctx: RequestContext,
+    context_url: str,
+    items: Sequence[Any],
+    paging: Paging,
+    more: bool,
+    total: int | None = None,
+) -> dict[str, Any]:
+    """A collection page: @odata.context, @odata.count when asked, value, @odata.nextLink when more."""
+    body: dict[str, Any] = {"@odata.context": context_url}
+    if paging.count:
+        body["@odata.count"] = total
+    body["value"] = list(items)
+    if more and paging.top:
+        following = paging.skip + paging.top
+        query = {"$skip": str(following)}
+        if paging.top_given:
+            query["$top"] = str(paging.top)
+        if paging.count:
+            query["$count"] = "true"
+        body["@odata.nextLink"] = f"{ctx.origin}{ctx.path}?{urlencode(query, safe='$')}"
+    return body

@@ -1,0 +1,61 @@
+"""Profile records: one JSON document per profile in the app's private state container."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sds_app.storage.account import StorageAccount
+from sds_app.storage.documents import DocumentExists, DocumentMissing, DocumentStore
+from sds_core.profiles import ProfileRecord
+
+STATE_CONTAINER = "sds-state"
+_PREFIX = "profiles/"
+
+__all__ = ["STATE_CONTAINER", "DocumentExists", "DocumentMissing", "ProfileStore"]
+
+
+def record_name(profile_id: str) -> str:
+    """Blob name of a profile's record."""
+    return f"{_PREFIX}{profile_id}.json"
+
+
+class ProfileStore:
+    """get/create/replace/delete/list/update of profile records; update retries on ETag conflicts."""
+
+    def __init__(self, account: StorageAccount) -> None:
+        container = account.blobs.get_container_client(STATE_CONTAINER)
+        self.documents = DocumentStore(container, ProfileRecord)
+
+    def get(self, profile_id: str) -> tuple[ProfileRecord, str] | None:
+        """The record and its ETag, or None."""
+        return self.documents.get(record_name(profile_id))
+
+    def create(self, record: ProfileRecord) -> str:
+        """Store a new record; DocumentExists when the id is taken."""
+        return self.documents.create(record_name(record.profile.id), record)
+
+    def replace(self, record: ProfileRecord, etag: str) -> str:
+        """Overwrite a record if unchanged since `etag`."""
+        return self.documents.replace(record_name(record.profile.id), record, etag)
+
+    def delete(self, profile_id: str) -> bool:
+        """Remove the record."""
+        return self.documents.delete(record_name(profile_id))
+
+    def update(self, profile_id: str, mutate: Callable[[ProfileRecord], ProfileRecord]) -> ProfileRecord:
+        """Read-modify-write until it wins; DocumentMissing when there is no such profile."""
+        return self.documents.update(record_name(profile_id), mutate)
+
+    def ids(self) -> list[str]:
+        """Every profile id, in order."""
+        return [n[len(_PREFIX) : -len(".json")] for n in self.documents.names(_PREFIX)]
+
+    def list(self, skip: int, top: int) -> tuple[list[ProfileRecord], int]:
+        """One page of records in id order, and how many there are in all."""
+        ids = self.ids()
+        page = []
+        for profile_id in ids[skip : skip + top]:
+            found = self.get(profile_id)
+            if found is not None:  # deleted since the listing
+                page.append(found[0])
+        return page, len(ids)

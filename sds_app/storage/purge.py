@@ -1,0 +1,40 @@
+"""Removing everything the app keeps for a deleted profile: a list of small steps, record last."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sds_app.storage.account import StorageAccount
+from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.sync_errors import delete_partition
+
+PurgeStep = Callable[[StorageAccount, str], None]
+# The app's own containers and tables are recognised by name: every later store follows it.
+CONTAINER_PREFIX = "sds-"
+TABLE_PREFIX = "sds"
+
+
+def purge_profile_blobs(account: StorageAccount, profile_id: str) -> None:
+    """Blobs under `{profileId}/` in every sds-* container (uploads included), snapshots too."""
+    for container in account.blobs.list_containers(name_starts_with=CONTAINER_PREFIX):
+        client = account.blobs.get_container_client(container.name)
+        for name in list(client.list_blob_names(name_starts_with=f"{profile_id}/")):
+            client.delete_blob(name, delete_snapshots="include")
+
+
+def purge_profile_partitions(account: StorageAccount, profile_id: str) -> None:
+    """Entities with PartitionKey = profileId in every sds* table (sync errors included)."""
+    for table in account.tables.list_tables():
+        if table.name.lower().startswith(TABLE_PREFIX):
+            delete_partition(account.tables.get_table_client(table.name), profile_id)
+
+
+# Later issues append their steps (e.g. synced directory entries kept under other keys).
+PURGE_STEPS: list[PurgeStep] = [purge_profile_blobs, purge_profile_partitions]
+
+
+def purge(account: StorageAccount, profile_id: str, steps: list[PurgeStep] | None = None) -> None:
+    """Run every step, then remove the record; a failure leaves the record for a retried DELETE."""
+    for step in PURGE_STEPS if steps is None else steps:
+        step(account, profile_id)
+    ProfileStore(account).delete(profile_id)
