@@ -1,0 +1,141 @@
+"""Sync throughput on Azurite: a first sync, a re-sync with 1% of the rows changed, then the same again (no-op).
+
+Usage: python bench/sync_bench.py --scale S|M|L [--data DIR] [--batch 2000] [--workers 4]
+
+Each phase runs in its own process so its peak RSS is its own; Azurite is started once (private
+ports, temporary folder) and its own peak memory is reported too. Records/s counts the data rows
+of the six files per second of the whole phase (read, plan, write, baseline saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench`, `sds_core`, `sds_app` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.layout import SCALES
+from sds_app.storage.account import StorageAccount, StorageConfig
+from sds_app.storage.directory import SyncStateStore, TableDirectory
+from sds_core.sync import SyncOptions, apply_plan, dump_baseline, load_baseline, plan_sync, read_source
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+PROFILE_ID = "bench-profile"
+PROFILE = {
+    "identitySynchronizationConfiguration": {
+        "@odata.type": "#microsoft.graph.educationIdentityCreationConfiguration",
+        "userDomains": [
+            {"appliesTo": "student", "name": "students.example.edu"},
+            {"appliesTo": "teacher", "name": "example.edu"},
+        ],
+    },
+}
+CHANGED_COLUMN = {
+    "school.csv": "Name", "section.csv": "Section Name", "student.csv": "Last Name",
+    "teacher.csv": "Last Name",
+}
+
+
+def rows(path: Path, changed: bool) -> Iterator[dict[str, str]]:
+    """The file's rows; with `changed`, every 100th row differs (a name, or a roster's section)."""
+    column = CHANGED_COLUMN.get(path.name.lower(), "Section SIS ID")
+    with path.open(newline="", encoding="utf-8") as handle:
+        first = ""
+        for i, row in enumerate(csv.DictReader(handle)):
+            if i == 0:
+                first = row.get("Section SIS ID", "")
+            if changed and i % 100 == 50:
+                # A name gets a suffix; a roster row moves to the first row's section.
+                row[column] = first if column == "Section SIS ID" else row[column] + " Changed"
+            yield row
+
+
+def phase(data: Path, connection: str, changed: bool, batch: int, workers: int) -> dict:
+    """One sync of the files (as given, or with 1% changed) against the stored baseline."""
+    started = time.perf_counter()
+    account = StorageAccount(StorageConfig(connection))
+    state, target = SyncStateStore(account), TableDirectory(account, workers=workers)
+    options = SyncOptions.from_profile(PROFILE)
+    files = {p.name.lower(): rows(p, changed) for p in sorted(data.glob("*.csv"))}
+    source = read_source(files, options)
+    read_s = time.perf_counter() - started
+    plan = plan_sync(PROFILE_ID, source, options, load_baseline(state.load_baseline(PROFILE_ID)))
+    plan_s = time.perf_counter() - started - read_s
+    apply_plan(plan, target, 0, batch, lambda b: True)
+    write_s = time.perf_counter() - started - read_s - plan_s
+    state.save_baseline(PROFILE_ID, dump_baseline(plan.baseline))
+    total = time.perf_counter() - started
+    records = sum(source.rows.values())
+    return {
+        "records": records,
+        "entities": len(source.schools) + len(source.classes) + len(source.users),
+        "memberships": sum(len(v) for v in source.members.values()) + sum(len(v) for v in source.teachers.values()),
+        "changes": plan.counts(),
+        "issues": len(plan.issues),
+        "seconds": {"read": round(read_s, 1), "plan": round(plan_s, 1), "write": round(write_s, 1), "total": round(total, 1)},
+        "records_per_second": round(records / total),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def _peak_kib(pid: int) -> int:
+    """Peak RSS of a process and its children (Azurite's node), from /proc."""
+    total = 0
+    for status in [Path(f"/proc/{pid}/status"), *Path(f"/proc/{pid}/task").glob("*/children")]:
+        if status.name == "children":
+            for child in status.read_text().split():
+                total += _peak_kib(int(child))
+        elif status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="S")
+    parser.add_argument("--data", type=Path)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--phase", choices=("first", "changed", "same"), help=argparse.SUPPRESS)
+    parser.add_argument("--connection", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    data = args.data or DATA_DIR / args.scale
+    if args.phase:
+        result = phase(data, args.connection, args.phase != "first", args.batch, args.workers)
+        print(json.dumps(result))
+        return 0
+    if not any(data.glob("*.csv")):
+        subprocess.run([sys.executable, str(Path(__file__).with_name("generate.py")), "--scale", args.scale,
+                        "--out", str(data)], check=True)
+    from tests.azurite import AzuriteProcess
+
+    azurite = AzuriteProcess()
+    results = {"scale": args.scale, "batch": args.batch, "workers": args.workers}
+    try:
+        for name in ("first", "changed", "same"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--phase", name, "--connection", azurite.azurite.connection_string,
+                 "--data", str(data), "--batch", str(args.batch), "--workers", str(args.workers)],
+                check=True, capture_output=True, text=True,
+            )
+            results[name] = json.loads(out.stdout)
+            print(name, out.stdout.strip(), flush=True)
+        results["azurite_peak_rss_mib"] = round(_peak_kib(azurite.process.pid) / 1024)
+    finally:
+        azurite.stop()
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
