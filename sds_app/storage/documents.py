@@ -50,8 +50,8 @@ class DocumentStore(Generic[M]):
     def create(self, name: str, document: M) -> str:
         """Write a new document (If-None-Match: *); its ETag."""
         try:
-            result = self.container.upload_blob(
-                name, self._bytes(document), overwrite=False, content_settings=_JSON
+            result = self.container.get_blob_client(name).upload_blob(
+                self._bytes(document), overwrite=False, content_settings=_JSON
             )
         except ResourceExistsError:
             raise DocumentExists(name) from None
@@ -59,8 +59,7 @@ class DocumentStore(Generic[M]):
 
     def replace(self, name: str, document: M, etag: str) -> str:
         """Overwrite the document if it still has `etag` (ResourceModifiedError otherwise)."""
-        result = self.container.upload_blob(
-            name,
+        result = self.container.get_blob_client(name).upload_blob(
             self._bytes(document),
             overwrite=True,
             etag=etag,
