@@ -1,0 +1,100 @@
+"""One measurement, run in a fresh process: time the work of one tool on one folder.
+
+Usage: python -m bench.measure verifier|parse|frictionless FOLDER
+Prints one JSON object: seconds (the work only, not start-up or imports), peak RSS of this
+process, and for the verifier whether its messages equal expected.json.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.layout import FILES
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def compare(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[str]:
+    """Differences between two message lists taken as multisets: `- missing`, `+ unexpected`."""
+    key = lambda m: (m["fileName"], m["type"], m["description"])  # noqa: E731
+    have, want = Counter(map(key, got)), Counter(map(key, expected))
+    lines = [f"- {' | '.join(k)}" for k in sorted((want - have).elements())]
+    lines += [f"+ {' | '.join(k)}" for k in sorted((have - want).elements())]
+    return lines
+
+
+def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+    from sds_core.verify import verify_folder
+
+    def check(result: object) -> dict:
+        expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+        diff = compare(result.graph_messages(), expected)  # type: ignore[attr-defined]
+        return {"check": "FAIL" if diff else "PASS", "diff": diff}
+
+    return lambda: verify_folder(folder), check
+
+
+def _parse(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    def work() -> int:
+        rows = 0
+        for file in FILES:
+            path = folder / file
+            with path.open(encoding="utf-8", newline="") as f:
+                names = f.readline().rstrip("\r\n").split(",")
+            table = pa_csv.read_csv(
+                path,
+                read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+                parse_options=pa_csv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=lambda row: "skip"),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False),
+            )
+            rows += table.num_rows
+        return rows
+
+    return work, lambda rows: {"rows": rows}
+
+
+def _frictionless(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+    from bench.frictionless_schema import validate
+
+    return lambda: validate(folder), lambda counts: {"errors": sum(counts.values())}  # type: ignore[attr-defined]
+
+
+TOOLS = {"verifier": _verifier, "parse": _parse, "frictionless": _frictionless}
+
+
+def measure(tool: str, folder: Path) -> dict[str, object]:
+    """Run one tool once on one folder and describe the run."""
+    work, check = TOOLS[tool](folder)
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    return {"tool": tool, "seconds": seconds, "rss_mib": peak_rss_mib(), **check(result)}
+
+
+def main(argv: list[str]) -> int:
+    """Command line: measure one tool on one folder, print JSON."""
+    tool, folder = argv
+    print(json.dumps(measure(tool, Path(folder))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
