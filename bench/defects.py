@@ -86,7 +86,6 @@ def expected_messages(multiplier: int) -> list[dict[str, str]]:
     """The messages a correct verifier gives for data generated with this defect multiplier."""
     keyed: list[tuple[tuple, dict[str, str]]] = []
     for file in FILES:
-        name = file.lower()
         counts: dict[tuple[str, str], int] = {}
         for d in PLAN[file]:
             n = d.count * multiplier
@@ -115,7 +114,8 @@ def _order(file: str, kind: str, field: str) -> tuple:
 def _message(file: str, kind: str, field: str, n: int) -> dict[str, str]:
     error, warning = "Error", "Warning"
     if kind == "unknown_column":
-        text, severity = f"The column is not part of the SDS format and was ignored - {field}", warning
+        text = f"The column is not part of the SDS format and was ignored - {field}"
+        severity = warning
     elif kind == "ragged":
         text, severity = f"{n} row(s) have a number of fields different from the header", error
     elif kind == "linebreak":
@@ -129,7 +129,8 @@ def _message(file: str, kind: str, field: str, n: int) -> dict[str, str]:
         text = f"{n} duplicates found in column {column} which requires values to be Unique."
         severity = error if file in (SCHOOL, SECTION) else warning
     elif kind == "dangling":
-        text, severity = f"{n} row(s) have referenced data not found in source. Field - {field}", error
+        text = f"{n} row(s) have referenced data not found in source. Field - {field}"
+        severity = error
     elif kind == "teacher_username":
         text, severity = f"{n} row(s) have a Username that is also used in teacher.csv", warning
     else:

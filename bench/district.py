@@ -77,6 +77,11 @@ class District:
         """Row index of the school that row i of an entity file belongs to."""
         return self.schools[i * len(self.schools) // self.scale.rows[file]]
 
+    def referenced(self, file: str) -> list[int]:
+        """Rows of an entity file that other files may reference (their key is intact)."""
+        skip = self.unreferenced[file]
+        return [i for i in range(self.scale.rows[file]) if i not in skip]
+
     def members(self, file: str) -> dict[int, list[int]]:
         """Referenceable rows of an entity file, grouped by school row index."""
         groups: dict[int, list[int]] = {k: [] for k in self.schools}
@@ -174,7 +179,8 @@ class District:
             folded = f"{_FIRST_FOLDED[first]}.{_LAST_FOLDED[last]}"
             yield [
                 number, school_id(school), v.FIRST_NAMES[first], v.LAST_NAMES[last],
-                self.teacher_username(i), f"{v.PASSWORD_WORDS[randrange(10)]}#{randrange(1000, 10000)}",
+                self.teacher_username(i),
+                f"{v.PASSWORD_WORDS[randrange(10)]}#{randrange(1000, 10000)}",
                 f"WA{number[1:]}", str(100 + i), "Active",
                 v.MIDDLE_NAMES[randrange(len(v.MIDDLE_NAMES))] if rng.random() < 0.5 else "",
                 f"{folded.lower().replace(chr(39), '')}@{v.EMAIL_DOMAINS[randrange(4)]}",
@@ -187,13 +193,13 @@ class District:
     def enrollment_pairs(self, count: int) -> Iterator[tuple[int, int]]:
         """`count` distinct (section, student) pairs, each within one school, grouped by student."""
         sections = self.members(SECTION)
-        students = [i for i in range(self.scale.rows[STUDENT]) if i not in self.unreferenced[STUDENT]]
+        students = self.referenced(STUDENT)
         yield from _spread(count, students, lambda i: sections[self.school_of(STUDENT, i)], True)
 
     def roster_pairs(self, count: int) -> Iterator[tuple[int, int]]:
         """`count` distinct (section, teacher) pairs, each within one school, grouped by section."""
         teachers = self.members(TEACHER)
-        sections = [i for i in range(self.scale.rows[SECTION]) if i not in self.unreferenced[SECTION]]
+        sections = self.referenced(SECTION)
         yield from _spread(count, sections, lambda i: teachers[self.school_of(SECTION, i)], False)
 
 

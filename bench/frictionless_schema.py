@@ -25,7 +25,8 @@ TITLE = r"[^\x00-\x1f\x7f]{0,256}"
 
 REQUIRED = {
     SCHOOL: {"SIS ID", "Name"}, SECTION: {"SIS ID", "School SIS ID", "Section Name"},
-    STUDENT: {"SIS ID", "School SIS ID", "Username"}, TEACHER: {"SIS ID", "School SIS ID", "Username"},
+    STUDENT: {"SIS ID", "School SIS ID", "Username"},
+    TEACHER: {"SIS ID", "School SIS ID", "Username"},
     ENROLLMENT: {"Section SIS ID", "SIS ID"}, ROSTER: {"Section SIS ID", "SIS ID"},
 }
 UNIQUE = {SCHOOL: {"SIS ID"}, SECTION: {"SIS ID"}, STUDENT: {"SIS ID", "Username"},

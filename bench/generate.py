@@ -19,7 +19,16 @@ from bench.defects import UNKNOWN_COLUMN, expected_messages
 from bench.district import section_id, student_id, teacher_id
 from bench.inject import COPY_PREVIOUS, Injector
 from bench.layout import (
-    COLUMNS, ENROLLMENT, FILES, ROSTER, SCALES, SCHOOL, SECTION, STUDENT, TEACHER, Scale,
+    COLUMNS,
+    ENROLLMENT,
+    FILES,
+    ROSTER,
+    SCALES,
+    SCHOOL,
+    SECTION,
+    STUDENT,
+    TEACHER,
+    Scale,
 )
 
 DEFAULT_SEED = 20240831
@@ -72,7 +81,7 @@ def generate(out: Path, scale: Scale, seed: int = DEFAULT_SEED) -> list[dict[str
 
 
 def _merge(clean: Iterator[str], damaged: dict[int, str], total: int) -> Iterator[str]:
-    """The clean rows with the damaged ones at their positions; a copy repeats the last clean row."""
+    """Clean rows with the damaged ones at their positions; a copy repeats the last clean row."""
     previous = ""
     for position in range(total):
         row = damaged.get(position)

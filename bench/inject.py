@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 from bench import defects as d
 from bench.district import (
-    District, csv_field, school_id, section_id, student_id, teacher_id,
+    District,
+    csv_field,
+    school_id,
+    section_id,
+    student_id,
+    teacher_id,
 )
 from bench.layout import COLUMNS, ENROLLMENT, ROSTER, SCHOOL, SECTION, STUDENT, TEACHER, Scale
 
@@ -83,7 +88,7 @@ class Injector:
         return chosen
 
     def absent_key(self, file: str, n: int) -> str:
-        """A well-formed SIS ID that is not in `file`: a damaged row's own, a case variant, or new."""
+        """A well-formed SIS ID absent from `file`: a damaged row's own, a case variant, or new."""
         damaged = sorted(self.unreferenced[file])
         key = KEY_OF[file]
         if n % 3 == 0 and damaged:

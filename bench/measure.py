@@ -28,7 +28,7 @@ def peak_rss_mib() -> float:
 
 def compare(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[str]:
     """Differences between two message lists taken as multisets: `- missing`, `+ unexpected`."""
-    key = lambda m: (m["fileName"], m["type"], m["description"])  # noqa: E731
+    key = lambda m: (m["fileName"], m["type"], m["description"])
     have, want = Counter(map(key, got)), Counter(map(key, expected))
     lines = [f"- {' | '.join(k)}" for k in sorted((want - have).elements())]
     lines += [f"+ {' | '.join(k)}" for k in sorted((have - want).elements())]

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,8 +81,15 @@ def ensure_data(scale: str, seed: int) -> Path:
             (folder / f).exists() for f in FILES):
         return folder
     started = time.perf_counter()
-    generate(folder, SCALES[scale], seed)
-    stamp_file.write_text(json.dumps(stamp) + "\n")
+    # Written aside and swapped in, so that a reader of the old files is not cut short.
+    fresh = folder.with_name(f".{scale}.new-{os.getpid()}")
+    generate(fresh, SCALES[scale], seed)
+    (fresh / "generator.json").write_text(json.dumps(stamp) + "\n")
+    if folder.exists():
+        stale = folder.with_name(f".{scale}.old-{os.getpid()}")
+        folder.rename(stale)
+        shutil.rmtree(stale)
+    fresh.rename(folder)
     print(f"generated {scale} in {time.perf_counter() - started:.1f} s: {folder}", flush=True)
     return folder
 
@@ -133,7 +141,9 @@ def plan(scales: list[str], tools: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def measure_all(pairs: list[tuple[str, str]], repeat: int, seed: int) -> dict[tuple[str, str], Runs]:
+def measure_all(
+    pairs: list[tuple[str, str]], repeat: int, seed: int
+) -> dict[tuple[str, str], Runs]:
     """Every measurement, repeats interleaved so that drift in the machine's load spreads evenly."""
     folders = {scale: ensure_data(scale, seed) for scale in dict.fromkeys(s for s, _ in pairs)}
     results = {pair: Runs(*pair) for pair in pairs}

@@ -55,23 +55,39 @@ STREETS = ("Microsoft Way", "Main Street", "Oak Avenue", "School Road", "Maple D
 
 # (subject, course SIS ID stem, course names with descriptions)
 COURSES = (
-    ("Math", "MATH", (("Algebra 1", "Algebra, Level 1"), ("Algebra 2", "Algebra, Level 2"),
-                      ("Geometry", "Plane geometry and proofs"), ("Pre-Calculus", "Functions, "
-                      "trigonometry and limits"), ("Statistics", "Intro to statistics"))),
-    ("English", "ENG", (("English 9", "Literature and composition"), ("English 10", "World "
-                        "literature"), ("Creative Writing", "Poetry, fiction and drama"))),
-    ("Science", "SCI", (("Biology", "Life science with lab"), ("Chemistry", "Chemistry with "
-                        "lab"), ("Physics", "Mechanics, waves and electricity"))),
-    ("Social Studies", "SOC", (("US History", "United States history"), ("World History",
-                               "Ancient to modern"), ("Civics", "Government and citizenship"))),
-    ("World Languages", "LANG", (("Spanish 1", "Introductory Spanish"), ("French 1",
-                                 "Introductory French"), ("Japanese 1", "Introductory Japanese"))),
-    ("Arts", "ART", (("Studio Art", "Drawing, painting and sculpture"), ("Band", "Concert "
-                     "band"), ("Choir", "Vocal music"))),
-    ("Physical Education", "PE", (("PE", "Fitness and team sports"), ("Health", "Health and "
-                                  "wellness"))),
-    ("Computer Science", "CS", (("Computer Science", "Programming in Python"), ("Robotics",
-                                "Engineering design and robotics"))),
+    ("Math", "MATH", (
+        ("Algebra 1", "Algebra, Level 1"), ("Algebra 2", "Algebra, Level 2"),
+        ("Geometry", "Plane geometry and proofs"),
+        ("Pre-Calculus", "Functions, trigonometry and limits"),
+        ("Statistics", "Intro to statistics"),
+    )),
+    ("English", "ENG", (
+        ("English 9", "Literature and composition"), ("English 10", "World literature"),
+        ("Creative Writing", "Poetry, fiction and drama"),
+    )),
+    ("Science", "SCI", (
+        ("Biology", "Life science with lab"), ("Chemistry", "Chemistry with lab"),
+        ("Physics", "Mechanics, waves and electricity"),
+    )),
+    ("Social Studies", "SOC", (
+        ("US History", "United States history"), ("World History", "Ancient to modern"),
+        ("Civics", "Government and citizenship"),
+    )),
+    ("World Languages", "LANG", (
+        ("Spanish 1", "Introductory Spanish"), ("French 1", "Introductory French"),
+        ("Japanese 1", "Introductory Japanese"),
+    )),
+    ("Arts", "ART", (
+        ("Studio Art", "Drawing, painting and sculpture"), ("Band", "Concert band"),
+        ("Choir", "Vocal music"),
+    )),
+    ("Physical Education", "PE", (
+        ("PE", "Fitness and team sports"), ("Health", "Health and wellness"),
+    )),
+    ("Computer Science", "CS", (
+        ("Computer Science", "Programming in Python"),
+        ("Robotics", "Engineering design and robotics"),
+    )),
 )
 
 TITLES = ("Teacher", "Teacher", "Teacher", "Lead Teacher", "Department Head", "Instructional Coach")

@@ -159,7 +159,8 @@ def recount(folder: Path) -> list[dict[str, str]]:
                                      " which requires values to be Unique.")
         if name == "student.csv":
             col = header.index("Username")
-            shared = sum(1 for r in even if r[col].strip() and r[col].casefold() in teacher_usernames)
+            shared = sum(1 for r in even
+                         if r[col].strip() and r[col].casefold() in teacher_usernames)
             if shared:
                 add("Warning", name, f"{shared} row(s) have a Username that is also used in"
                                      " teacher.csv")
