@@ -99,9 +99,9 @@ def package(folder: Path) -> frictionless.Package:
 
 
 def validate(folder: Path) -> dict[str, int]:
-    """Validate the folder with frictionless; returns the number of errors of each type."""
+    """Validate the folder with frictionless; returns the rows read and the errors of each type."""
     report = package(folder).validate(limit_errors=10**9)
-    counts: dict[str, int] = {}
+    counts = {"rows": sum(task.stats["rows"] or 0 for task in report.tasks)}
     for task in report.tasks:
         for error in task.errors:
             key = f"{task.name}:{error.type}"

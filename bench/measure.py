@@ -74,7 +74,11 @@ def _parse(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]
 def _frictionless(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
     from bench.frictionless_schema import validate
 
-    return lambda: validate(folder), lambda counts: {"errors": sum(counts.values())}  # type: ignore[attr-defined]
+    def check(counts: object) -> dict:
+        rows = counts.pop("rows")  # type: ignore[attr-defined]
+        return {"rows": rows, "errors": sum(counts.values())}  # type: ignore[attr-defined]
+
+    return lambda: validate(folder), check
 
 
 TOOLS = {"verifier": _verifier, "parse": _parse, "frictionless": _frictionless}
