@@ -1,4 +1,10 @@
-"""Row checks of one parsed file: missing data, formats, uniqueness, references, shared usernames."""
+"""Row checks of one parsed file: missing data, formats, uniqueness, references, shared usernames.
+
+Masks are numpy booleans over the file's data rows. A column that references another file is
+looked up once (`index_in`); the lookup also gives its format verdicts (a found value has the
+verdict of the identical key) and the codes for the duplicate-pair check, so the largest files
+(enrollments) cost little more than two hash probes.
+"""
 
 from __future__ import annotations
 
@@ -14,36 +20,50 @@ from sds_core.csvread import ParsedCsv
 from sds_core.header import Layout, required
 from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
+from sds_core.formats import Values
 from sds_core.spec import Column, FileSpec, Kind
 
 MAX_VALUE_CHARS = 200
 MASK = "***"
 
 
+_np = formats.to_numpy
+
+
+@dataclass
+class Keys:
+    """Every value of one key column, with each value's format verdict."""
+
+    values: Values
+    well_formed: np.ndarray
+
+
 @dataclass
 class KeyIndex:
-    """Key values of files already read, for references; a file absent here is not checkable."""
+    """Key columns of files already read; a file absent here cannot be referenced-checked."""
 
-    keys: dict[tuple[str, str], pa.Array] = field(default_factory=dict)
+    keys: dict[tuple[str, str], Keys] = field(default_factory=dict)
 
-    def add(self, file_name: str, column: str, values: pa.Array) -> None:
-        """Remember every value of a key column (any format: found means the exact string)."""
-        self.keys[(file_name, column)] = values
+    def add(self, file_name: str, column: str, keys: Keys) -> None:
+        """Remember a key column."""
+        self.keys[(file_name, column)] = keys
 
-    def get(self, file_name: str, column: str) -> pa.Array | None:
-        """The key values, or None when references into that column cannot be checked."""
+    def get(self, file_name: str, column: str) -> Keys | None:
+        """The key column, or None when references into it are not checked."""
         return self.keys.get((file_name, column))
 
 
 @dataclass
 class ColumnState:
-    """Masks of one checked column, shared by the checks that cascade."""
+    """What the checks of one column found, shared by the checks that cascade."""
 
     column: Column
     header: str
-    values: pa.Array
-    missing: pa.BooleanArray
-    unusable: pa.BooleanArray  # missing, malformed or broken by a line break: never a dangling reference
+    values: Values
+    missing: np.ndarray
+    unusable: np.ndarray  # missing, malformed or broken by a line break: never a dangling reference
+    well_formed: np.ndarray | None = None
+    found_at: np.ndarray | None = None  # index of the value in the referenced keys, -1 if absent
 
 
 class FileChecker:
@@ -54,7 +74,7 @@ class FileChecker:
         self.parsed = parsed
         self.layout = layout
         self.options = options
-        self.table = parsed.table
+        self.rows = parsed.table.num_rows
         self.messages: list[Message] = []
         self.states: dict[str, ColumnState] = {}
 
@@ -63,22 +83,19 @@ class FileChecker:
     def report(
         self,
         code: Code,
-        mask: pa.BooleanArray | np.ndarray,
-        column: Column | None,
+        mask: np.ndarray,
+        text: str,
         order: tuple,
+        detail: Callable[[np.ndarray], list[str | None]],
         severity: Severity | None = None,
-        values: pa.Array | None = None,
-        field_text: str | None = None,
-        note: Callable[[np.ndarray], list[str | None]] | None = None,
+        note: Callable[[np.ndarray], list[str]] | None = None,
     ) -> None:
         """Add a message for the rows where `mask` is true (nothing when there are none)."""
-        indices = np.flatnonzero(mask.to_numpy(zero_copy_only=False) if isinstance(mask, pa.Array) else mask)
+        indices = np.flatnonzero(mask)
         if len(indices) == 0:
             return
-        text = field_text if field_text is not None else self.layout.header(column)
         kept = indices[: self.options.detail_rows_per_message]
         rows = self.parsed.rows.of(kept)
-        shown = self.values_for_detail(values if values is not None else self.column_values(column), kept, column)
         notes = note(kept) if note else [None] * len(kept)
         self.messages.append(
             Message(
@@ -88,78 +105,107 @@ class FileChecker:
                 field=text,
                 severity=severity,
                 total=len(indices),
-                rows=[Row(int(r), text, v, n) for r, v, n in zip(rows, shown, notes)],
+                rows=[Row(int(r), text, v, n) for r, v, n in zip(rows, detail(kept), notes)],
                 order=order,
             )
         )
 
-    def values_for_detail(self, values: pa.Array, kept: np.ndarray, column: Column | None) -> list[str]:
-        """Offending values as shown in detail: passwords masked, huge values shortened."""
-        if column is not None and column.kind is Kind.PASSWORD:
-            return [MASK] * len(kept)
-        return [shorten(v) for v in values.take(pa.array(kept)).to_pylist()]
+    def shown(self, column: Column) -> Callable[[np.ndarray], list[str | None]]:
+        """Offending values of a column as detail shows them: passwords masked, huge values cut."""
+        def show(kept: np.ndarray) -> list[str | None]:
+            if column.kind is Kind.PASSWORD:
+                return [MASK] * len(kept)
+            return [shorten(v) for v in self.values_of(column).take(pa.array(kept)).to_pylist()]
 
-    def column_values(self, column: Column) -> pa.Array:
-        """The column's values as one array."""
-        return self.table.column(self.layout.positions[column.name]).combine_chunks()
+        return show
+
+    def values_of(self, column: Column) -> pa.ChunkedArray:
+        """The column's values (chunked as parsed: combining them would copy the column)."""
+        return self.parsed.table.column(self.layout.positions[column.name])
+
+    def field_order(self, column: Column, code: Code) -> tuple:
+        """Sort key of a field message: field position in the specification, then kind."""
+        return (100, self.spec.position(column.name), code.rank)
 
     # Checks
 
     def checked_columns(self) -> list[Column]:
         """Present columns whose values are checked: required ones and the optional ones synced."""
-        out = []
-        for column in self.spec.columns:
-            if column.name not in self.layout.positions:
-                continue
-            if required(self.spec, column, self.options) or self.options.checks_optional(
-                self.spec.customization, self.layout.header(column)
-            ):
-                out.append(column)
-        return out
+        return [
+            column
+            for column in self.spec.columns
+            if column.name in self.layout.positions
+            and (
+                required(self.spec, column, self.options)
+                or self.options.checks_optional(self.spec.customization, self.layout.header(column))
+            )
+        ]
 
-    def line_breaks(self) -> None:
+    def line_breaks(self) -> dict[str, np.ndarray]:
         """Message 12, per field; those values are not checked further."""
-        if not self.parsed.has_quotes:
-            return
+        broken: dict[str, np.ndarray] = {}
+        if not self.parsed.line_breaks_possible:
+            return broken
         for column in self.checked_columns():
-            mask = formats.line_break(self.column_values(column))
-            self.report(Code.LINE_BREAK, mask, column, (Code.LINE_BREAK.rank, self.spec.position(column.name)))
+            mask = formats.line_break(self.values_of(column))
+            broken[column.name] = mask
+            self.report(Code.LINE_BREAK, mask, self.layout.header(column),
+                        (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column))
+        return broken
 
-    def values(self) -> None:
-        """Messages 14, 15 and 18 for every checked column, in specification order."""
+    def check_values(self, keys: KeyIndex) -> None:
+        """Messages 12, 14, 15, 17 and 18 for every checked column."""
+        broken = self.line_breaks()
+        targets = {r.column: keys.get(r.target_file, r.target_column) for r in self.spec.references}
         for column in self.checked_columns():
-            values = self.column_values(column)
-            position = self.spec.position(column.name)
+            values = self.values_of(column)
+            text = self.layout.header(column)
             missing = formats.missing(values)
             if required(self.spec, column, self.options):
-                self.report(Code.MISSING_DATA, missing, column, (100, position, Code.MISSING_DATA.rank))
-            unusable = missing
-            if self.parsed.has_quotes:
-                unusable = pc.or_(unusable, formats.line_break(values))
-            ok = formats.well_formed(values, column.kind, self.parsed.has_nul)
-            if ok is not None:
-                bad = pc.and_(pc.invert(ok), pc.invert(unusable))
-                fixable = self.fixable(column, values, bad)
-                if fixable is not None:
-                    bad = pc.and_(bad, pc.invert(fixable))
-                self.report(Code.INVALID_FORMAT, bad, column, (100, position, Code.INVALID_FORMAT.rank))
-                if fixable is not None:
-                    self.report(
-                        Code.SPECIAL_CHARACTERS, fixable, column, (100, position, Code.SPECIAL_CHARACTERS.rank)
-                    )
-                unusable = pc.or_(unusable, bad)
-            self.states[column.name] = ColumnState(column, self.layout.header(column), values, missing, unusable)
+                self.report(Code.MISSING_DATA, missing, text, self.field_order(column, Code.MISSING_DATA),
+                            self.shown(column))
+            unusable = missing | broken[column.name] if column.name in broken else missing
+            state = ColumnState(column, text, values, missing, unusable)
+            target = targets.get(column.name)
+            if target is not None:
+                state.found_at = _index_in(values, target.values)
+            state.well_formed = self.well_formed(column, values, state.found_at, target)
+            if state.well_formed is not None:
+                self.report_formats(state)
+            if target is not None:
+                dangling = (state.found_at < 0) & ~state.unusable
+                self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
+                            self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column))
+            self.states[column.name] = state
 
-    def fixable(self, column: Column, values: pa.Array, bad: pa.BooleanArray) -> pa.BooleanArray | None:
-        """Among malformed values, those the special-character option would repair."""
-        if not (self.options.replace_special_characters and column.name in self.spec.special_character_columns):
-            return None
-        candidates = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
-        mask = np.zeros(len(values), dtype=bool)
-        if len(candidates):
-            repaired = formats.fixable(values.take(pa.array(candidates)), column.kind)
-            mask[candidates[repaired.to_numpy(zero_copy_only=False)]] = True
-        return pa.array(mask)
+    def well_formed(self, column: Column, values: Values, found_at: np.ndarray | None,
+                    target: Keys | None) -> np.ndarray | None:
+        """Format verdict per row; values found in a key column take that key's verdict."""
+        if found_at is None or target is None:
+            return formats.well_formed(values, column.kind, self.parsed.has_nul)
+        found = found_at >= 0
+        ok = np.empty(len(values), dtype=bool)
+        ok[found] = target.well_formed[found_at[found]]
+        rest = np.flatnonzero(~found)
+        if len(rest):
+            ok[rest] = formats.well_formed(values.take(pa.array(rest)), column.kind, self.parsed.has_nul)
+        return ok
+
+    def report_formats(self, state: ColumnState) -> None:
+        """Messages 15 and 18: malformed values, and those the special-character option repairs."""
+        bad = ~state.well_formed & ~state.unusable
+        fixable = np.zeros(len(bad), dtype=bool)
+        if self.options.replace_special_characters and state.column.name in self.spec.special_character_columns:
+            candidates = np.flatnonzero(bad)
+            if len(candidates):
+                repaired = formats.fixable(state.values.take(pa.array(candidates)), state.column.kind)
+                fixable[candidates[repaired]] = True
+        column = state.column
+        self.report(Code.INVALID_FORMAT, bad & ~fixable, state.header,
+                    self.field_order(column, Code.INVALID_FORMAT), self.shown(column))
+        self.report(Code.SPECIAL_CHARACTERS, fixable, state.header,
+                    self.field_order(column, Code.SPECIAL_CHARACTERS), self.shown(column))
+        state.unusable = state.unusable | (bad & ~fixable)
 
     def duplicates(self) -> None:
         """Message 16 for the unique columns, then for the unique pair."""
@@ -169,82 +215,141 @@ class FileChecker:
             if state is None:
                 continue
             compared = pc.utf8_lower(state.values) if state.column.kind is Kind.USERNAME else state.values
-            present = np.flatnonzero(~state.missing.to_numpy(zero_copy_only=False))
+            present = np.flatnonzero(~state.missing)
             codes = _codes(compared.take(pa.array(present)))
-            self.report_duplicates(codes, present, state.column, state.header, state.values, severity,
-                                   (100, self.spec.position(name), Code.DUPLICATE_VALUES.rank))
+            repeats, first_of = _repeats(codes, present, self.rows)
+            self.report(Code.DUPLICATE_VALUES, repeats, state.header,
+                        self.field_order(state.column, Code.DUPLICATE_VALUES), self.shown(state.column),
+                        severity=severity, note=self.same_as(first_of))
         if self.spec.unique_pair:
-            first, second = (self.states.get(n) for n in self.spec.unique_pair)
-            if first is None or second is None:
-                return
-            both = ~(first.missing.to_numpy(zero_copy_only=False) | second.missing.to_numpy(zero_copy_only=False))
-            present = np.flatnonzero(both)
-            take = pa.array(present)
-            a, b = _codes(first.values.take(take)), _codes(second.values.take(take))
-            codes = _codes(pa.array(a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b))
-            text = f"{first.header} + {second.header}"
-            pair_values = pc.binary_join_element_wise(first.values, second.values, " + ")
-            self.report_duplicates(codes, present, None, text, pair_values, Severity.WARNING, (200,))
+            self.duplicate_pairs()
 
-    def report_duplicates(self, codes: np.ndarray, present: np.ndarray, column: Column | None, text: str,
-                          values: pa.Array, severity: Severity, order: tuple) -> None:
-        """Report the second and later occurrences, each with the row of the first."""
-        if len(codes) == 0:
+    def duplicate_pairs(self) -> None:
+        """Message 16 for the (Section SIS ID, SIS ID) pair of a membership file."""
+        first, second = (self.states.get(n) for n in self.spec.unique_pair)
+        if first is None or second is None:
             return
-        # Codes are numbered in order of first appearance: a row repeats a value iff its code is
-        # not above every code seen before it.
-        seen_max = np.maximum.accumulate(codes)
-        repeat = np.zeros(len(codes), dtype=bool)
-        repeat[1:] = codes[1:] <= seen_max[:-1]
-        if not repeat.any():
-            return
-        first_at = present[np.flatnonzero(~repeat)]
-        mask = np.zeros(self.table.num_rows, dtype=bool)
-        mask[present[repeat]] = True
-        first_of = dict(zip(present[repeat].tolist(), first_at[codes[repeat]].tolist()))
+        present = np.flatnonzero(~(first.missing | second.missing))
+        a, b = _key_codes(first, present), _key_codes(second, present)
+        pairs = a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b
+        # A stable sort keeps equal pairs in file order: the first of each run is the original.
+        order = np.argsort(pairs, kind="stable")
+        ordered = pairs[order]
+        repeat_sorted = np.zeros(len(order), dtype=bool)
+        repeat_sorted[1:] = ordered[1:] == ordered[:-1]
+        run_start = np.maximum.accumulate(np.where(repeat_sorted, 0, np.arange(len(order))))
+        mask = np.zeros(self.rows, dtype=bool)
+        repeat_rows = present[order[repeat_sorted]]
+        mask[repeat_rows] = True
+        by_row = np.argsort(repeat_rows)
+        first_of = (repeat_rows[by_row], present[order[run_start[repeat_sorted]]][by_row])
+        text = f"{first.header} + {second.header}"
 
-        def note(kept: np.ndarray) -> list[str | None]:
-            firsts = self.parsed.rows.of(np.array([first_of[int(k)] for k in kept], dtype=np.int64))
+        def show(kept: np.ndarray) -> list[str | None]:
+            take = pa.array(kept)
+            pairs_shown = zip(first.values.take(take).to_pylist(), second.values.take(take).to_pylist())
+            return [shorten(f"{x} + {y}") for x, y in pairs_shown]
+
+        self.report(Code.DUPLICATE_VALUES, mask, text, (200,), show, severity=Severity.WARNING,
+                    note=self.same_as(first_of))
+
+    def same_as(self, first_of: tuple[np.ndarray, np.ndarray]) -> Callable[[np.ndarray], list[str]]:
+        """Notes naming the row where each repeated value first appeared."""
+        repeat_rows, first_rows = first_of
+
+        def note(kept: np.ndarray) -> list[str]:
+            firsts = self.parsed.rows.of(first_rows[np.searchsorted(repeat_rows, kept)])
             return [f"same value as row {int(r)}" for r in firsts]
 
-        self.report(Code.DUPLICATE_VALUES, mask, column, order, severity=severity, values=values,
-                    field_text=text, note=note)
-
-    def references(self, keys: KeyIndex) -> None:
-        """Message 17: values that do not appear in the referenced file's key column."""
-        for reference in self.spec.references:
-            state = self.states.get(reference.column)
-            target = keys.get(reference.target_file, reference.target_column)
-            if state is None or target is None:
-                continue
-            found = pc.is_in(state.values, value_set=target)
-            dangling = pc.and_(pc.invert(found), pc.invert(state.unusable))
-            self.report(Code.REFERENCE_NOT_FOUND, dangling, state.column,
-                        (100, self.spec.position(reference.column), Code.REFERENCE_NOT_FOUND.rank))
+        return note
 
     def shared_usernames(self, teacher_usernames: pa.Array | None) -> None:
         """Message 19: student Usernames also used in teacher.csv (case-insensitive)."""
         state = self.states.get("Username")
         if state is None or teacher_usernames is None:
             return
-        shared = pc.and_(pc.is_in(pc.utf8_lower(state.values), value_set=teacher_usernames),
-                         pc.invert(state.missing))
-        self.report(Code.USERNAME_ALSO_TEACHER, shared, state.column, (300,))
+        shared = _np(pc.is_in(pc.utf8_lower(state.values), value_set=teacher_usernames)) & ~state.missing
+        self.report(Code.USERNAME_ALSO_TEACHER, shared, state.header, (300,), self.shown(state.column))
 
-    def key_values(self, name: str) -> pa.Array | None:
-        """All values of a column, ragged rows included (where the row reaches that column)."""
+    def usernames(self) -> pa.Array | None:
+        """Lower-cased non-missing Usernames (teacher.csv, for message 19)."""
+        state = self.states.get("Username")
+        if state is None:
+            return None
+        return pc.utf8_lower(state.values.filter(pa.array(~state.missing))).combine_chunks()
+
+    def keys(self, name: str) -> Keys | None:
+        """All values of a key column with their verdicts, ragged rows included where they reach it."""
         position = self.layout.positions.get(name)
         if position is None:
             return None
+        column = self.spec.column(name)
+        state = self.states.get(name)
+        values = self.values_of(column)
+        if state is not None and state.well_formed is not None:
+            verdicts = state.well_formed
+        else:
+            verdicts = formats.well_formed(values, column.kind, self.parsed.has_nul)
         extra = [r.fields[position] for r in self.parsed.ragged if len(r.fields) > position]
-        column = self.table.column(position).combine_chunks()
-        return pa.concat_arrays([column, pa.array(extra, pa.string())]) if extra else column
+        if not extra:
+            return Keys(values, verdicts)
+        extra_values = pa.array(extra, pa.string())
+        extra_verdicts = formats.well_formed(extra_values, column.kind, self.parsed.has_nul)
+        chunks = [*values.chunks, extra_values]
+        return Keys(pa.chunked_array(chunks, pa.string()), np.concatenate([verdicts, extra_verdicts]))
 
 
-def _codes(values: pa.Array) -> np.ndarray:
+def _codes(values: Values) -> np.ndarray:
     """Dense codes numbered in order of first appearance."""
-    encoded = pc.dictionary_encode(values)
-    return encoded.indices.to_numpy(zero_copy_only=False)
+    if isinstance(values, pa.ChunkedArray):
+        # Encoding chunk by chunk re-emits the growing dictionary with every chunk: combine first.
+        values = values.combine_chunks()
+    return _np(pc.dictionary_encode(values).indices)
+
+
+def _index_in(values: Values, keys: Values) -> np.ndarray:
+    """Position of each value in `keys`, -1 where absent."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(values) > 1:
+        # Files are often sorted by one column: look each run of equal values up once.
+        starts = np.flatnonzero(np.concatenate([[True], ~_np(pc.equal(values[1:], values[:-1]))]))
+        if len(starts) < len(values) // 2:
+            found = _np(pc.index_in(values.take(pa.array(starts)), value_set=keys).fill_null(-1))
+            return np.repeat(found, np.diff(np.append(starts, len(values))))
+    return _np(pc.index_in(values, value_set=keys).fill_null(-1))
+
+
+def _key_codes(state: ColumnState, present: np.ndarray) -> np.ndarray:
+    """Codes of a column's values at `present`: reuse the reference lookup where there is one."""
+    if state.found_at is None:
+        return _codes(state.values.take(pa.array(present)))
+    codes = state.found_at[present]
+    absent = np.flatnonzero(codes < 0)
+    if len(absent):
+        # Values missing from the referenced file still need codes of their own, past the found ones.
+        local = _codes(state.values.take(pa.array(present[absent])))
+        codes = codes.copy()
+        codes[absent] = int(state.found_at.max(initial=-1)) + 1 + local
+    return codes
+
+
+def _repeats(codes: np.ndarray, present: np.ndarray, rows: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Mask of rows repeating an earlier value; the repeating rows (ascending) and their first rows."""
+    mask = np.zeros(rows, dtype=bool)
+    none = (np.empty(0, np.int64), np.empty(0, np.int64))
+    if len(codes) == 0:
+        return mask, none
+    # Codes are numbered in order of first appearance: a row repeats a value iff its code is not
+    # above every code seen before it.
+    seen_max = np.maximum.accumulate(codes)
+    repeat = np.zeros(len(codes), dtype=bool)
+    repeat[1:] = codes[1:] <= seen_max[:-1]
+    if not repeat.any():
+        return mask, none
+    first_rows = present[np.flatnonzero(~repeat)]
+    mask[present[repeat]] = True
+    return mask, (present[repeat], first_rows[codes[repeat]])
 
 
 def shorten(value: str | None) -> str | None:

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 BOM = codecs.BOM_UTF8
 _NON_SPACE = re.compile(rb"[^ \t\r\n\x0b\x0c]")
-_BLANK_LINE = re.compile(rb"\n(?=\r?\n)")
+_BLANK_LINE = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?=[\r\n])")
 _BLOCK_SIZE = 4 << 20
 
 # A field may legitimately be huge (a 10 MB value is reported, not fatal); csv's default cap is 128 KiB.
@@ -39,26 +40,15 @@ class RaggedRow:
 class RowNumbers:
     """Maps a data row's index in the table to its row number as a spreadsheet shows it."""
 
-    header_row: int = 1
-    ragged_records: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    blank_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    first_data_row: int = 2
+    skipped: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    """Rows not in the table (ragged rows, blank lines), ascending."""
 
     def of(self, indices: np.ndarray) -> np.ndarray:
-        """Spreadsheet row numbers (header = 1) of the given table indices."""
+        """Spreadsheet row numbers (header = 1, blank lines counted) of table indices."""
         indices = np.asarray(indices, dtype=np.int64)
-        data_before = self.ragged_records - (self.header_record + 1) - np.arange(len(self.ragged_records))
-        record = indices + self.header_record + 1 + np.searchsorted(data_before, indices, side="right")
-        return self.physical(record)
-
-    @property
-    def header_record(self) -> int:
-        """Record number of the header, counting non-blank records from 1."""
-        return 1
-
-    def physical(self, records: np.ndarray) -> np.ndarray:
-        """Physical row number of non-blank record numbers (blank lines count as rows)."""
-        non_blank_before = self.blank_rows - 1 - np.arange(len(self.blank_rows))
-        return records + np.searchsorted(non_blank_before, records, side="left")
+        kept_before = self.skipped - self.first_data_row - np.arange(len(self.skipped))
+        return self.first_data_row + indices + np.searchsorted(kept_before, indices, side="right")
 
 
 @dataclass
@@ -73,6 +63,7 @@ class ParsedCsv:
     ragged: list[RaggedRow] = field(default_factory=list)
     has_quotes: bool = False
     has_nul: bool = False
+    line_breaks_possible: bool = False
 
     @property
     def row_count(self) -> int:
@@ -85,24 +76,74 @@ def parse_csv(data: bytes) -> ParsedCsv:
     start = len(BOM) if data.startswith(BOM) else 0
     if not _NON_SPACE.search(data, start):
         return ParsedCsv(problem="empty")
-    invalid = _first_invalid_utf8(data)
-    if invalid is not None:
-        return ParsedCsv(problem="notUtf8", invalid_line=data.count(b"\n", 0, invalid) + 1)
+    start, leading = _skip_blank_lines(data, start)
     body = memoryview(data)[start:]
-    header, leading_blank_lines = _read_header(body)
-    parsed = ParsedCsv(header=header, has_quotes=b'"' in data, has_nul=b"\x00" in data)
     try:
-        table, ragged = _parse_with_arrow(body, len(header), parsed.has_quotes)
-    except pa.ArrowInvalid:
+        header = _read_header(body)
+        parsed = ParsedCsv(header=header, has_quotes=b'"' in data, has_nul=b"\x00" in data)
+        table, ragged = _parse_with_arrow(body, len(header), parsed.has_quotes, not data.isascii())
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        # pyarrow refuses bytes that are not UTF-8 and a few malformed layouts: tell them apart.
+        invalid = _first_invalid_utf8(data)
+        if invalid is not None:
+            return ParsedCsv(problem="notUtf8", invalid_line=data.count(b"\n", 0, invalid) + 1)
         table, ragged = _parse_with_stdlib(body, len(header))
-    parsed.table = table.slice(1)
-    parsed.ragged = ragged
-    parsed.rows = RowNumbers(
-        ragged_records=np.array([r.row for r in ragged], dtype=np.int64),
-        blank_rows=_blank_rows(data, start, parsed.has_quotes, leading_blank_lines),
-    )
-    parsed.ragged = [RaggedRow(int(parsed.rows.physical(np.array([r.row]))[0]), r.fields) for r in ragged]
+    records = table.num_rows + len(ragged)
+    if parsed.has_quotes:
+        parsed.line_breaks_possible = max(data.count(b"\n", start), data.count(b"\r", start)) > records
+    table, blank = _drop_blank_lines(table.slice(1), data, start, ragged, parsed.has_quotes)
+    parsed.table = table
+    parsed.ragged = [RaggedRow(r.row + leading, r.fields) for r in ragged]
+    skipped = sorted([r.row for r in parsed.ragged] + [b + leading for b in blank])
+    parsed.rows = RowNumbers(first_data_row=leading + 2, skipped=np.array(skipped, dtype=np.int64))
     return parsed
+
+
+def _skip_blank_lines(data: bytes, start: int) -> tuple[int, int]:
+    """Offset of the first non-blank line, and how many blank lines came before it."""
+    lines = 0
+    while start < len(data) and data[start] in b"\r\n":
+        start += 2 if data.startswith(b"\r\n", start) else 1
+        lines += 1
+    return start, lines
+
+
+def _drop_blank_lines(
+    table: pa.Table, data: bytes, start: int, ragged: list[RaggedRow], quotes: bool
+) -> tuple[pa.Table, list[int]]:
+    """Remove the rows that were blank lines; return their row numbers (header = 1)."""
+    if table.num_rows == 0:
+        return table, []
+    empty = np.ones(table.num_rows, dtype=bool)
+    for column in table.columns:
+        empty &= pc.binary_length(column).to_numpy() == 0
+        if not empty.any():
+            return table, []
+    # An all-empty row is a blank line or a row of empty fields (",,"): only the bytes can tell.
+    candidates = np.flatnonzero(empty)
+    records = RowNumbers(2, np.array([r.row for r in ragged], dtype=np.int64)).of(candidates)
+    is_blank = np.isin(records, _blank_records(data, start, quotes))
+    if not is_blank.any():
+        return table, []
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[candidates[is_blank]] = False
+    return table.filter(pa.array(keep)), records[is_blank].tolist()
+
+
+def _blank_records(data: bytes, start: int, quotes: bool) -> np.ndarray:
+    """Record numbers (header = 1) of the blank lines, found in the raw bytes."""
+    if quotes:
+        # Quoted values may hold line breaks: only a CSV reader knows where records end.
+        text = data[start:].decode("utf-8")
+        records = csv.reader(io.StringIO(text, newline=""), strict=False)
+        return np.array([n for n, fields in enumerate(records, 1) if not fields], dtype=np.int64)
+    newline = b"\n" if data.find(b"\n", start) >= 0 else b"\r"
+    blank, line, last = [], 1, start
+    for match in _BLANK_LINE.finditer(data, start):
+        line += data.count(newline, last, match.start())
+        last = match.start()
+        blank.append(line + 1)
+    return np.array(blank, dtype=np.int64)
 
 
 def _first_invalid_utf8(data: bytes) -> int | None:
@@ -116,29 +157,22 @@ def _first_invalid_utf8(data: bytes) -> int | None:
     return None
 
 
-def _read_header(body: memoryview) -> tuple[list[str], int]:
-    """The first non-blank record's fields, and how many blank lines came before it."""
+def _read_header(body: memoryview) -> list[str]:
+    """The first record's fields."""
     size = 1 << 16
     while True:
         complete = size >= len(body)
         text = codecs.getincrementaldecoder("utf-8")().decode(bytes(body[:size]), final=complete)
         records = csv.reader(io.StringIO(text, newline=""), strict=False)
-        blank = 0
-        for record in records:
-            if not record:
-                blank += 1
-                continue
-            # A record is known to be whole once another one follows it, or at the end of the file.
-            if complete or next(records, None) is not None:
-                return record, blank
-            break
-        else:
-            if complete:
-                return [], blank
+        record = next(records, [])
+        # A record is known to be whole once another one follows it, or at the end of the file.
+        if complete or next(records, None) is not None:
+            return record
         size *= 4
 
 
-def _arrow_options(columns: int, newlines_in_values: bool, threads: bool, block_size: int, ragged: list):
+def _arrow_options(columns: int, newlines_in_values: bool, check_utf8: bool, threads: bool, block_size: int,
+                   ragged: list) -> dict:
     def on_invalid_row(row: pa_csv.InvalidRow) -> str:
         ragged.append(row)
         return "skip"
@@ -150,25 +184,25 @@ def _arrow_options(columns: int, newlines_in_values: bool, threads: bool, block_
         ),
         parse_options=pa_csv.ParseOptions(
             newlines_in_values=newlines_in_values,
-            ignore_empty_lines=True,
+            ignore_empty_lines=False,
             invalid_row_handler=on_invalid_row,
         ),
         convert_options=pa_csv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
-            check_utf8=False,
+            check_utf8=check_utf8,
         ),
     )
 
 
-def _parse_with_arrow(body: memoryview, columns: int, quotes: bool) -> tuple[pa.Table, list[RaggedRow]]:
+def _parse_with_arrow(body: memoryview, columns: int, quotes: bool, check_utf8: bool) -> tuple[pa.Table, list[RaggedRow]]:
     """Parse with pyarrow; rows with a wrong field count come back separately, numbered."""
     block_size = _BLOCK_SIZE
     threads = True
     while True:
         invalid: list[pa_csv.InvalidRow] = []
-        options = _arrow_options(columns, quotes, threads, block_size, invalid)
+        options = _arrow_options(columns, quotes, check_utf8, threads, block_size, invalid)
         try:
             table = pa_csv.read_csv(pa.BufferReader(pa.py_buffer(body)), **options)
         except pa.ArrowInvalid as err:
@@ -193,9 +227,9 @@ def _parse_with_stdlib(body: memoryview, columns: int) -> tuple[pa.Table, list[R
     ragged: list[RaggedRow] = []
     record = 0
     for fields in csv.reader(io.StringIO(text, newline=""), strict=False):
-        if not fields:
-            continue
         record += 1
+        if not fields:
+            fields = [""] * columns  # a blank line, as pyarrow reads it
         if len(fields) != columns:
             ragged.append(RaggedRow(record, fields))
             continue
@@ -207,24 +241,3 @@ def _parse_with_stdlib(body: memoryview, columns: int) -> tuple[pa.Table, list[R
 
 def _split_record(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text, newline="")), [])
-
-
-def _blank_rows(data: bytes, start: int, quotes: bool, leading: int) -> np.ndarray:
-    """Physical row numbers of blank lines before the last record (spreadsheets show them)."""
-    end = len(data)
-    while end > start and data[end - 1] in b" \t\r\n":
-        end -= 1
-    blank: list[int] = list(range(1, leading + 1))
-    if _BLANK_LINE.search(data, start, end) is None:
-        return np.array(blank, dtype=np.int64)
-    if not quotes:
-        line, last = 1, start
-        for match in _BLANK_LINE.finditer(data, start, end):
-            line += data.count(b"\n", last, match.end())
-            last = match.end()
-            blank.append(line)
-        return np.array(sorted(set(blank)), dtype=np.int64)
-    # Quoted values may hold line breaks: only a real CSV reader knows which lines are records.
-    text = data[start:end].decode("utf-8")
-    blank = [n for n, fields in enumerate(csv.reader(io.StringIO(text, newline=""), strict=False), 1) if not fields]
-    return np.array(blank, dtype=np.int64)

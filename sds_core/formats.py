@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,37 +31,43 @@ _REPLACEABLE: dict[Kind, str] = {
     Kind.SIS_ID: r"[^A-Za-z0-9._\-\s]",
     Kind.USERNAME: rf"[^{_ENTRA_CHARS}@\s]",
 }
+Values = pa.Array | pa.ChunkedArray
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})(\d{2})(\d{2})|(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 
 
-def missing(values: pa.Array) -> pa.BooleanArray:
+def missing(values: Values) -> np.ndarray:
     """Empty or whitespace-only values."""
-    return pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+    return (to_numpy(pc.binary_length(values)) == 0) | to_numpy(pc.utf8_is_space(values))
 
 
-def line_break(values: pa.Array) -> pa.BooleanArray:
+def to_numpy(values: Values) -> np.ndarray:
+    """A pyarrow array (chunked or not) as one numpy array."""
+    return values.to_numpy() if isinstance(values, pa.ChunkedArray) else values.to_numpy(zero_copy_only=False)
+
+
+def line_break(values: Values) -> np.ndarray:
     """Values holding a CR or LF (only possible inside quotes)."""
-    return pc.match_substring_regex(values, r"[\r\n]")
+    return to_numpy(pc.match_substring_regex(values, r"[\r\n]"))
 
 
-def well_formed(values: pa.Array, kind: Kind, check_nul: bool) -> pa.BooleanArray | None:
+def well_formed(values: Values, kind: Kind, check_nul: bool) -> np.ndarray | None:
     """True where a value satisfies its kind's rule; None when the kind has no rule to check."""
     if kind in PATTERNS:
-        ok = pc.match_substring_regex(values, PATTERNS[kind])
+        ok = to_numpy(pc.match_substring_regex(values, PATTERNS[kind]))
         if kind is Kind.USERNAME:
-            ok = pc.and_(ok, pc.invert(pc.match_substring(values, "..")))
+            ok &= ~to_numpy(pc.match_substring(values, ".."))
         return ok
     if kind is Kind.DATE:
         return _valid_dates(values)
     if kind in NAME_LIMITS:
-        short = pc.less_equal(pc.utf8_length(values), NAME_LIMITS[kind])
-        return pc.and_(short, pc.invert(pc.match_substring_regex(values, _CONTROL)))
+        short = to_numpy(pc.utf8_length(values)) <= NAME_LIMITS[kind]
+        return short & ~to_numpy(pc.match_substring_regex(values, _CONTROL))
     if check_nul:
-        return pc.invert(pc.match_substring(values, "\x00"))
+        return ~to_numpy(pc.match_substring(values, "\x00"))
     return None
 
 
-def fixable(values: pa.Array, kind: Kind) -> pa.BooleanArray:
+def fixable(values: Values, kind: Kind) -> np.ndarray:
     """True where replacing the unsupported characters with "_" makes a value well-formed."""
     replaced = pc.replace_substring_regex(values, _REPLACEABLE[kind], "_")
     return well_formed(replaced, kind, check_nul=False)
@@ -80,8 +87,8 @@ def is_date(text: str) -> bool:
     return True
 
 
-def _valid_dates(values: pa.Array) -> pa.BooleanArray:
+def _valid_dates(values: Values) -> np.ndarray:
     # Date columns repeat few distinct values (terms, birthdays): check each distinct one once.
     distinct = pc.unique(values).to_pylist()
     valid = pa.array([v for v in distinct if is_date(v)], pa.string())
-    return pc.is_in(values, value_set=valid)
+    return to_numpy(pc.is_in(values, value_set=valid))

@@ -194,7 +194,8 @@ STUDENT_ENROLLMENT = _membership("studentenrollment.csv", "studentEnrollment", "
 TEACHER_ROSTER = _membership("teacherroster.csv", "teacherRoster", "teacher.csv")
 
 # Parents before the files that reference them, so key sets exist when references are checked.
-FILES: tuple[FileSpec, ...] = (SCHOOL, SECTION, STUDENT, TEACHER, STUDENT_ENROLLMENT, TEACHER_ROSTER)
+# Teachers before students: message 19 on student.csv needs teacher.csv's Usernames.
+FILES: tuple[FileSpec, ...] = (SCHOOL, SECTION, TEACHER, STUDENT, STUDENT_ENROLLMENT, TEACHER_ROSTER)
 FILES_BY_NAME: dict[str, FileSpec] = {f.name: f for f in FILES}
 
 # Headers that only the UK variant uses; a file whose header has more of these than of the US ones is UK.

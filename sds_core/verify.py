@@ -57,7 +57,12 @@ class VerificationResult:
         return [m.to_json() for m in self.messages]
 
 
-def verify_files(files: Mapping[str, FileData], options: VerifyOptions | None = None) -> VerificationResult:
+Progress = Callable[[str, int], None]
+
+
+def verify_files(
+    files: Mapping[str, FileData], options: VerifyOptions | None = None, progress: Progress | None = None
+) -> VerificationResult:
     """Verify uploaded files, given by name (as uploaded) with their bytes or a loader of them."""
     started = time.perf_counter()
     options = options or VerifyOptions()
@@ -81,19 +86,20 @@ def verify_files(files: Mapping[str, FileData], options: VerifyOptions | None = 
             listed = ", ".join(sorted(names))
             messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed))
             continue
-        data = files[names[0]]
-        content = data() if callable(data) else data
-        file_messages, summary, checker = _verify_file(spec, names[0], content, options, keys, teacher_usernames)
-        del content
+        file_messages, summary, usernames = _verify_file(
+            spec, names[0], files[names[0]], options, keys, teacher_usernames, progress
+        )
         messages.extend(file_messages)
         summaries[spec.name] = summary
-        if checker is not None and spec.name == "teacher.csv":
-            teacher_usernames = _usernames(checker)
+        if spec.name == "teacher.csv":
+            teacher_usernames = usernames
     messages.sort(key=lambda m: (m.file_name, m.order))
     return VerificationResult(messages, summaries, time.perf_counter() - started)
 
 
-def verify_folder(path: str | Path, options: VerifyOptions | None = None) -> VerificationResult:
+def verify_folder(
+    path: str | Path, options: VerifyOptions | None = None, progress: Progress | None = None
+) -> VerificationResult:
     """Verify the `*.csv` files of a folder (other files are ignored)."""
     folder = Path(path)
     files = {
@@ -101,7 +107,7 @@ def verify_folder(path: str | Path, options: VerifyOptions | None = None) -> Ver
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name.lower().endswith(".csv")
     }
-    return verify_files(files, options)
+    return verify_files(files, options, progress)
 
 
 def _file_message(code: Code, file_name: str, **values: object) -> Message:
@@ -111,41 +117,45 @@ def _file_message(code: Code, file_name: str, **values: object) -> Message:
 def _verify_file(
     spec: FileSpec,
     uploaded_name: str,
-    content: bytes,
+    data: FileData,
     options: VerifyOptions,
     keys: KeyIndex,
     teacher_usernames: pa.Array | None,
-) -> tuple[list[Message], FileSummary, FileChecker | None]:
+    progress: Progress | None,
+) -> tuple[list[Message], FileSummary, pa.Array | None]:
+    """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
+    content = data() if callable(data) else data
+    size = len(content)
+    if progress:
+        progress(uploaded_name, size)
     parsed = parse_csv(content)
+    del content  # the table holds the data now; the bytes may go
     if parsed.problem == "empty":
-        return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, len(content), 0, None), None
+        return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
         message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
         message.rows = [Row(None, None, None, f"line {parsed.invalid_line}")]
         message.total = 1
-        return [message], FileSummary(uploaded_name, len(content), 0, None), None
+        return [message], FileSummary(uploaded_name, size, 0, None), None
     layout = analyse_header(spec, parsed.header, options)
     checker = FileChecker(spec, parsed, layout, options)
     messages = list(layout.messages)
-    summary = FileSummary(uploaded_name, len(content), parsed.row_count, "UK" if layout.uk else "US")
+    summary = FileSummary(uploaded_name, size, parsed.row_count, "UK" if layout.uk else "US")
     if parsed.row_count == 0:
         messages.append(_file_message(Code.NO_DATA_ROWS, spec.name))
     if parsed.ragged:
         messages.append(_ragged_message(spec, parsed, options))
-    checker.line_breaks()
     if options.max_rows_per_file and parsed.row_count > options.max_rows_per_file:
         messages.append(_too_many_rows(spec, parsed, options))
-    checker.values()
+    checker.check_values(keys)
     checker.duplicates()
-    checker.references(keys)
     if spec.name == "student.csv":
         checker.shared_usernames(teacher_usernames)
-    for column in ("SIS ID",):
-        values = checker.key_values(column)
-        if values is not None:
-            keys.add(spec.name, column, values)
+    key_column = checker.keys("SIS ID")
+    if key_column is not None:
+        keys.add(spec.name, "SIS ID", key_column)
     messages.extend(checker.messages)
-    return messages, summary, checker
+    return messages, summary, checker.usernames() if spec.name == "teacher.csv" else None
 
 
 def _ragged_message(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
@@ -174,10 +184,3 @@ def _too_many_rows(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
         rows=[Row(int(r), None, None) for r in beyond[: options.detail_rows_per_message]],
         order=(Code.TOO_MANY_ROWS.rank,),
     )
-
-
-def _usernames(checker: FileChecker) -> pa.Array | None:
-    state = checker.states.get("Username")
-    if state is None:
-        return None
-    return pc.utf8_lower(state.values.filter(pc.invert(state.missing)))
