@@ -1,0 +1,136 @@
+"""Binding metadata from app.get_functions(), host.json and the local settings sample."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sds_app.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = "beta/education/synchronizationProfiles"
+ITEM = ROOT + "/{id}"
+SETTINGS_OF_DECISIONS = {
+    "AzureWebJobsStorage",
+    "SDS_AUTH_MODE",
+    "SDS_TENANT_ID",
+    "SDS_AUDIENCE",
+    "SDS_JWKS_URI",
+    "SDS_BLOB_TRIGGER_SOURCE",
+    "SDS_MAX_ROWS_PER_FILE",
+    "SDS_DETAIL_ROWS_PER_MESSAGE",
+    "SDS_INLINE_VERIFY_MAX_BYTES",
+    "SDS_UPLOAD_URL_TTL_MINUTES",
+}
+
+
+@pytest.fixture(scope="module")
+def functions() -> dict[str, list[dict[str, Any]]]:
+    """name -> bindings; get_functions() may be called only once per app instance."""
+    from function_app import app
+
+    return {f.get_function_name(): json.loads(f.get_function_json())["bindings"] for f in app.get_functions()}
+
+
+def http(route: str, method: str) -> list[dict[str, Any]]:
+    """The bindings of an anonymous HTTP function."""
+    return [
+        {"direction": "IN", "type": "httpTrigger", "name": "req", "methods": [method], "authLevel": "ANONYMOUS", "route": route},
+        {"direction": "OUT", "type": "http", "name": "$return"},
+    ]
+
+
+PROFILE_FUNCTIONS = {
+    "list_profiles": http(ROOT, "GET"),
+    "create_profile": http(ROOT, "POST"),
+    "get_profile": http(ITEM, "GET"),
+    "replace_profile": http(ITEM, "PUT"),
+    "update_profile": http(ITEM, "PATCH"),
+    "delete_profile": http(ITEM, "DELETE"),
+    "get_upload_url": http(ITEM + "/uploadUrl", "GET"),
+    "get_upload_url_call": http(ITEM + "/uploadUrl()", "GET"),
+    "list_uploads": http(ITEM + "/uploads", "GET"),
+    "delete_upload": http(ITEM + "/uploads/{fileName}", "DELETE"),
+    "get_profile_status": http(ITEM + "/profileStatus", "GET"),
+    "list_errors": http(ITEM + "/errors", "GET"),
+    "pause_profile": http(ITEM + "/pause", "POST"),
+    "resume_profile": http(ITEM + "/resume", "POST"),
+    "reset_profile": http(ITEM + "/reset", "POST"),
+}
+
+
+def test_every_profile_route_is_an_anonymous_http_function(functions: dict[str, list[dict[str, Any]]]) -> None:
+    assert {name: functions[name] for name in PROFILE_FUNCTIONS if name in functions} == PROFILE_FUNCTIONS
+
+
+def test_every_http_function_is_anonymous_and_under_beta(functions: dict[str, list[dict[str, Any]]]) -> None:
+    triggers = [b for bindings in functions.values() for b in bindings if b["type"] == "httpTrigger"]
+    assert {b["authLevel"] for b in triggers} == {"ANONYMOUS"}
+    assert all(b["route"].startswith("beta/education/") for b in triggers)
+
+
+def test_connections_name_the_storage_setting(functions: dict[str, list[dict[str, Any]]]) -> None:
+    connections = {b["connection"] for bindings in functions.values() for b in bindings if "connection" in b}
+    assert connections <= {"AzureWebJobsStorage"}
+
+
+def test_host_json_carries_only_what_the_app_uses() -> None:
+    host = json.loads((REPO / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+    assert host["extensions"] == {
+        "http": {"routePrefix": ""},
+        "queues": {"messageEncoding": "base64", "maxDequeueCount": 5},
+        "blobs": {"maxDegreeOfParallelism": 2},
+    }
+
+
+def test_the_local_settings_sample_has_every_setting_and_local_auth() -> None:
+    sample = json.loads((REPO / "local.settings.sample.json").read_text())
+    values = sample["Values"]
+    assert SETTINGS_OF_DECISIONS <= set(values)
+    assert values["SDS_AUTH_MODE"] == "none"
+    assert values["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
+    assert values["SDS_BLOB_TRIGGER_SOURCE"] == "LogsAndContainerScan"
+
+
+def test_settings_default_to_entra_and_the_documented_values() -> None:
+    assert dataclasses.asdict(Settings.from_env({})) == {
+        "auth_mode": "entra",
+        "tenant_id": "",
+        "audience": "",
+        "jwks_uri": "",
+        "blob_trigger_source": "EventGrid",
+        "max_rows_per_file": 0,
+        "detail_rows_per_message": 1000,
+        "inline_verify_max_bytes": 268_435_456,
+        "upload_url_ttl_minutes": 60,
+    }
+
+
+def test_function_app_only_assembles_blueprints() -> None:
+    source = (REPO / "function_app.py").read_text()
+    code = [line for line in source.splitlines() if line.strip() and not line.lstrip().startswith(("#", '"""'))]
+    assert all(re.match(r"^(from |import |app = func\.FunctionApp\(|app\.register_functions\()", line) for line in code), code
+
+
+def test_importing_the_app_reads_no_settings_and_builds_no_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+
+    from sds_app.settings import get_settings
+    from sds_app.storage.clients import get_account
+
+    for name in [m for m in sys.modules if m == "function_app" or m.startswith("sds_app.blueprints")]:
+        monkeypatch.delitem(sys.modules, name)
+    get_settings.cache_clear()
+    get_account.cache_clear()
+    monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    importlib.import_module("function_app")
+    assert get_settings.cache_info().currsize == 0
+    assert get_account.cache_info().currsize == 0
