@@ -23,6 +23,10 @@ class Defect:
     field: str
     count: int
 
+    def rows(self, multiplier: int) -> int:
+        """Damaged rows at a scale: ragged rows and line breaks stay a handful at every scale."""
+        return self.count if self.kind in HANDFUL else self.count * multiplier
+
 
 # kind: missing | invalid | duplicate | dangling | ragged | linebreak | teacher_username
 #       | pair_duplicate | invalid_duplicate (an invalid key repeating another invalid key:
@@ -34,7 +38,7 @@ PLAN: dict[str, tuple[Defect, ...]] = {
         Defect("invalid", "Name", 1), Defect("invalid", "Principal Secondary Email", 1),
     ),
     SECTION: (
-        Defect("ragged", "", 1), Defect("linebreak", "Course Description", 1),
+        Defect("ragged", "", 1), Defect("linebreak", "Course Description", 2),
         Defect("missing", "SIS ID", 2), Defect("invalid", "SIS ID", 3),
         Defect("duplicate", "SIS ID", 2), Defect("missing", "School SIS ID", 1),
         Defect("invalid", "School SIS ID", 1), Defect("dangling", "School SIS ID", 2),
@@ -74,6 +78,9 @@ PLAN: dict[str, tuple[Defect, ...]] = {
     ),
 }
 
+# Malformed records are rare in real exports: a handful per file, whatever its size.
+HANDFUL = frozenset({"ragged", "linebreak"})
+
 # Kinds that damage an entity's own key: such rows are never referenced.
 KEY_DAMAGE = frozenset({"missing", "invalid", "duplicate", "invalid_duplicate"})
 
@@ -88,7 +95,7 @@ def expected_messages(multiplier: int) -> list[dict[str, str]]:
     for file in FILES:
         counts: dict[tuple[str, str], int] = {}
         for d in PLAN[file]:
-            n = d.count * multiplier
+            n = d.rows(multiplier)
             if d.kind == "invalid_duplicate":
                 for kind in ("invalid", "duplicate"):
                     counts[kind, d.field] = counts.get((kind, d.field), 0) + n

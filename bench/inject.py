@@ -39,7 +39,7 @@ class Slot:
 
 def expand(file: str, multiplier: int) -> list[Slot]:
     """Every damaged row of a file, in plan order."""
-    return [Slot(x.kind, x.field, n) for x in d.PLAN[file] for n in range(x.count * multiplier)]
+    return [Slot(x.kind, x.field, n) for x in d.PLAN[file] for n in range(x.rows(multiplier))]
 
 
 class Injector:
