@@ -134,8 +134,6 @@ def _verify_file(
         return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
         message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
-        message.rows = [Row(None, None, None, f"line {parsed.invalid_line}")]
-        message.total = 1
         return [message], FileSummary(uploaded_name, size, 0, None), None
     layout = analyse_header(spec, parsed.header, options)
     checker = FileChecker(spec, parsed, layout, options)
