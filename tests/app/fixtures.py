@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,14 +67,20 @@ def app_env(
     reset_caches()
 
 
+_private: list[AzuriteProcess] = []
+
+
 @pytest.fixture(scope="session")
-def private_azurite() -> Iterator[Azurite]:
-    """An Azurite of our own, for assertions on whole collections (every profile, the sync queue)."""
-    process = AzuriteProcess()
-    try:
-        yield process.azurite
-    finally:
-        process.stop()
+def private_azurite() -> Azurite:
+    """An Azurite of our own, for assertions on whole collections (every profile, the sync queue).
+
+    One per process: test modules import this fixture, and each import would otherwise be a
+    separate session fixture with its own Azurite.
+    """
+    if not _private:
+        _private.append(AzuriteProcess())
+        atexit.register(_private[0].stop)
+    return _private[0].azurite
 
 
 @pytest.fixture
