@@ -24,7 +24,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 class Access(Enum):
-    """What an operation needs: reads accept the Read and ReadWrite permissions, writes ReadWrite."""
+    """What an operation needs: reads accept Read or ReadWrite, writes need ReadWrite."""
 
     READ = "read"
     WRITE = "write"
@@ -58,7 +58,10 @@ LOCAL_DEVELOPER = Principal("local-developer", SCOPES[Access.WRITE], ROLES[Acces
 
 def issuers(tenant_id: str) -> list[str]:
     """The v1 and v2 issuers of one tenant."""
-    return [f"https://sts.windows.net/{tenant_id}/", f"https://login.microsoftonline.com/{tenant_id}/v2.0"]
+    return [
+        f"https://sts.windows.net/{tenant_id}/",
+        f"https://login.microsoftonline.com/{tenant_id}/v2.0",
+    ]
 
 
 def audiences(setting: str) -> list[str]:
@@ -84,7 +87,7 @@ def jwks_uri(settings: Settings) -> str:
 
 
 class KeySet:
-    """The signing keys of one JWKS URI (https or file://), cached and refreshed on an unknown kid."""
+    """The keys of one JWKS URI (https or file://), cached, refreshed on an unknown kid."""
 
     def __init__(self, uri: str) -> None:
         if not uri.startswith(("https://", "file://")):
@@ -95,7 +98,7 @@ class KeySet:
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
-        with urllib.request.urlopen(self.uri, timeout=10) as answer:  # noqa: S310 - scheme checked
+        with urllib.request.urlopen(self.uri, timeout=10) as answer:
             document = json.loads(answer.read())
         keys = {}
         for entry in document.get("keys", []):
@@ -199,7 +202,9 @@ def validate_token(token: str, settings: Settings) -> Principal:
     return Principal(
         subject=str(claims.get("oid") or claims.get("sub") or ""),
         scopes=frozenset(scopes.split() if isinstance(scopes, str) else ()),
-        roles=frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset(),
+        roles=frozenset(r for r in roles if isinstance(r, str))
+        if isinstance(roles, list)
+        else frozenset(),
     )
 
 

@@ -60,7 +60,7 @@ def _is_annotation(key: str) -> bool:
 
 
 class GraphModel(BaseModel):
-    """A Graph complex type: camelCase names, any @odata.type spelling in, `#microsoft.graph.` out."""
+    """A Graph complex type: camelCase, any @odata.type spelling in, `#microsoft.graph.` out."""
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", serialize_by_alias=True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -15,7 +14,14 @@ from azure.core.exceptions import ResourceNotFoundError
 from sds_app.auth import Access
 from sds_app.http.body import read_json_object
 from sds_app.http.context import RequestContext
-from sds_app.http.errors import GraphError, bad_request, conflict, not_found, not_supported, unavailable
+from sds_app.http.errors import (
+    GraphError,
+    bad_request,
+    conflict,
+    not_found,
+    not_supported,
+    unavailable,
+)
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging
 from sds_app.http.responses import empty_response, json_response
@@ -42,11 +48,10 @@ from sds_core.profiles import (
 )
 
 bp = func.Blueprint()
-_LOG = logging.getLogger("sds_app")
 
 ROOT = "beta/education/synchronizationProfiles"
 ITEM = ROOT + "/{id}"
-# Ids become blob folders and table partition keys: GUIDs, or script-chosen ids of the same alphabet.
+# Ids become blob folders and table partition keys: GUIDs, or script-chosen ids like them.
 PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 GONE_STATES = frozenset({ProfileState.DELETING, ProfileState.DELETION_FAILED})
 UNKNOWN_ENUM_MEMBERS = "include-unknown-enum-members"
@@ -71,22 +76,22 @@ def _profile_id(req: func.HttpRequest) -> str:
     return profile_id
 
 
-def _load(profile_id: str) -> ProfileRecord:
+def _load(ctx: RequestContext, profile_id: str) -> ProfileRecord:
     found = _profiles().get(profile_id)
     if found is None:
         raise not_found(f"No synchronization profile has the id {profile_id!r}.")
     record = found[0]
     if record.profile.state == ProfileState.PROVISIONING:
-        record = _provision(profile_id, record)
+        record = _provision(ctx, profile_id, record)
     return record
 
 
-def _provision(profile_id: str, record: ProfileRecord) -> ProfileRecord:
-    """Make the profile `provisioned` once its storage exists; a failure is retried on the next read."""
+def _provision(ctx: RequestContext, profile_id: str, record: ProfileRecord) -> ProfileRecord:
+    """The profile becomes `provisioned` once its storage exists; else the next read retries."""
     try:
         ensure_storage(get_account())
     except Exception:  # noqa: BLE001 - it stays provisioning and the next read tries again
-        _LOG.exception("Provisioning storage for profile %s failed", profile_id)
+        ctx.log.exception("Provisioning storage for profile %s failed", profile_id)
         return record
 
     def ready(current: ProfileRecord) -> ProfileRecord:
@@ -159,8 +164,10 @@ def create_profile(req: func.HttpRequest) -> func.HttpResponse:
         body = read_json_object(req)
         settings = _valid(parse_settings(body))
         record = _create_record(str(uuid.uuid4()), settings)
-        _provision(record.profile.id, record)
-        return json_response(ctx, _entity(ctx, record.profile), 202, _location(ctx, record.profile.id))
+        _provision(ctx, record.profile.id, record)
+        return json_response(
+            ctx, _entity(ctx, record.profile), 202, _location(ctx, record.profile.id)
+        )
 
     return handle(req, Access.WRITE, run)
 
@@ -173,7 +180,7 @@ def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles/{id}."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        return json_response(ctx, _entity(ctx, _load(_profile_id(req)).profile))
+        return json_response(ctx, _entity(ctx, _load(ctx, _profile_id(req)).profile))
 
     return handle(req, Access.READ, run)
 
@@ -196,8 +203,10 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
             except DocumentExists:
                 pass  # created meanwhile: replace it below
             else:
-                _provision(profile_id, record)
-                return json_response(ctx, _entity(ctx, record.profile), 202, _location(ctx, profile_id))
+                _provision(ctx, profile_id, record)
+                return json_response(
+                    ctx, _entity(ctx, record.profile), 202, _location(ctx, profile_id)
+                )
 
         def replace(current: ProfileRecord) -> ProfileRecord:
             _writable(current).profile = with_settings(current.profile, settings)
@@ -218,7 +227,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
         body = read_json_object(req)
         if body.get("id", profile_id) != profile_id:
             raise bad_request("The id of a profile cannot be changed.")
-        _load(profile_id)
+        _load(ctx, profile_id)
 
         def patch(current: ProfileRecord) -> ProfileRecord:
             settings = _valid(patch_settings(_writable(current).profile, body))
@@ -233,11 +242,11 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=ITEM, methods=["DELETE"])
 def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
-    """DELETE /synchronizationProfiles/{id}: 202; `deleting`, then everything kept for it is gone."""
+    """DELETE /synchronizationProfiles/{id}: 202; `deleting`, then all kept for it is gone."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
-        _load(profile_id)
+        _load(ctx, profile_id)
 
         def deleting(current: ProfileRecord) -> ProfileRecord:
             current.profile.state = ProfileState.DELETING
@@ -246,7 +255,7 @@ def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
         _profiles().update(profile_id, deleting)
         try:
             purge(get_account(), profile_id)
-        except Exception:  # noqa: BLE001 - 202 stands; the state tells, a new DELETE retries
+        except Exception:
             ctx.log.exception("Purging profile %s failed", profile_id)
             _mark_deletion_failed(profile_id)
         return empty_response(ctx, 202)
@@ -271,7 +280,7 @@ def _mark_deletion_failed(profile_id: str) -> None:
 def _upload_url(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
-        record = _csv(_writable(_load(profile_id)))
+        record = _csv(_writable(_load(ctx, profile_id)))
         if record.profile.state != ProfileState.PROVISIONED:
             raise conflict("The profile is not provisioned yet; try again shortly.")
         if record.run is not None and record.run.is_busy:
@@ -300,7 +309,7 @@ def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
-        _csv(_load(profile_id))
+        _csv(_load(ctx, profile_id))
         container = get_account().blobs.get_container_client(UPLOAD_CONTAINER)
         prefix = f"{profile_id}/"
         files = [
@@ -308,7 +317,9 @@ def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
                 "name": blob.name[len(prefix) :],
                 "size": blob.size,
                 "eTag": blob.etag,
-                "lastModifiedDateTime": blob.last_modified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "lastModifiedDateTime": blob.last_modified.astimezone(UTC)
+                .isoformat()
+                .replace("+00:00", "Z"),
             }
             for blob in container.list_blobs(name_starts_with=prefix)
         ]
@@ -324,13 +335,17 @@ def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
         file_name = req.route_params.get("fileName", "")
-        record = _csv(_writable(_load(profile_id)))
+        record = _csv(_writable(_load(ctx, profile_id)))
         blob_name = f"{profile_id}/{file_name}"
         if record.run is not None:
             if record.run.is_busy:
-                raise conflict("Uploads are blocked while a synchronization is queued or in progress.")
+                raise conflict(
+                    "Uploads are blocked while a synchronization is queued or in progress."
+                )
             if any(f.blob == blob_name for f in record.run.snapshots.values()):
-                raise conflict("The file is frozen for the last synchronization, which reset syncs again.")
+                raise conflict(
+                    "The file is frozen for the last synchronization, which reset syncs again."
+                )
         container = get_account().blobs.get_container_client(UPLOAD_CONTAINER)
         try:
             container.delete_blob(blob_name, delete_snapshots="include")
@@ -350,10 +365,15 @@ def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
-        record = _load(profile_id)
+        record = _load(ctx, profile_id)
         opted_in = UNKNOWN_ENUM_MEMBERS in (req.headers.get("prefer") or "").lower()
-        view = run_status.status_view(profile_id, record.status, _errors().count(profile_id), opted_in)
-        context = f"{ctx.base}/$metadata#education/synchronizationProfiles('{profile_id}')/profileStatus/$entity"
+        view = run_status.status_view(
+            profile_id, record.status, _errors().count(profile_id), opted_in
+        )
+        context = (
+            f"{ctx.base}/$metadata#education/synchronizationProfiles('{profile_id}')"
+            "/profileStatus/$entity"
+        )
         return json_response(ctx, {"@odata.context": context, **view.model_dump(mode="json")})
 
     return handle(req, Access.READ, run)
@@ -366,13 +386,15 @@ def list_errors(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
         paging = parse_paging(req.params)
-        _load(profile_id)
+        _load(ctx, profile_id)
         store = _errors()
         found = store.list(profile_id, paging.skip, paging.top + 1)
         total = store.count(profile_id) if paging.count else None
         items = [e.model_dump(mode="json") for e in found[: paging.top]]
         context = f"{ctx.base}/$metadata#education/synchronizationProfiles('{profile_id}')/errors"
-        return json_response(ctx, page_body(ctx, context, items, paging, len(found) > paging.top, total))
+        return json_response(
+            ctx, page_body(ctx, context, items, paging, len(found) > paging.top, total)
+        )
 
     return handle(req, Access.READ, run)
 
@@ -383,11 +405,11 @@ Step = Callable[[ProfileRecord, datetime], run_status.Transition]
 
 
 def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -> func.HttpResponse:
-    """Apply a status-table event with If-Match; enqueue its run message, undoing it if that fails."""
+    """Apply a status-table event with If-Match; enqueue its message, undone if that fails."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = _profile_id(req)
-        _load(profile_id)
+        _load(ctx, profile_id)
         now = _now()
         before: dict[str, Any] = {}
         after: dict[str, run_status.Transition] = {}
@@ -408,7 +430,7 @@ def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -
             )
             try:
                 enqueue_run(get_account(), message)
-            except Exception:  # noqa: BLE001 - undone below, then 503 so the client retries
+            except Exception:
                 ctx.log.exception("Enqueueing run %s of %s failed", message.run_id, profile_id)
                 _undo(profile_id, transition, before)
                 raise unavailable("The synchronization could not be queued; try again.") from None
@@ -440,9 +462,11 @@ def resume_profile(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=ITEM + "/reset", methods=["POST"])
 def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
-    """POST .../{id}/reset: 200 once a run exists (errors cleared, last frozen files queued), else 409."""
+    """POST .../{id}/reset: 200 when a run exists (errors cleared, files queued again), else 409."""
     return _transition(
-        req, lambda r, now: run_status.reset(r.status, r.run, str(uuid.uuid4()), now), clear_errors=True
+        req,
+        lambda r, now: run_status.reset(r.status, r.run, str(uuid.uuid4()), now),
+        clear_errors=True,
     )
 
 

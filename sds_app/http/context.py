@@ -17,7 +17,9 @@ _LOG = logging.getLogger("sds_app")
 class _RequestLog(logging.LoggerAdapter):
     """Puts the request-id on every line: the host keeps the message text, not extra fields."""
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         return f"[request-id {self.extra['request_id']}] {msg}", kwargs
 
 

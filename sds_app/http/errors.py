@@ -53,9 +53,13 @@ def too_large(message: str) -> GraphError:
 
 def unavailable(message: str, retry_after_seconds: int = 5) -> GraphError:
     """503 with Retry-After: try again later (the Graph SDKs do so on their own)."""
-    return GraphError(503, "serviceNotAvailable", message, {"Retry-After": str(retry_after_seconds)})
+    return GraphError(
+        503, "serviceNotAvailable", message, {"Retry-After": str(retry_after_seconds)}
+    )
 
 
-def general(message: str = "The request could not be processed; see the request-id in the logs.") -> GraphError:
+def general(
+    message: str = "The request could not be processed; see the request-id in the logs.",
+) -> GraphError:
     """500: an unexpected failure, never with a stack trace."""
     return GraphError(500, "generalException", message)

@@ -39,7 +39,9 @@ def _known(error: Exception) -> GraphError | None:
 
 def _unexpected(ctx: RequestContext, req: func.HttpRequest, error: Exception) -> GraphError:
     if _storage_unavailable(error):
-        ctx.log.warning("%s %s: storage unavailable: %s", req.method, ctx.path, type(error).__name__)
+        ctx.log.warning(
+            "%s %s: storage unavailable: %s", req.method, ctx.path, type(error).__name__
+        )
         return unavailable("Storage is unavailable; try again.")
     ctx.log.exception("%s %s: unhandled %s", req.method, ctx.path, type(error).__name__)
     return general()
@@ -54,7 +56,9 @@ def handle(req: func.HttpRequest, access: Access, handler: Handler) -> func.Http
     except Exception as raised:  # noqa: BLE001 - the envelope, never a stack trace, goes out
         error = _known(raised) or _unexpected(ctx, req, raised)
         level = logging.ERROR if error.status >= 500 else logging.INFO
-        ctx.log.log(level, "%s %s: %s %s %s", req.method, ctx.path, error.status, error.code, error.message)
+        ctx.log.log(
+            level, "%s %s: %s %s %s", req.method, ctx.path, error.status, error.code, error.message
+        )
         return error_response(ctx, error)
     ctx.log.info("%s %s: %s", req.method, ctx.path, response.status_code)
     return response

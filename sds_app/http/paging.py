@@ -57,7 +57,7 @@ def page_body(
     more: bool,
     total: int | None = None,
 ) -> dict[str, Any]:
-    """A collection page: @odata.context, @odata.count when asked, value, @odata.nextLink when more."""
+    """A page: @odata.context, @odata.count when asked, value, @odata.nextLink when more."""
     body: dict[str, Any] = {"@odata.context": context_url}
     if paging.count:
         body["@odata.count"] = total

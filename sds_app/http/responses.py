@@ -1,4 +1,4 @@
-"""The only place that builds HttpResponse: JSON bodies, empty bodies and the Graph error envelope."""
+"""The only place that builds HttpResponse: JSON, empty bodies and the Graph error envelope."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def empty_response(ctx: RequestContext, status: int) -> func.HttpResponse:
     return func.HttpResponse(status_code=status, headers=_headers(ctx, None))
 
 
-def error_body(ctx: RequestContext, error: GraphError, now: datetime | None = None) -> dict[str, Any]:
+def error_body(
+    ctx: RequestContext, error: GraphError, now: datetime | None = None
+) -> dict[str, Any]:
     """The Graph error envelope for one request."""
     now = now or datetime.now(UTC)
     inner = {"request-id": ctx.request_id, "date": now.strftime("%Y-%m-%dT%H:%M:%S")}

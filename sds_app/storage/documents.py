@@ -1,4 +1,4 @@
-"""JSON documents in blobs, updated by read-modify-write with ETag/If-Match and retried on conflict."""
+"""JSON documents in blobs: read-modify-write with ETag/If-Match, retried on conflict."""
 
 from __future__ import annotations
 

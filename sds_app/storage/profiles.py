@@ -20,7 +20,7 @@ def record_name(profile_id: str) -> str:
 
 
 class ProfileStore:
-    """get/create/replace/delete/list/update of profile records; update retries on ETag conflicts."""
+    """get/create/replace/delete/list/update of profile records; update retries on conflicts."""
 
     def __init__(self, account: StorageAccount) -> None:
         container = account.blobs.get_container_client(STATE_CONTAINER)
@@ -42,7 +42,9 @@ class ProfileStore:
         """Remove the record."""
         return self.documents.delete(record_name(profile_id))
 
-    def update(self, profile_id: str, mutate: Callable[[ProfileRecord], ProfileRecord]) -> ProfileRecord:
+    def update(
+        self, profile_id: str, mutate: Callable[[ProfileRecord], ProfileRecord]
+    ) -> ProfileRecord:
         """Read-modify-write until it wins; DocumentMissing when there is no such profile."""
         return self.documents.update(record_name(profile_id), mutate)
 

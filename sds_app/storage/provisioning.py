@@ -1,4 +1,4 @@
-"""Everything a profile needs in storage: containers, queues and tables, created once per process."""
+"""What profiles need in storage: containers, queues and tables, created once per process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The upload URL: a create-and-write container SAS on sds-uploads, pointed at the profile's folder."""
+"""The upload URL: a create-and-write container SAS on sds-uploads, at the profile's folder."""
 
 from __future__ import annotations
 
@@ -78,6 +78,8 @@ def signer_for(account: StorageAccount) -> ContainerSigner:
 
 def upload_url(account: StorageAccount, profile_id: str, ttl_minutes: int, now: datetime) -> str:
     """`<blob endpoint>/sds-uploads/{profileId}?<SAS>`, valid for `ttl_minutes` from `now`."""
-    sas = signer_for(account).sign(UPLOAD_CONTAINER, now - START_SKEW, now + timedelta(minutes=ttl_minutes))
+    sas = signer_for(account).sign(
+        UPLOAD_CONTAINER, now - START_SKEW, now + timedelta(minutes=ttl_minutes)
+    )
     endpoint = account.blobs.url.rstrip("/")
     return f"{endpoint}/{UPLOAD_CONTAINER}/{quote(profile_id)}?{sas}"

@@ -13,7 +13,14 @@ from sds_core.status import SCHEMA_VERSION, SyncErrorEntry
 
 SYNC_ERRORS_TABLE = "sdsSyncErrors"
 BATCH = 100  # the most operations in one table transaction
-_FIELDS = ("entryType", "errorCode", "errorMessage", "joiningValue", "recordedDateTime", "reportableIdentifier")
+_FIELDS = (
+    "entryType",
+    "errorCode",
+    "errorMessage",
+    "joiningValue",
+    "recordedDateTime",
+    "reportableIdentifier",
+)
 _BAD_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 
 
@@ -55,7 +62,10 @@ class SyncErrorStore:
 
     def _query(self, profile_id: str, select: list[str] | None = None) -> Iterator[dict[str, Any]]:
         return self.table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": check_key(profile_id)}, select=select, results_per_page=1000
+            "PartitionKey eq @pk",
+            parameters={"pk": check_key(profile_id)},
+            select=select,
+            results_per_page=1000,
         )
 
     def list(self, profile_id: str, skip: int, top: int) -> list[SyncErrorEntry]:
@@ -76,7 +86,9 @@ class SyncErrorStore:
         """Upsert errors by id in transactions of 100; how many were written."""
         written = 0
         for chunk in _chunks((_entity(profile_id, e) for e in errors), BATCH):
-            self.table.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
+            self.table.submit_transaction(
+                [("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk]
+            )
             written += len(chunk)
         return written
 
@@ -88,7 +100,9 @@ class SyncErrorStore:
 def delete_partition(table: TableClient, partition_key: str) -> int:
     """Delete every entity with this PartitionKey from a table; how many there were."""
     keys = table.query_entities(
-        "PartitionKey eq @pk", parameters={"pk": check_key(partition_key)}, select=["PartitionKey", "RowKey"]
+        "PartitionKey eq @pk",
+        parameters={"pk": check_key(partition_key)},
+        select=["PartitionKey", "RowKey"],
     )
     deleted = 0
     for chunk in _chunks(list(keys), BATCH):

@@ -11,5 +11,7 @@ from sds_core.status import SyncMessage
 
 def enqueue_run(account: StorageAccount, message: SyncMessage) -> None:
     """Send one run message; the host's queue trigger (messageEncoding base64) decodes it."""
-    queue = account.queues.get_queue_client(SYNC_QUEUE, message_encode_policy=TextBase64EncodePolicy())
+    queue = account.queues.get_queue_client(
+        SYNC_QUEUE, message_encode_policy=TextBase64EncodePolicy()
+    )
     queue.send_message(message.model_dump_json(by_alias=True))

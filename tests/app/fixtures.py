@@ -84,7 +84,9 @@ def private_azurite() -> Azurite:
 
 
 @pytest.fixture
-def private_env(app_env: AppEnv, private_azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+def private_env(
+    app_env: AppEnv, private_azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> AppEnv:
     """app_env on the private Azurite, emptied of profiles and queued runs."""
     monkeypatch.setenv("AzureWebJobsStorage", private_azurite.connection_string)
     reset_caches()

@@ -34,13 +34,23 @@ def functions() -> dict[str, list[dict[str, Any]]]:
     """name -> bindings; get_functions() may be called only once per app instance."""
     from function_app import app
 
-    return {f.get_function_name(): json.loads(f.get_function_json())["bindings"] for f in app.get_functions()}
+    return {
+        f.get_function_name(): json.loads(f.get_function_json())["bindings"]
+        for f in app.get_functions()
+    }
 
 
 def http(route: str, method: str) -> list[dict[str, Any]]:
     """The bindings of an anonymous HTTP function."""
     return [
-        {"direction": "IN", "type": "httpTrigger", "name": "req", "methods": [method], "authLevel": "ANONYMOUS", "route": route},
+        {
+            "direction": "IN",
+            "type": "httpTrigger",
+            "name": "req",
+            "methods": [method],
+            "authLevel": "ANONYMOUS",
+            "route": route,
+        },
         {"direction": "OUT", "type": "http", "name": "$return"},
     ]
 
@@ -64,25 +74,38 @@ PROFILE_FUNCTIONS = {
 }
 
 
-def test_every_profile_route_is_an_anonymous_http_function(functions: dict[str, list[dict[str, Any]]]) -> None:
-    assert {name: functions[name] for name in PROFILE_FUNCTIONS if name in functions} == PROFILE_FUNCTIONS
+def test_every_profile_route_is_an_anonymous_http_function(
+    functions: dict[str, list[dict[str, Any]]],
+) -> None:
+    assert {
+        name: functions[name] for name in PROFILE_FUNCTIONS if name in functions
+    } == PROFILE_FUNCTIONS
 
 
-def test_every_http_function_is_anonymous_and_under_beta(functions: dict[str, list[dict[str, Any]]]) -> None:
-    triggers = [b for bindings in functions.values() for b in bindings if b["type"] == "httpTrigger"]
+def test_every_http_function_is_anonymous_and_under_beta(
+    functions: dict[str, list[dict[str, Any]]],
+) -> None:
+    triggers = [
+        b for bindings in functions.values() for b in bindings if b["type"] == "httpTrigger"
+    ]
     assert {b["authLevel"] for b in triggers} == {"ANONYMOUS"}
     assert all(b["route"].startswith("beta/education/") for b in triggers)
 
 
 def test_connections_name_the_storage_setting(functions: dict[str, list[dict[str, Any]]]) -> None:
-    connections = {b["connection"] for bindings in functions.values() for b in bindings if "connection" in b}
+    connections = {
+        b["connection"] for bindings in functions.values() for b in bindings if "connection" in b
+    }
     assert connections <= {"AzureWebJobsStorage"}
 
 
 def test_host_json_carries_only_what_the_app_uses() -> None:
     host = json.loads((REPO / "host.json").read_text())
     assert host["version"] == "2.0"
-    assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+    assert host["extensionBundle"] == {
+        "id": "Microsoft.Azure.Functions.ExtensionBundle",
+        "version": "[4.*, 5.0.0)",
+    }
     assert host["extensions"] == {
         "http": {"routePrefix": ""},
         "queues": {"messageEncoding": "base64", "maxDequeueCount": 5},
@@ -115,18 +138,29 @@ def test_settings_default_to_entra_and_the_documented_values() -> None:
 
 def test_function_app_only_assembles_blueprints() -> None:
     source = (REPO / "function_app.py").read_text()
-    code = [line for line in source.splitlines() if line.strip() and not line.lstrip().startswith(("#", '"""'))]
-    assert all(re.match(r"^(from |import |app = func\.FunctionApp\(|app\.register_functions\()", line) for line in code), code
+    code = [
+        line
+        for line in source.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", '"""'))
+    ]
+    assert all(
+        re.match(r"^(from |import |app = func\.FunctionApp\(|app\.register_functions\()", line)
+        for line in code
+    ), code
 
 
-def test_importing_the_app_reads_no_settings_and_builds_no_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_importing_the_app_reads_no_settings_and_builds_no_clients(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import importlib
     import sys
 
     from sds_app.settings import get_settings
     from sds_app.storage.clients import get_account
 
-    for name in [m for m in sys.modules if m == "function_app" or m.startswith("sds_app.blueprints")]:
+    for name in [
+        m for m in sys.modules if m == "function_app" or m.startswith("sds_app.blueprints")
+    ]:
         monkeypatch.delitem(sys.modules, name)
     get_settings.cache_clear()
     get_account.cache_clear()

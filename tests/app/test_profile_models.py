@@ -35,10 +35,19 @@ def test_non_strings_name_no_type() -> None:
 def test_merge_patch_merges_objects_and_replaces_lists_and_changed_types() -> None:
     current = {
         "displayName": "a",
-        "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider", "customizations": {"school": {"isSyncDeferred": True}}},
+        "dataProvider": {
+            "@odata.type": "#microsoft.graph.educationCsvDataProvider",
+            "customizations": {"school": {"isSyncDeferred": True}},
+        },
         "licensesToAssign": [{"appliesTo": "student"}],
     }
-    assert merge_patch(current, {"dataProvider": {"customizations": {"school": {"allowDisplayNameUpdate": True}}}, "licensesToAssign": []}) == {
+    assert merge_patch(
+        current,
+        {
+            "dataProvider": {"customizations": {"school": {"allowDisplayNameUpdate": True}}},
+            "licensesToAssign": [],
+        },
+    ) == {
         "displayName": "a",
         "dataProvider": {
             "@odata.type": "#microsoft.graph.educationCsvDataProvider",
@@ -64,7 +73,10 @@ def test_read_only_properties_are_ignored_and_annotations_dropped() -> None:
             "errors": [],
             "@odata.context": "c",
             "displayName": "n",
-            "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider", "customizations@odata.type": "x"},
+            "dataProvider": {
+                "@odata.type": "#microsoft.graph.educationCsvDataProvider",
+                "customizations@odata.type": "x",
+            },
         }
     )
     assert not isinstance(parsed, Invalid)
@@ -83,8 +95,16 @@ def fields(status: SyncStatus) -> StatusFields:
 
 def test_start_queues_a_run_unless_one_is_open() -> None:
     moved = s.start(StatusFields(), None, "r2", {}, NOW)
-    assert (moved.status.status, moved.status.status_message, moved.enqueue) == (SyncStatus.IN_PROGRESS, "Queued", "start")
-    assert (moved.run.run_id, moved.run.state, moved.run.enqueued_date_time) == ("r2", RunState.QUEUED, NOW)
+    assert (moved.status.status, moved.status.status_message, moved.enqueue) == (
+        SyncStatus.IN_PROGRESS,
+        "Queued",
+        "start",
+    )
+    assert (moved.run.run_id, moved.run.state, moved.run.enqueued_date_time) == (
+        "r2",
+        RunState.QUEUED,
+        NOW,
+    )
     for state in (RunState.QUEUED, RunState.IN_PROGRESS, RunState.PAUSED):
         with pytest.raises(s.Refused):
             s.start(fields(SyncStatus.IN_PROGRESS), run(state), "r2", {}, NOW)
@@ -94,7 +114,11 @@ def test_start_queues_a_run_unless_one_is_open() -> None:
 
 def test_validation_errors_leave_runs_alone() -> None:
     moved = s.validation_failed(fields(SyncStatus.SUCCESS), run(RunState.SUCCESS), NOW)
-    assert (moved.status.status, moved.run, moved.enqueue) == (SyncStatus.VALIDATION_ERROR, run(RunState.SUCCESS), None)
+    assert (moved.status.status, moved.run, moved.enqueue) == (
+        SyncStatus.VALIDATION_ERROR,
+        run(RunState.SUCCESS),
+        None,
+    )
     with pytest.raises(s.Refused):
         s.validation_failed(fields(SyncStatus.PAUSED), run(RunState.PAUSED), NOW)
 
@@ -119,7 +143,9 @@ def test_pause_only_in_progress(status: SyncStatus, state: RunState | None, allo
         return
     moved = s.pause(fields(status), current, NOW)
     assert moved == s.Transition(
-        status=StatusFields(status=SyncStatus.PAUSED, status_message="Paused", last_activity_date_time=NOW),
+        status=StatusFields(
+            status=SyncStatus.PAUSED, status_message="Paused", last_activity_date_time=NOW
+        ),
         run=run(RunState.PAUSED),
         enqueue=None,
     )
@@ -135,7 +161,9 @@ def test_pause_only_in_progress(status: SyncStatus, state: RunState | None, allo
         (SyncStatus.SUCCESS, RunState.SUCCESS, False),
     ],
 )
-def test_resume_only_paused_with_an_open_run(status: SyncStatus, state: RunState | None, allowed: bool) -> None:
+def test_resume_only_paused_with_an_open_run(
+    status: SyncStatus, state: RunState | None, allowed: bool
+) -> None:
     current = run(state) if state else None
     if not allowed:
         with pytest.raises(s.Refused, match="Only a paused synchronization can be resumed."):
@@ -143,14 +171,24 @@ def test_resume_only_paused_with_an_open_run(status: SyncStatus, state: RunState
         return
     moved = s.resume(fields(status), current, NOW)
     assert moved.enqueue == "resume"
-    assert (moved.status.status, moved.run.state, moved.run.run_id, moved.run.reason) == (SyncStatus.IN_PROGRESS, RunState.QUEUED, "r1", "resume")
+    assert (moved.status.status, moved.run.state, moved.run.run_id, moved.run.reason) == (
+        SyncStatus.IN_PROGRESS,
+        RunState.QUEUED,
+        "r1",
+        "resume",
+    )
 
 
 @pytest.mark.parametrize("state", list(RunState))
 def test_reset_whenever_a_run_exists(state: RunState) -> None:
     moved = s.reset(fields(SyncStatus.ERROR), run(state), "r9", NOW)
     assert (moved.status.status, moved.enqueue) == (SyncStatus.IN_PROGRESS, "reset")
-    assert (moved.run.run_id, moved.run.state, moved.run.reason, moved.run.enqueued_date_time) == ("r9", RunState.QUEUED, "reset", NOW)
+    assert (moved.run.run_id, moved.run.state, moved.run.reason, moved.run.enqueued_date_time) == (
+        "r9",
+        RunState.QUEUED,
+        "reset",
+        NOW,
+    )
 
 
 def test_reset_without_a_run_is_refused() -> None:
@@ -159,7 +197,13 @@ def test_reset_without_a_run_is_refused() -> None:
 
 
 def test_unknown_fields_of_a_run_survive_a_round_trip() -> None:
-    stored = {"runId": "r1", "state": "inProgress", "enqueuedDateTime": "2024-05-01T09:00:00Z", "stage": "teachers", "cursor": 400}
+    stored = {
+        "runId": "r1",
+        "state": "inProgress",
+        "enqueuedDateTime": "2024-05-01T09:00:00Z",
+        "stage": "teachers",
+        "cursor": 400,
+    }
     assert s.Run.model_validate(stored).model_dump(mode="json")["cursor"] == 400
 
 

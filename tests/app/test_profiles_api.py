@@ -1,8 +1,9 @@
-"""The synchronizationProfiles routes on Azurite: whole bodies as graph-api.md and decisions.md say."""
+"""The synchronizationProfiles routes on Azurite: whole bodies as the specs say."""
 
 from __future__ import annotations
 
 import base64
+import logging
 import json
 import uuid
 from datetime import UTC, datetime
@@ -19,18 +20,28 @@ from sds_app.storage.sync_errors import SyncErrorStore
 from sds_core import status as run_status
 from sds_core.profiles import ProfileState
 from sds_core.status import FrozenFile, SyncErrorEntry, SyncStatus
-from tests.app.fixtures import AppEnv, app_env, private_azurite, private_env, signer  # noqa: F401
+from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, ROOT, Answer, call, envelope, request
 
 ENTITY = f"{BASE}/$metadata#education/synchronizationProfiles/$entity"
-NO_CUSTOMIZATIONS = {k: None for k in ("school", "section", "student", "teacher", "studentEnrollment", "teacherRoster")}
-CSV = {"@odata.type": "#microsoft.graph.educationCsvDataProvider", "customizations": NO_CUSTOMIZATIONS}
+NO_CUSTOMIZATIONS = {
+    k: None
+    for k in ("school", "section", "student", "teacher", "studentEnrollment", "teacherRoster")
+}
+CSV = {
+    "@odata.type": "#microsoft.graph.educationCsvDataProvider",
+    "customizations": NO_CUSTOMIZATIONS,
+}
 NOT_STARTED = "Not started: upload the files, then call start."
+OAUTH2 = "#microsoft.graph.educationSynchronizationOAuth2ClientCredentialsConnectionSettings"
 
 
 def csv_body(name: str = "District CSV profile") -> dict[str, Any]:
     """The smallest valid create body."""
-    return {"displayName": name, "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider"}}
+    return {
+        "displayName": name,
+        "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider"},
+    }
 
 
 def profile(profile_id: str, state: str, **overrides: Any) -> dict[str, Any]:
@@ -53,18 +64,31 @@ def entity(body: dict[str, Any]) -> dict[str, Any]:
     return {"@odata.context": ENTITY, **body}
 
 
-def item(env: AppEnv, handler: Any, method: str, profile_id: str, tail: str = "", **kw: Any) -> Answer:
+def item(
+    env: AppEnv, handler: Any, method: str, profile_id: str, tail: str = "", **kw: Any
+) -> Answer:
     """Call a route under /{id} with a ReadWrite token."""
     route = {"id": profile_id, **kw.pop("route", {})}
     token = kw.pop("token", None) or env.token()
-    return call(handler, request(method, f"{ROOT}/{profile_id}{tail}", route=route, token=token, **kw))
+    return call(
+        handler, request(method, f"{ROOT}/{profile_id}{tail}", route=route, token=token, **kw)
+    )
 
 
 def create(env: AppEnv, body: dict[str, Any] | None = None) -> str:
     """Create a profile; its id."""
-    answer = call(api.create_profile, request("POST", ROOT, body=body or csv_body(), token=env.token()))
+    answer = call(
+        api.create_profile, request("POST", ROOT, body=body or csv_body(), token=env.token())
+    )
     assert answer.status == 202, answer.raw
     return answer.json["id"]
+
+
+def status_context(profile_id: str) -> str:
+    """@odata.context of a profileStatus answer."""
+    return (
+        f"{BASE}/$metadata#education/synchronizationProfiles('{profile_id}')/profileStatus/$entity"
+    )
 
 
 def status_of(env: AppEnv, profile_id: str) -> dict[str, Any]:
@@ -76,7 +100,11 @@ def status_of(env: AppEnv, profile_id: str) -> dict[str, Any]:
 
 def begin_run(env: AppEnv, profile_id: str) -> run_status.Run:
     """What the next issue's `start` does after a clean verification: a queued run."""
-    frozen = {"school.csv": FrozenFile(blob=f"{profile_id}/school.csv", snapshot="2024-01-01T00:00:00.0000000Z", etag='"0x1"')}
+    frozen = {
+        "school.csv": FrozenFile(
+            blob=f"{profile_id}/school.csv", snapshot="2024-01-01T00:00:00.0000000Z", etag='"0x1"'
+        )
+    }
     now = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
     def start(record: Any) -> Any:
@@ -88,8 +116,14 @@ def begin_run(env: AppEnv, profile_id: str) -> run_status.Run:
 
 def queued(env: AppEnv, profile_id: str) -> list[dict[str, Any]]:
     """Decoded messages on sds-sync for this profile, oldest first."""
-    queue = env.account.queues.get_queue_client(SYNC_QUEUE, message_decode_policy=TextBase64DecodePolicy())
-    return [m for m in (json.loads(p.content) for p in queue.peek_messages(max_messages=32)) if m["profileId"] == profile_id]
+    queue = env.account.queues.get_queue_client(
+        SYNC_QUEUE, message_decode_policy=TextBase64DecodePolicy()
+    )
+    return [
+        m
+        for m in (json.loads(p.content) for p in queue.peek_messages(max_messages=32))
+        if m["profileId"] == profile_id
+    ]
 
 
 # --- create, get -----------------------------------------------------------------------------
@@ -109,9 +143,18 @@ def test_create_answers_202_provisioning_then_the_profile_is_provisioned(app_env
 @pytest.mark.parametrize(
     ("provider_type", "identity_type"),
     [
-        ("#microsoft.graph.educationCsvDataProvider", "#microsoft.graph.educationIdentityCreationConfiguration"),
-        ("microsoft.graph.educationCsvDataProvider", "microsoft.graph.educationIdentityCreationConfiguration"),
-        ("microsoft.graph.educationcsvdataprovider", "microsoft.graph.educationidentitycreationconfiguration"),
+        (
+            "#microsoft.graph.educationCsvDataProvider",
+            "#microsoft.graph.educationIdentityCreationConfiguration",
+        ),
+        (
+            "microsoft.graph.educationCsvDataProvider",
+            "microsoft.graph.educationIdentityCreationConfiguration",
+        ),
+        (
+            "microsoft.graph.educationcsvdataprovider",
+            "microsoft.graph.educationidentitycreationconfiguration",
+        ),
         (
             "#Microsoft.Education.DataSync.educationCsvDataProvider",
             "#Microsoft.Education.DataSync.educationIdentityCreationConfiguration",
@@ -125,14 +168,23 @@ def test_every_odata_type_spelling_is_accepted_and_served_as_microsoft_graph(
         "displayName": "District CSV profile",
         "dataProvider": {
             "@odata.type": provider_type,
-            "customizations": {"student": {"optionalPropertiesToSync": ["State ID", "Middle Name"]}},
+            "customizations": {
+                "student": {"optionalPropertiesToSync": ["State ID", "Middle Name"]}
+            },
         },
         "identitySynchronizationConfiguration": {
             "@odata.type": identity_type,
-            "userDomains": [{"appliesTo": "student", "name": "example.edu"}, {"appliesTo": "teacher", "name": "example.edu"}],
+            "userDomains": [
+                {"appliesTo": "student", "name": "example.edu"},
+                {"appliesTo": "teacher", "name": "example.edu"},
+            ],
         },
         "licensesToAssign": [
-            {"@odata.type": "microsoft.graph.educationSynchronizationLicenseAssignment", "appliesTo": "teacher", "skuIds": ["sku-1"]},
+            {
+                "@odata.type": "microsoft.graph.educationSynchronizationLicenseAssignment",
+                "appliesTo": "teacher",
+                "skuIds": ["sku-1"],
+            },
             {"appliesTo": "student", "skuIds": ["sku-2"]},
         ],
     }
@@ -149,11 +201,22 @@ def test_every_odata_type_spelling_is_accepted_and_served_as_microsoft_graph(
         dataProvider={**CSV, "customizations": {**NO_CUSTOMIZATIONS, "student": student}},
         identitySynchronizationConfiguration={
             "@odata.type": "#microsoft.graph.educationIdentityCreationConfiguration",
-            "userDomains": [{"appliesTo": "student", "name": "example.edu"}, {"appliesTo": "teacher", "name": "example.edu"}],
+            "userDomains": [
+                {"appliesTo": "student", "name": "example.edu"},
+                {"appliesTo": "teacher", "name": "example.edu"},
+            ],
         },
         licensesToAssign=[
-            {"@odata.type": "#microsoft.graph.educationSynchronizationLicenseAssignment", "appliesTo": "teacher", "skuIds": ["sku-1"]},
-            {"@odata.type": "#microsoft.graph.educationSynchronizationLicenseAssignment", "appliesTo": "student", "skuIds": ["sku-2"]},
+            {
+                "@odata.type": "#microsoft.graph.educationSynchronizationLicenseAssignment",
+                "appliesTo": "teacher",
+                "skuIds": ["sku-1"],
+            },
+            {
+                "@odata.type": "#microsoft.graph.educationSynchronizationLicenseAssignment",
+                "appliesTo": "student",
+                "skuIds": ["sku-2"],
+            },
         ],
     )
     assert item(app_env, api.get_profile, "GET", profile_id).json == entity(expected)
@@ -165,7 +228,12 @@ def test_matching_configuration_and_other_properties_round_trip(app_env: AppEnv)
         "identitySynchronizationConfiguration": {
             "@odata.type": "microsoft.graph.educationIdentityMatchingConfiguration",
             "matchingOptions": [
-                {"appliesTo": "teacher", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName", "targetDomain": "example.edu"}
+                {
+                    "appliesTo": "teacher",
+                    "sourcePropertyName": "Username",
+                    "targetPropertyName": "userPrincipalName",
+                    "targetDomain": "example.edu",
+                }
             ],
         },
         "handleSpecialCharacterConstraint": True,
@@ -180,7 +248,12 @@ def test_matching_configuration_and_other_properties_round_trip(app_env: AppEnv)
         identitySynchronizationConfiguration={
             "@odata.type": "#microsoft.graph.educationIdentityMatchingConfiguration",
             "matchingOptions": [
-                {"appliesTo": "teacher", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName", "targetDomain": "example.edu"}
+                {
+                    "appliesTo": "teacher",
+                    "sourcePropertyName": "Username",
+                    "targetPropertyName": "userPrincipalName",
+                    "targetDomain": "example.edu",
+                }
             ],
         },
         handleSpecialCharacterConstraint=True,
@@ -196,7 +269,12 @@ def test_the_stored_record_carries_its_schema_version(app_env: AppEnv) -> None:
     assert stored == {
         "schemaVersion": 1,
         "profile": {k: v for k, v in profile(profile_id, "provisioned").items()},
-        "status": {"status": "paused", "statusMessage": NOT_STARTED, "lastActivityDateTime": None, "lastSynchronizationDateTime": None},
+        "status": {
+            "status": "paused",
+            "statusMessage": NOT_STARTED,
+            "lastActivityDateTime": None,
+            "lastSynchronizationDateTime": None,
+        },
         "run": None,
     }
 
@@ -220,7 +298,7 @@ def test_secrets_of_other_providers_are_neither_served_nor_stored(app_env: AppEn
             "connectionUrl": "https://or.example.edu",
             "providerName": "Vendor",
             "connectionSettings": {
-                "@odata.type": "#microsoft.graph.educationSynchronizationOAuth2ClientCredentialsConnectionSettings",
+                "@odata.type": OAUTH2,
                 "clientId": "or-client",
                 "clientSecret": "s3cret-one-roster",
                 "scope": "roster",
@@ -258,7 +336,7 @@ def test_secrets_of_other_providers_are_neither_served_nor_stored(app_env: AppEn
                 "schoolsIds": [],
                 "termIds": [],
                 "connectionSettings": {
-                    "@odata.type": "#microsoft.graph.educationSynchronizationOAuth2ClientCredentialsConnectionSettings",
+                    "@odata.type": OAUTH2,
                     "clientId": "or-client",
                     "scope": "roster",
                     "tokenUrl": "https://or.example.edu/token",
@@ -267,7 +345,11 @@ def test_secrets_of_other_providers_are_neither_served_nor_stored(app_env: AppEn
         )
     )
     for profile_id in (ps_id, or_id):
-        stored = app_env.account.blobs.get_blob_client(STATE_CONTAINER, record_name(profile_id)).download_blob().readall()
+        stored = (
+            app_env.account.blobs.get_blob_client(STATE_CONTAINER, record_name(profile_id))
+            .download_blob()
+            .readall()
+        )
         assert b"s3cret" not in stored
 
 
@@ -283,10 +365,16 @@ PROVIDERS = (
     ("body", "message"),
     [
         (
-            {"displayName": "x", "dataProvider": {"@odata.type": "#microsoft.graph.educationSftpDataProvider"}},
+            {
+                "displayName": "x",
+                "dataProvider": {"@odata.type": "#microsoft.graph.educationSftpDataProvider"},
+            },
             f"Invalid profile. dataProvider: needs an @odata.type naming one of: {PROVIDERS}",
         ),
-        ({"displayName": "x", "dataProvider": {}}, f"Invalid profile. dataProvider: needs an @odata.type naming one of: {PROVIDERS}"),
+        (
+            {"displayName": "x", "dataProvider": {}},
+            f"Invalid profile. dataProvider: needs an @odata.type naming one of: {PROVIDERS}",
+        ),
         (
             {"dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider"}},
             "Invalid profile. displayName: Field required",
@@ -295,22 +383,54 @@ PROVIDERS = (
             {**csv_body(), "displayName": 5},
             "Invalid profile. displayName: Input should be a valid string",
         ),
-        ({**csv_body(), "displayName": "   "}, "Invalid profile. displayName: Value error, must not be blank"),
-        ({**csv_body(), "handleSpecialCharacterConstraint": "often"}, "Invalid profile. handleSpecialCharacterConstraint: Input should be a valid boolean, unable to interpret input"),
-        ({**csv_body(), "displayname": "typo"}, "Invalid profile. displayname: Extra inputs are not permitted"),
+        (
+            {**csv_body(), "displayName": "   "},
+            "Invalid profile. displayName: Value error, must not be blank",
+        ),
+        (
+            {**csv_body(), "handleSpecialCharacterConstraint": "often"},
+            (
+                "Invalid profile. handleSpecialCharacterConstraint:"
+                " Input should be a valid boolean, unable to interpret input"
+            ),
+        ),
+        (
+            {**csv_body(), "displayname": "typo"},
+            "Invalid profile. displayname: Extra inputs are not permitted",
+        ),
         (
             {**csv_body(), "licensesToAssign": [{"appliesTo": "none", "skuIds": []}]},
-            "Invalid profile. licensesToAssign.0.appliesTo: Input should be 'student', 'teacher' or 'faculty'",
+            (
+                "Invalid profile. licensesToAssign.0.appliesTo:"
+                " Input should be 'student', 'teacher' or 'faculty'"
+            ),
         ),
         (
-            {**csv_body(), "identitySynchronizationConfiguration": {"@odata.type": "#microsoft.graph.educationCsvDataProvider"}},
-            "Invalid profile. identitySynchronizationConfiguration: needs an @odata.type naming one of: "
-            "#microsoft.graph.educationIdentityCreationConfiguration, #microsoft.graph.educationIdentityMatchingConfiguration",
+            {
+                **csv_body(),
+                "identitySynchronizationConfiguration": {
+                    "@odata.type": "#microsoft.graph.educationCsvDataProvider"
+                },
+            },
+            (
+                "Invalid profile. identitySynchronizationConfiguration: needs an @odata.type naming"
+                " one of: #microsoft.graph.educationIdentityCreationConfiguration,"
+                " #microsoft.graph.educationIdentityMatchingConfiguration"
+            ),
         ),
         (
-            {"displayName": "x", "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider", "customizations": {"@odata.type": "#microsoft.graph.user"}}},
-            "Invalid profile. dataProvider.customizations: Value error, @odata.type '#microsoft.graph.user' is not "
-            "#microsoft.graph.educationSynchronizationCustomizations",
+            {
+                "displayName": "x",
+                "dataProvider": {
+                    "@odata.type": "#microsoft.graph.educationCsvDataProvider",
+                    "customizations": {"@odata.type": "#microsoft.graph.user"},
+                },
+            },
+            (
+                "Invalid profile. dataProvider.customizations: Value error, @odata.type"
+                " '#microsoft.graph.user' is not"
+                " #microsoft.graph.educationSynchronizationCustomizations"
+            ),
         ),
         (b'{"displayName": "x", ', "The request body is not valid JSON (JSONDecodeError)."),
         (b"\xff\xfe{}", "The request body is not valid JSON (UnicodeDecodeError)."),
@@ -318,7 +438,9 @@ PROVIDERS = (
         (b"", "The request body is empty: a JSON object is required."),
     ],
 )
-def test_invalid_bodies_get_bad_request_in_the_envelope(app_env: AppEnv, body: Any, message: str) -> None:
+def test_invalid_bodies_get_bad_request_in_the_envelope(
+    app_env: AppEnv, body: Any, message: str
+) -> None:
     answer = call(api.create_profile, request("POST", ROOT, body=body, token=app_env.token()))
     assert answer.status == 400
     assert answer.json == envelope(answer, "badRequest", message)
@@ -328,7 +450,9 @@ def test_bodies_over_one_megabyte_get_request_too_large(app_env: AppEnv) -> None
     body = json.dumps({**csv_body(), "displayName": "x" * 1_048_576}).encode()
     answer = call(api.create_profile, request("POST", ROOT, body=body, token=app_env.token()))
     assert answer.status == 413
-    assert answer.json == envelope(answer, "requestTooLarge", "The request body is over the limit of 1048576 bytes.")
+    assert answer.json == envelope(
+        answer, "requestTooLarge", "The request body is over the limit of 1048576 bytes."
+    )
 
 
 @pytest.mark.parametrize(
@@ -347,15 +471,35 @@ def test_bodies_over_one_megabyte_get_request_too_large(app_env: AppEnv) -> None
         (api.reset_profile, "POST", "/reset"),
     ],
 )
-def test_unknown_profiles_are_item_not_found_on_every_route(app_env: AppEnv, handler: Any, method: str, tail: str) -> None:
+def test_unknown_profiles_are_item_not_found_on_every_route(
+    app_env: AppEnv, handler: Any, method: str, tail: str
+) -> None:
     missing = str(uuid.uuid4())
-    answer = item(app_env, handler, method, missing, tail, body={"displayName": "x"} if method == "PATCH" else None)
+    answer = item(
+        app_env,
+        handler,
+        method,
+        missing,
+        tail,
+        body={"displayName": "x"} if method == "PATCH" else None,
+    )
     assert answer.status == 404
-    assert answer.json == envelope(answer, "itemNotFound", f"No synchronization profile has the id '{missing}'.")
+    assert answer.json == envelope(
+        answer, "itemNotFound", f"No synchronization profile has the id '{missing}'."
+    )
 
 
 def test_a_client_request_id_is_echoed(app_env: AppEnv) -> None:
-    answer = call(api.get_profile, request("GET", f"{ROOT}/nope", route={"id": "nope"}, token=app_env.token(), headers={"client-request-id": "c-1"}))
+    answer = call(
+        api.get_profile,
+        request(
+            "GET",
+            f"{ROOT}/nope",
+            route={"id": "nope"},
+            token=app_env.token(),
+            headers={"client-request-id": "c-1"},
+        ),
+    )
     assert answer.headers["client-request-id"] == "c-1"
     assert answer.json["error"]["innerError"]["client-request-id"] == "c-1"
 
@@ -366,11 +510,25 @@ def test_a_client_request_id_is_echoed(app_env: AppEnv) -> None:
 def test_put_creates_then_replaces_the_profile_with_that_id(app_env: AppEnv) -> None:
     profile_id = f"script-{uuid.uuid4()}"
     first = item(app_env, api.replace_profile, "PUT", profile_id, body=csv_body("First"))
-    assert (first.status, first.json) == (202, entity(profile(profile_id, "provisioning", displayName="First")))
+    assert (first.status, first.json) == (
+        202,
+        entity(profile(profile_id, "provisioning", displayName="First")),
+    )
     assert first.headers["Location"] == f"{ROOT}/{profile_id}"
-    second = item(app_env, api.replace_profile, "PUT", profile_id, body={**csv_body("Second"), "id": profile_id})
-    assert (second.status, second.json) == (202, entity(profile(profile_id, "provisioned", displayName="Second")))
-    assert item(app_env, api.get_profile, "GET", profile_id).json == entity(profile(profile_id, "provisioned", displayName="Second"))
+    second = item(
+        app_env,
+        api.replace_profile,
+        "PUT",
+        profile_id,
+        body={**csv_body("Second"), "id": profile_id},
+    )
+    assert (second.status, second.json) == (
+        202,
+        entity(profile(profile_id, "provisioned", displayName="Second")),
+    )
+    assert item(app_env, api.get_profile, "GET", profile_id).json == entity(
+        profile(profile_id, "provisioned", displayName="Second")
+    )
 
 
 @pytest.mark.parametrize(
@@ -378,10 +536,16 @@ def test_put_creates_then_replaces_the_profile_with_that_id(app_env: AppEnv) -> 
     [
         ("has space", csv_body(), "A profile id is 1 to 64 letters, digits, '.', '_' or '-'."),
         ("a" * 65, csv_body(), "A profile id is 1 to 64 letters, digits, '.', '_' or '-'."),
-        ("ok-id", {**csv_body(), "id": "other-id"}, "The id in the body differs from the id in the URL."),
+        (
+            "ok-id",
+            {**csv_body(), "id": "other-id"},
+            "The id in the body differs from the id in the URL.",
+        ),
     ],
 )
-def test_put_refuses_bad_ids(app_env: AppEnv, profile_id: str, body: dict[str, Any], message: str) -> None:
+def test_put_refuses_bad_ids(
+    app_env: AppEnv, profile_id: str, body: dict[str, Any], message: str
+) -> None:
     answer = item(app_env, api.replace_profile, "PUT", profile_id, body=body)
     assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", message))
 
@@ -394,29 +558,62 @@ def test_patch_merges_complex_values_and_replaces_the_rest(app_env: AppEnv) -> N
         "licensesToAssign": [{"appliesTo": "faculty", "skuIds": ["sku-9"]}],
     }
     answer = item(app_env, api.update_profile, "PATCH", profile_id, body=patch)
-    teacher = {"optionalPropertiesToSync": None, "synchronizationStartDate": "0001-01-01T00:00:00Z", "isSyncDeferred": True, "allowDisplayNameUpdate": False}
+    teacher = {
+        "optionalPropertiesToSync": None,
+        "synchronizationStartDate": "0001-01-01T00:00:00Z",
+        "isSyncDeferred": True,
+        "allowDisplayNameUpdate": False,
+    }
     expected = profile(
         profile_id,
         "provisioned",
         displayName="Renamed",
         dataProvider={**CSV, "customizations": {**NO_CUSTOMIZATIONS, "teacher": teacher}},
-        licensesToAssign=[{"@odata.type": "#microsoft.graph.educationSynchronizationLicenseAssignment", "appliesTo": "faculty", "skuIds": ["sku-9"]}],
+        licensesToAssign=[
+            {
+                "@odata.type": "#microsoft.graph.educationSynchronizationLicenseAssignment",
+                "appliesTo": "faculty",
+                "skuIds": ["sku-9"],
+            }
+        ],
     )
     assert (answer.status, answer.json) == (202, entity(expected))
-    second = item(app_env, api.update_profile, "PATCH", profile_id, body={"dataProvider": {"customizations": {"teacher": {"allowDisplayNameUpdate": True}}}})
-    assert second.json["dataProvider"]["customizations"]["teacher"] == {**teacher, "allowDisplayNameUpdate": True}
+    second = item(
+        app_env,
+        api.update_profile,
+        "PATCH",
+        profile_id,
+        body={"dataProvider": {"customizations": {"teacher": {"allowDisplayNameUpdate": True}}}},
+    )
+    assert second.json["dataProvider"]["customizations"]["teacher"] == {
+        **teacher,
+        "allowDisplayNameUpdate": True,
+    }
 
 
 def test_an_invalid_patch_changes_nothing(app_env: AppEnv) -> None:
     profile_id = create(app_env)
     answer = item(app_env, api.update_profile, "PATCH", profile_id, body={"displayName": None})
-    assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", "Invalid profile. displayName: Input should be a valid string"))
-    assert item(app_env, api.get_profile, "GET", profile_id).json == entity(profile(profile_id, "provisioned"))
+    assert (answer.status, answer.json) == (
+        400,
+        envelope(
+            answer, "badRequest", "Invalid profile. displayName: Input should be a valid string"
+        ),
+    )
+    assert item(app_env, api.get_profile, "GET", profile_id).json == entity(
+        profile(profile_id, "provisioned")
+    )
 
 
 def test_patch_can_switch_the_data_provider(app_env: AppEnv) -> None:
     profile_id = create(app_env)
-    body = {"dataProvider": {"@odata.type": "#microsoft.graph.educationPowerSchoolDataProvider", "clientId": "c", "clientSecret": "s3cret"}}
+    body = {
+        "dataProvider": {
+            "@odata.type": "#microsoft.graph.educationPowerSchoolDataProvider",
+            "clientId": "c",
+            "clientSecret": "s3cret",
+        }
+    }
     answer = item(app_env, api.update_profile, "PATCH", profile_id, body=body)
     assert answer.json["dataProvider"] == {
         "@odata.type": "#microsoft.graph.educationPowerSchoolDataProvider",
@@ -443,7 +640,9 @@ def test_delete_is_202_deleting_then_everything_kept_for_the_profile_is_gone(
         uploads.upload_blob(f"{profile_id}/school.csv", b"SIS ID,Name\n1,A\n")
         uploads.get_blob_client(f"{profile_id}/school.csv").create_snapshot()
         state.upload_blob(f"{profile_id}/results/abc.json", b"{}")
-        SyncErrorStore(account).add_many(profile_id, [SyncErrorEntry(id="e1", errorCode="UnsynchronizableChange")])
+        SyncErrorStore(account).add_many(
+            profile_id, [SyncErrorEntry(id="e1", errorCode="UnsynchronizableChange")]
+        )
     other_table = account.tables.create_table_if_not_exists("sdsOtherState")
     other_table.upsert_entity({"PartitionKey": doomed, "RowKey": "x"})
     seen: list[dict[str, Any]] = []
@@ -475,7 +674,10 @@ def test_writes_to_a_profile_being_deleted_conflict(app_env: AppEnv) -> None:
 
     ProfileStore(app_env.account).update(profile_id, deleting)
     answer = item(app_env, api.update_profile, "PATCH", profile_id, body={"displayName": "x"})
-    assert (answer.status, answer.json) == (409, envelope(answer, "conflict", "The profile is being deleted."))
+    assert (answer.status, answer.json) == (
+        409,
+        envelope(answer, "conflict", "The profile is being deleted."),
+    )
     assert item(app_env, api.delete_profile, "DELETE", profile_id).status == 202
     assert item(app_env, api.get_profile, "GET", profile_id).status == 404
 
@@ -486,7 +688,7 @@ def test_writes_to_a_profile_being_deleted_conflict(app_env: AppEnv) -> None:
 def test_profile_status_is_paused_not_started_until_a_first_run(app_env: AppEnv) -> None:
     profile_id = create(app_env)
     assert status_of(app_env, profile_id) == {
-        "@odata.context": f"{BASE}/$metadata#education/synchronizationProfiles('{profile_id}')/profileStatus/$entity",
+        "@odata.context": status_context(profile_id),
         "id": profile_id,
         "status": "paused",
         "statusMessage": NOT_STARTED,
@@ -505,7 +707,14 @@ def test_evolvable_statuses_need_the_prefer_header(app_env: AppEnv) -> None:
 
     ProfileStore(app_env.account).update(profile_id, validating)
     assert status_of(app_env, profile_id)["status"] == "unknownFutureValue"
-    opted = item(app_env, api.get_profile_status, "GET", profile_id, "/profileStatus", headers={"Prefer": "include-unknown-enum-members"})
+    opted = item(
+        app_env,
+        api.get_profile_status,
+        "GET",
+        profile_id,
+        "/profileStatus",
+        headers={"Prefer": "include-unknown-enum-members"},
+    )
     assert opted.json["status"] == "validating"
 
 
@@ -582,7 +791,9 @@ def test_bad_query_options_are_bad_requests(app_env: AppEnv, query: str, message
         (api.reset_profile, "/reset", "There is no synchronization to reset: call start first."),
     ],
 )
-def test_before_a_first_run_pause_resume_and_reset_conflict(app_env: AppEnv, handler: Any, tail: str, message: str) -> None:
+def test_before_a_first_run_pause_resume_and_reset_conflict(
+    app_env: AppEnv, handler: Any, tail: str, message: str
+) -> None:
     profile_id = create(app_env)
     answer = item(app_env, handler, "POST", profile_id, tail, body={})
     assert (answer.status, answer.json) == (409, envelope(answer, "conflict", message))
@@ -600,26 +811,45 @@ def test_pause_resume_and_reset_follow_the_status_table(private_env: AppEnv) -> 
     paused = item(env, api.pause_profile, "POST", profile_id, "/pause")
     assert (paused.status, paused.raw) == (200, b"")
     record = store.get(profile_id)[0]
-    assert (record.status.status, record.status.status_message, record.run.state) == ("paused", "Paused", "paused")
+    assert (record.status.status, record.status.status_message, record.run.state) == (
+        "paused",
+        "Paused",
+        "paused",
+    )
     assert item(env, api.pause_profile, "POST", profile_id, "/pause").status == 409
     assert queued(env, profile_id) == []
 
     resumed = item(env, api.resume_profile, "POST", profile_id, "/resume")
     assert (resumed.status, resumed.raw) == (200, b"")
     record = store.get(profile_id)[0]
-    assert (record.status.status, record.run.state, record.run.run_id) == ("inProgress", "queued", run.run_id)
-    assert queued(env, profile_id) == [{"schemaVersion": 1, "profileId": profile_id, "runId": run.run_id, "reason": "resume"}]
+    assert (record.status.status, record.run.state, record.run.run_id) == (
+        "inProgress",
+        "queued",
+        run.run_id,
+    )
+    assert queued(env, profile_id) == [
+        {"schemaVersion": 1, "profileId": profile_id, "runId": run.run_id, "reason": "resume"}
+    ]
     assert item(env, api.resume_profile, "POST", profile_id, "/resume").status == 409
 
     reset = item(env, api.reset_profile, "POST", profile_id, "/reset")
     assert (reset.status, reset.raw) == (200, b"")
     record = store.get(profile_id)[0]
     assert record.run.run_id != run.run_id
-    assert (record.run.state, record.run.reason, record.run.snapshots) == ("queued", "reset", run.snapshots)
-    assert queued(env, profile_id)[-1] == {"schemaVersion": 1, "profileId": profile_id, "runId": record.run.run_id, "reason": "reset"}
+    assert (record.run.state, record.run.reason, record.run.snapshots) == (
+        "queued",
+        "reset",
+        run.snapshots,
+    )
+    assert queued(env, profile_id)[-1] == {
+        "schemaVersion": 1,
+        "profileId": profile_id,
+        "runId": record.run.run_id,
+        "reason": "reset",
+    }
     status = status_of(env, profile_id)
     assert status == {
-        "@odata.context": f"{BASE}/$metadata#education/synchronizationProfiles('{profile_id}')/profileStatus/$entity",
+        "@odata.context": status_context(profile_id),
         "id": profile_id,
         "status": "inProgress",
         "statusMessage": "Reset: errors cleared, the last frozen files are queued to sync again",
@@ -635,9 +865,18 @@ def test_queue_messages_are_base64_json(private_env: AppEnv) -> None:
     profile_id = create(private_env)
     begin_run(private_env, profile_id)
     item(private_env, api.reset_profile, "POST", profile_id, "/reset")
-    raw = private_env.account.queues.get_queue_client(SYNC_QUEUE).peek_messages(max_messages=1)[0].content
+    raw = (
+        private_env.account.queues.get_queue_client(SYNC_QUEUE)
+        .peek_messages(max_messages=1)[0]
+        .content
+    )
     decoded = json.loads(base64.b64decode(raw))
-    assert decoded == {"schemaVersion": 1, "profileId": profile_id, "runId": decoded["runId"], "reason": "reset"}
+    assert decoded == {
+        "schemaVersion": 1,
+        "profileId": profile_id,
+        "runId": decoded["runId"],
+        "reason": "reset",
+    }
 
 
 def test_a_failed_enqueue_leaves_the_profile_as_it_was(private_env: AppEnv) -> None:
@@ -652,7 +891,9 @@ def test_a_failed_enqueue_leaves_the_profile_as_it_was(private_env: AppEnv) -> N
         private_env.account.queues.create_queue(SYNC_QUEUE)
     assert answer.status == 503
     assert answer.headers["Retry-After"] == "5"
-    assert answer.json == envelope(answer, "serviceNotAvailable", "The synchronization could not be queued; try again.")
+    assert answer.json == envelope(
+        answer, "serviceNotAvailable", "The synchronization could not be queued; try again."
+    )
     assert ProfileStore(private_env.account).get(profile_id)[0] == before
 
 
@@ -674,7 +915,38 @@ def test_list_pages_with_top_skip_count_and_next_link(private_env: AppEnv) -> No
         "value": served[:2],
         "@odata.nextLink": f"{ROOT}?$skip=2&$top=2&$count=true",
     }
-    second = call(api.list_profiles, request("GET", first.json["@odata.nextLink"], token=env.token()))
+    second = call(
+        api.list_profiles, request("GET", first.json["@odata.nextLink"], token=env.token())
+    )
     assert second.json == {"@odata.context": context, "@odata.count": 3, "value": served[2:]}
     everything = call(api.list_profiles, request("GET", ROOT, token=env.token()))
-    assert (everything.status, everything.json) == (200, {"@odata.context": context, "value": served})
+    assert (everything.status, everything.json) == (
+        200,
+        {"@odata.context": context, "value": served},
+    )
+
+
+def test_every_log_line_of_a_request_carries_its_request_id(
+    app_env: AppEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sds_app")
+    answer = item(app_env, api.get_profile, "GET", "no-such-profile")
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("sds_app")]
+    assert lines
+    assert all(line.startswith(f"[request-id {answer.headers['request-id']}] ") for line in lines)
+
+
+def test_unexpected_failures_are_500_without_a_stack_trace(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile_id = create(app_env)
+
+    def broken(self: Any, profile_id: str) -> Any:
+        raise RuntimeError("boom at /srv/secret/path")
+
+    monkeypatch.setattr(ProfileStore, "get", broken)
+    answer = item(app_env, api.get_profile, "GET", profile_id)
+    message = "The request could not be processed; see the request-id in the logs."
+    assert (answer.status, answer.json) == (500, envelope(answer, "generalException", message))
+    assert b"boom" not in answer.raw and b"Traceback" not in answer.raw
+    assert "boom at /srv/secret/path" in caplog.text

@@ -58,7 +58,9 @@ class Signer:
 
     def sign(self, claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
         """An RS256 token."""
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid, **(header or {})})
+        return jwt.encode(
+            claims, self.key, algorithm="RS256", headers={"kid": self.kid, **(header or {})}
+        )
 
 
 def write_jwks(path: Path, *signers: Signer) -> str:
