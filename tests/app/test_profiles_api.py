@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import logging
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
