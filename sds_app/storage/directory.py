@@ -1,7 +1,12 @@
 """The default sync target: the synced directory in Azure Table storage, and the sync's own state blobs.
 
-Layout (table `sdsdirectory`): one row per entity, PartitionKey = profileId, RowKey =
-`{kind}-{id}` (kind: school, class, user). A row holds the Graph resource as compact JSON (`doc`,
+Layout (table `sdsdirectory`): one row per entity, PartitionKey = `{kind}.{profileId}.{bucket}`
+(kind: school, class, user; bucket: the first hex digits of the id, as many as the profile's size
+needs, fixed at its first sync and kept in its registry row), RowKey = id.
+Azurite's cost per write grows with the size of the partition (measured: 650 rows/s into an
+empty partition, under 100/s once it holds 8,000 rows), so a profile's rows are spread over
+partitions of a few hundred rows; the plan writes in id order so a batch fills whole
+transactions. A profile's rows of one kind are still one PartitionKey range (purge). A row holds the Graph resource as compact JSON (`doc`,
 nulls left out), `key` (the source key) and `active`; its links (class members and teachers,
 school users and classes, user schools and classes) are embedded as newline-joined source keys,
 split over `l_{part}_{i}` properties with the count in `l_{part}_n`, so 4M memberships cost no
@@ -13,7 +18,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +34,7 @@ DIRECTORY_TABLE = "sdsdirectory"
 STATE_CONTAINER = "sds-state"
 REGISTRY = "~profiles"
 KINDS = ("school", "class", "user")
+PARTITION_ROWS = 500  # aimed rows per partition
 CHUNK = 15_000  # characters per string property: under the 64 KiB (UTF-16) limit for any text
 MAX_LINK_CHUNKS = 30  # with the doc, keeps a row under the 1 MiB entity limit
 TRANSACTION = 100  # entities per transaction, the service's limit
@@ -35,13 +42,24 @@ TRANSACTION_BYTES = 3_000_000  # under the 4 MiB payload limit
 WORKERS = 4
 
 
-def _range(kind: str) -> str:
-    # '-' + 1 == '.', so [kind-, kind.) is every row of the kind.
-    return f"RowKey ge '{kind}-' and RowKey lt '{kind}.'"
-
-
 def _quote(value: str) -> str:
     return value.replace("'", "''")
+
+
+def partition(kind: str, profile_id: str, ident: str, digits: int) -> str:
+    """The PartitionKey of an entity's row."""
+    return f"{kind}.{profile_id}.{ident[:digits]}"
+
+
+def bucket_digits(rows: int) -> int:
+    """Hex digits of the id that spread `rows` over partitions of about PARTITION_ROWS."""
+    return 0 if rows <= PARTITION_ROWS else min(4, round(math.log(rows / PARTITION_ROWS, 16)))
+
+
+def _range(kind: str, profile_id: str | None = None) -> str:
+    # '.' + 1 == '/': [prefix., prefix/) is every partition under the prefix.
+    prefix = _quote(kind if profile_id is None else f"{kind}.{profile_id}")
+    return f"PartitionKey ge '{prefix}.' and PartitionKey lt '{prefix}/'"
 
 
 @dataclass(frozen=True)
@@ -76,8 +94,9 @@ class Row:
 
 
 def _row(entity: dict[str, Any]) -> Row:
-    kind, _, ident = entity["RowKey"].partition("-")
-    return Row(entity["PartitionKey"], kind, ident, entity.get("key", ""), bool(entity.get("active", True)), dict(entity))
+    kind, _, rest = entity["PartitionKey"].partition(".")
+    profile_id = rest.rpartition(".")[0]
+    return Row(profile_id, kind, entity["RowKey"], entity.get("key", ""), bool(entity.get("active", True)), dict(entity))
 
 
 def _link_props(part: str, keys: Sequence[str]) -> dict[str, Any]:
@@ -88,8 +107,10 @@ def _link_props(part: str, keys: Sequence[str]) -> dict[str, Any]:
     return props
 
 
-def _entity(profile_id: str, change: DirectoryChange) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": profile_id, "RowKey": f"{change.kind}-{change.id}", "key": change.key}
+def _entity(profile_id: str, change: DirectoryChange, digits: int) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": partition(change.kind, profile_id, change.id, digits), "RowKey": change.id, "key": change.key,
+    }
     entity["active"] = change.op != "deactivate"
     if change.resource is not None:
         doc = {k: v for k, v in change.resource.items() if v is not None and k not in ("id", "accountEnabled")}
@@ -110,6 +131,7 @@ class TableDirectory:
         self.account = account
         self.table_name = table_name
         self.workers = workers
+        self._layout: dict[str, dict[str, int]] = {}  # profile -> kind -> bucket digits
 
     @property
     def table(self) -> TableClient:
@@ -118,23 +140,35 @@ class TableDirectory:
 
     # -- DirectoryTarget --------------------------------------------------------------------
 
-    def prepare(self, profile_id: str) -> None:
-        """Create the table if needed and register the profile."""
+    def prepare(self, profile_id: str, sizes: Mapping[str, int]) -> None:
+        """Create the table if needed and register the profile with its partition layout."""
         try:
             self.account.tables.create_table(self.table_name)
         except ResourceExistsError:
             pass
-        self.table.upsert_entity({"PartitionKey": REGISTRY, "RowKey": profile_id})
+        layout = self.profiles().get(profile_id)
+        if layout is None:
+            # Fixed at the first sync: the rows must stay where readers look for them.
+            layout = {kind: bucket_digits(sizes.get(kind, 0)) for kind in KINDS}
+            self.table.upsert_entity({"PartitionKey": REGISTRY, "RowKey": profile_id, "layout": json.dumps(layout)})
+        self._layout[profile_id] = layout
+
+    def _digits(self, profile_id: str) -> dict[str, int]:
+        if profile_id not in self._layout:
+            self._layout[profile_id] = self.profiles().get(profile_id) or dict.fromkeys(KINDS, 0)
+        return self._layout[profile_id]
 
     def apply(self, profile_id: str, changes: Sequence[DirectoryChange]) -> list[SyncIssue]:
         """Write a batch: MERGE upserts and deletes, in transactions run side by side."""
         issues: list[SyncIssue] = []
         operations: list[tuple[str, dict[str, Any]]] = []
+        digits = self._digits(profile_id)
         for change in changes:
             if change.op == "remove":
-                operations.append(("delete", {"PartitionKey": profile_id, "RowKey": f"{change.kind}-{change.id}"}))
+                pk = partition(change.kind, profile_id, change.id, digits[change.kind])
+                operations.append(("delete", {"PartitionKey": pk, "RowKey": change.id}))
                 continue
-            entity = _entity(profile_id, change)
+            entity = _entity(profile_id, change, digits[change.kind])
             chunks = sum(int(v) for k, v in entity.items() if k.endswith("_n"))
             if chunks > MAX_LINK_CHUNKS:
                 issues.append(_too_large(change))
@@ -165,25 +199,27 @@ class TableDirectory:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def profiles(self) -> list[str]:
-        """Profiles that have rows in the directory."""
+    def profiles(self) -> dict[str, dict[str, int]]:
+        """Profiles that have rows in the directory, with their partition layout."""
         try:
-            return [e["RowKey"] for e in self.table.query_entities(f"PartitionKey eq '{REGISTRY}'", select=["RowKey"])]
+            found = self.table.query_entities(f"PartitionKey eq '{REGISTRY}'", select=["RowKey", "layout"])
+            return {e["RowKey"]: json.loads(e.get("layout") or "{}") for e in found}
         except ResourceNotFoundError:
-            return []
+            return {}
 
-    def get(self, kind: str, ident: str, profiles: Iterable[str] | None = None) -> Row | None:
+    def get(self, kind: str, ident: str) -> Row | None:
         """The row of an entity by id, whatever its profile."""
-        for profile_id in self.profiles() if profiles is None else profiles:
+        for profile_id, layout in self.profiles().items():
+            self._layout[profile_id] = layout
             try:
-                return _row(self.table.get_entity(profile_id, f"{kind}-{ident}"))
+                return _row(self.table.get_entity(partition(kind, profile_id, ident, layout.get(kind, 0)), ident))
             except ResourceNotFoundError:
                 continue
         return None
 
     def page(self, kind: str, top: int, after: tuple[str, str] | None = None) -> tuple[list[Row], tuple[str, str] | None]:
         """Up to `top` rows of a kind over all profiles, in key order, after the (PK, RK) `after`."""
-        query = f"PartitionKey ne '{REGISTRY}' and {_range(kind)}"
+        query = _range(kind)
         if after is not None:
             pk, rk = (_quote(a) for a in after)
             query += f" and (PartitionKey gt '{pk}' or (PartitionKey eq '{pk}' and RowKey gt '{rk}'))"
@@ -197,17 +233,22 @@ class TableDirectory:
             return [], None
         more = len(rows) > top
         rows = rows[:top]
-        return rows, ((rows[-1].profile_id, f"{rows[-1].kind}-{rows[-1].id}") if more else None)
+        last = rows[-1] if rows else None
+        return rows, ((last.props["PartitionKey"], last.id) if more and last else None)
 
     def rows(self, profile_id: str, kind: str, ids: Sequence[str]) -> list[Row]:
         """The rows of `ids` (one profile, one kind) in the order given; missing ones left out."""
         found: dict[str, Row] = {}
         # The service allows at most 15 comparisons in a filter: the partition and 14 rows.
-        groups = [ids[i: i + 14] for i in range(0, len(ids), 14)]
+        by_partition: dict[str, list[str]] = {}
+        digits = self._digits(profile_id)[kind]
+        for i in ids:
+            by_partition.setdefault(partition(kind, profile_id, i, digits), []).append(i)
+        groups = [(pk, g[i: i + 14]) for pk, g in by_partition.items() for i in range(0, len(g), 14)]
 
-        def fetch(group: Sequence[str]) -> list[Row]:
-            keys = " or ".join(f"RowKey eq '{kind}-{_quote(i)}'" for i in group)
-            query = f"PartitionKey eq '{_quote(profile_id)}' and ({keys})"
+        def fetch(group: tuple[str, Sequence[str]]) -> list[Row]:
+            keys = " or ".join(f"RowKey eq '{_quote(i)}'" for i in group[1])
+            query = f"PartitionKey eq '{_quote(group[0])}' and ({keys})"
             return [_row(e) for e in self.table.query_entities(query)]
 
         with ThreadPoolExecutor(min(self.workers, max(len(groups), 1))) as pool:
@@ -217,13 +258,11 @@ class TableDirectory:
 
     def count(self, profile_id: str, kind: str) -> int:
         """Rows of a kind in one profile (active or not)."""
-        query = f"PartitionKey eq '{_quote(profile_id)}' and {_range(kind)}"
-        return sum(1 for _ in self.table.query_entities(query, select=["RowKey"]))
+        return sum(1 for _ in self.table.query_entities(_range(kind, profile_id), select=["RowKey"]))
 
     def scan(self, profile_id: str, kind: str) -> Iterator[Row]:
         """Every row of a kind in one profile."""
-        query = f"PartitionKey eq '{_quote(profile_id)}' and {_range(kind)}"
-        return (_row(e) for e in self.table.query_entities(query))
+        return (_row(e) for e in self.table.query_entities(_range(kind, profile_id)))
 
     # -- purge ------------------------------------------------------------------------------
 
@@ -232,9 +271,8 @@ class TableDirectory:
         try:
             keys = [
                 ("delete", {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]})
-                for e in self.table.query_entities(
-                    f"PartitionKey eq '{_quote(profile_id)}'", select=["PartitionKey", "RowKey"]
-                )
+                for kind in KINDS
+                for e in self.table.query_entities(_range(kind, profile_id), select=["PartitionKey", "RowKey"])
             ]
         except ResourceNotFoundError:
             return
@@ -244,20 +282,25 @@ class TableDirectory:
             self.table.delete_entity(REGISTRY, profile_id)
         except ResourceNotFoundError:
             pass
+        self._layout.pop(profile_id, None)
 
 
 def _transactions(operations: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    group: list[tuple[str, dict[str, Any]]] = []
-    size = 0
+    by_partition: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for op in operations:
-        n = _size(op[1])
-        if group and (len(group) == TRANSACTION or size + n > TRANSACTION_BYTES):
+        by_partition.setdefault(op[1]["PartitionKey"], []).append(op)
+    for ops in by_partition.values():
+        group: list[tuple[str, dict[str, Any]]] = []
+        size = 0
+        for op in ops:
+            n = _size(op[1])
+            if group and (len(group) == TRANSACTION or size + n > TRANSACTION_BYTES):
+                yield group
+                group, size = [], 0
+            group.append(op)
+            size += n
+        if group:
             yield group
-            group, size = [], 0
-        group.append(op)
-        size += n
-    if group:
-        yield group
 
 
 def _too_large(change: DirectoryChange) -> SyncIssue:

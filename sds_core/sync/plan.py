@@ -63,6 +63,13 @@ class SyncPlan:
             out[step.op] += 1
         return out
 
+    def sizes(self) -> dict[str, int]:
+        """Entities per kind after the run (active or not): what a target sizes its storage for."""
+        out = dict.fromkeys(PARTS, 0)
+        for ekey in self.baseline:
+            out[ekey.partition("/")[0]] += 1
+        return out
+
     def changes(self, steps: Sequence[Step]) -> list[DirectoryChange]:
         """The writes of `steps`, with their Graph resources and linked keys."""
         return [self._change(step) for step in steps]
@@ -246,7 +253,14 @@ class _Planner:
             else:
                 later.append(Step(ekey, "remove"))
         order = {"school": 0, "user": 1, "class": 2}
-        for ekey in sorted(self.decided, key=lambda k: order[k.partition("/")[0]]):
+        pid = plan.profile_id
+
+        def place(ekey: str) -> tuple[int, str]:
+            # By kind, then by id: neighbouring writes share a storage partition in the target.
+            kind, _, key = ekey.partition("/")
+            return order[kind], entity_id(pid, kind, key)
+
+        for ekey in sorted(self.decided, key=place):
             display, record, upn = self.decided[ekey]
             kind, _, key = ekey.partition("/")
             role = self.role[ekey]
@@ -268,7 +282,7 @@ class _Planner:
                 plan.steps.append(Step(ekey, "add", tuple(parts)))
             elif parts or not base.active:
                 plan.steps.append(Step(ekey, "update", tuple(parts)))
-        plan.steps.extend(sorted(later, key=lambda s: (s.op != "deactivate", s.ekey.startswith("school/"), s.ekey)))
+        plan.steps.extend(sorted(later, key=lambda s: (s.op != "deactivate", s.ekey.startswith("school/"), place(s.ekey))))
 
 
 def _who(ekey: str) -> str:

@@ -47,7 +47,7 @@ def apply_plan(
     checkpoint (a crash between a batch and its checkpoint) ends in the same directory.
     """
     steps, done = plan.steps, start
-    target.prepare(plan.profile_id)
+    target.prepare(plan.profile_id, plan.sizes())
     while done < len(steps):
         batch = steps[done: done + batch_size]
         issues = target.apply(plan.profile_id, plan.changes(batch))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from sds_core.sync.model import DirectoryChange, SyncIssue
@@ -11,8 +11,8 @@ from sds_core.sync.model import DirectoryChange, SyncIssue
 class DirectoryTarget(Protocol):
     """Where a profile's synced directory lives. Every method is idempotent: a retry is harmless."""
 
-    def prepare(self, profile_id: str) -> None:
-        """Make the target ready for the profile's writes (tables, registrations)."""
+    def prepare(self, profile_id: str, sizes: Mapping[str, int]) -> None:
+        """Make the target ready for the profile's writes; `sizes`: entities per kind in the plan."""
 
     def apply(self, profile_id: str, changes: Sequence[DirectoryChange]) -> list[SyncIssue]:
         """Write one batch of changes; return the records the target itself refused."""
