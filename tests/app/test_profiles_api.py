@@ -665,6 +665,25 @@ def test_delete_is_202_deleting_then_everything_kept_for_the_profile_is_gone(
     assert SyncErrorStore(account).count(kept) == 1
 
 
+def test_a_failed_purge_is_deletion_failed_and_a_new_delete_finishes_it(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile_id = create(app_env)
+    steps = purge_module.PURGE_STEPS
+
+    def failing(_account: Any, _profile_id: str) -> None:
+        raise RuntimeError("storage hiccup")
+
+    monkeypatch.setattr(purge_module, "PURGE_STEPS", [failing])
+    answer = item(app_env, api.delete_profile, "DELETE", profile_id)
+    assert (answer.status, answer.raw) == (202, b"")
+    got = item(app_env, api.get_profile, "GET", profile_id)
+    assert got.json == entity(profile(profile_id, "deletionFailed"))
+    monkeypatch.setattr(purge_module, "PURGE_STEPS", steps)
+    assert item(app_env, api.delete_profile, "DELETE", profile_id).status == 202
+    assert item(app_env, api.get_profile, "GET", profile_id).status == 404
+
+
 def test_writes_to_a_profile_being_deleted_conflict(app_env: AppEnv) -> None:
     profile_id = create(app_env)
 
