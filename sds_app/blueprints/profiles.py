@@ -15,7 +15,6 @@ from sds_app.auth import Access
 from sds_app.http.body import read_json_object
 from sds_app.http.context import RequestContext
 from sds_app.http.errors import (
-    GraphError,
     bad_request,
     conflict,
     not_found,
@@ -470,4 +469,4 @@ def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-__all__ = ["GraphError", "bp"]
+__all__ = ["bp"]
