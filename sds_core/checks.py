@@ -216,7 +216,7 @@ class FileChecker:
                 continue
             compared = pc.utf8_lower(state.values) if state.column.kind is Kind.USERNAME else state.values
             present = np.flatnonzero(~state.missing)
-            codes = _codes(compared.take(pa.array(present)))
+            codes = _codes(compared if len(present) == self.rows else compared.take(pa.array(present)))
             repeats, first_of = _repeats(codes, present, self.rows)
             self.report(Code.DUPLICATE_VALUES, repeats, state.header,
                         self.field_order(state.column, Code.DUPLICATE_VALUES), self.shown(state.column),
@@ -231,18 +231,24 @@ class FileChecker:
             return
         present = np.flatnonzero(~(first.missing | second.missing))
         a, b = _key_codes(first, present), _key_codes(second, present)
-        pairs = a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b
+        pairs = a.astype(np.int64)
+        pairs *= int(b.max(initial=0)) + 1
+        pairs += b
+        del a, b
         # A stable sort keeps equal pairs in file order: the first of each run is the original.
         order = np.argsort(pairs, kind="stable")
         ordered = pairs[order]
-        repeat_sorted = np.zeros(len(order), dtype=bool)
-        repeat_sorted[1:] = ordered[1:] == ordered[:-1]
-        run_start = np.maximum.accumulate(np.where(repeat_sorted, 0, np.arange(len(order))))
+        del pairs
+        repeat_at = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+        run_start = np.searchsorted(ordered, ordered[repeat_at], side="left")
+        del ordered
+        repeat_rows = present[order[repeat_at]]
+        first_rows = present[order[run_start]]
+        del order
         mask = np.zeros(self.rows, dtype=bool)
-        repeat_rows = present[order[repeat_sorted]]
         mask[repeat_rows] = True
         by_row = np.argsort(repeat_rows)
-        first_of = (repeat_rows[by_row], present[order[run_start[repeat_sorted]]][by_row])
+        first_of = (repeat_rows[by_row], first_rows[by_row])
         text = f"{first.header} + {second.header}"
 
         def show(kept: np.ndarray) -> list[str | None]:
@@ -308,28 +314,32 @@ def _codes(values: Values) -> np.ndarray:
 
 
 def _index_in(values: Values, keys: Values) -> np.ndarray:
-    """Position of each value in `keys`, -1 where absent."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if len(values) > 1:
-        # Files are often sorted by one column: look each run of equal values up once.
-        starts = np.flatnonzero(np.concatenate([[True], ~_np(pc.equal(values[1:], values[:-1]))]))
-        if len(starts) < len(values) // 2:
-            found = _np(pc.index_in(values.take(pa.array(starts)), value_set=keys).fill_null(-1))
-            return np.repeat(found, np.diff(np.append(starts, len(values))))
+    """Position of each value in `keys`, -1 where absent (one lookup per run of equal values)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    starts, offset = [], 0
+    for chunk in chunks:
+        if len(chunk):
+            changed = _np(pc.not_equal(chunk[1:], chunk[:-1])) if len(chunk) > 1 else np.empty(0, bool)
+            starts.append(offset + np.concatenate([[0], np.flatnonzero(changed) + 1]))
+        offset += len(chunk)
+    run_starts = np.concatenate(starts) if starts else np.empty(0, np.int64)
+    # Files are often sorted by one column; when they are, look each run up once.
+    if len(run_starts) < offset // 2:
+        found = _np(pc.index_in(values.take(pa.array(run_starts)), value_set=keys).fill_null(-1))
+        return np.repeat(found, np.diff(np.append(run_starts, offset)))
     return _np(pc.index_in(values, value_set=keys).fill_null(-1))
 
 
 def _key_codes(state: ColumnState, present: np.ndarray) -> np.ndarray:
     """Codes of a column's values at `present`: reuse the reference lookup where there is one."""
     if state.found_at is None:
-        return _codes(state.values.take(pa.array(present)))
+        everything = len(present) == len(state.values)
+        return _codes(state.values if everything else state.values.take(pa.array(present)))
     codes = state.found_at[present]
     absent = np.flatnonzero(codes < 0)
     if len(absent):
         # Values missing from the referenced file still need codes of their own, past the found ones.
         local = _codes(state.values.take(pa.array(present[absent])))
-        codes = codes.copy()
         codes[absent] = int(state.found_at.max(initial=-1)) + 1 + local
     return codes
 

@@ -23,6 +23,7 @@ BOM = codecs.BOM_UTF8
 _NON_SPACE = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 _BLANK_LINE = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?=[\r\n])")
 _BLOCK_SIZE = 4 << 20
+_MAX_LINES_LOCATED = 32
 
 # A field may legitimately be huge (a 10 MB value is reported, not fatal); csv's default cap is 128 KiB.
 csv.field_size_limit(sys.maxsize)
@@ -213,11 +214,46 @@ def _parse_with_arrow(body: memoryview, columns: int, quotes: bool, check_utf8: 
             raise
         if table.num_columns != columns or table.num_rows == 0:
             raise pa.ArrowInvalid("pyarrow and the csv module disagree on the header")
-        if invalid and any(r.number is None for r in invalid):
+        numbers = [r.number for r in invalid]
+        if None in numbers:
+            numbers = None if quotes else _locate_lines(body, [r.text for r in invalid])
+        if numbers is None:
             threads = False  # only a serial parse numbers the invalid rows
             continue
-        ragged = [RaggedRow(r.number, _split_record(r.text)) for r in invalid]
+        ragged = [RaggedRow(n, _split_record(r.text)) for n, r in zip(numbers, invalid)]
         return table, sorted(ragged, key=lambda r: r.row)
+
+
+def _locate_lines(body: memoryview, texts: list[str]) -> list[int] | None:
+    """Line numbers (first line = 1) of whole lines with these texts; None if that is not cheap or sure.
+
+    A parallel parse does not number the rows it rejects; without quotes a record is a line, so a
+    few of them are found faster in the bytes than by parsing the file again on one thread.
+    """
+    if len(texts) > _MAX_LINES_LOCATED:
+        return None
+    raw = body.obj if isinstance(body.obj, bytes) else bytes(body)
+    begin = len(raw) - len(body)
+    newline = b"\n" if raw.find(b"\n", begin) >= 0 else b"\r"
+    positions: dict[str, list[int]] = {}
+    for text in set(texts):
+        needle, found, at = newline + text.encode("utf-8"), [], begin
+        while (at := raw.find(needle, at)) >= 0:
+            end = at + len(needle)
+            if end == len(raw) or raw[end] in b"\r\n":
+                found.append(at + 1)
+            at += 1
+        if len(found) != texts.count(text):
+            return None
+        positions[text] = found
+    ordered = sorted(p for found in positions.values() for p in found)
+    lines, line, last = {}, 1, begin
+    for at in ordered:
+        line += raw.count(newline, last, at)
+        last = at
+        lines[at] = line
+    taken = {text: iter(found) for text, found in positions.items()}
+    return [lines[next(taken[text])] for text in texts]
 
 
 def _parse_with_stdlib(body: memoryview, columns: int) -> tuple[pa.Table, list[RaggedRow]]:
