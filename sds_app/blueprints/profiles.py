@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,17 +17,24 @@ from sds_app.http.errors import (
     bad_request,
     conflict,
     not_found,
-    not_supported,
     unavailable,
 )
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging
+from sds_app.http.profile_access import (
+    PROFILE_ID,
+    csv_only,
+    load,
+    profile_id_of,
+    profiles,
+    provision,
+    writable,
+)
 from sds_app.http.responses import empty_response, json_response
 from sds_app.settings import UPLOAD_CONTAINER, get_settings
 from sds_app.storage.clients import get_account
 from sds_app.storage.documents import DocumentExists
-from sds_app.storage.profiles import ProfileStore
-from sds_app.storage.provisioning import ensure_state_container, ensure_storage
+from sds_app.storage.provisioning import ensure_state_container
 from sds_app.storage.purge import purge
 from sds_app.storage.sas import upload_url
 from sds_app.storage.sync_errors import SyncErrorStore
@@ -50,9 +56,6 @@ bp = func.Blueprint()
 
 ROOT = "beta/education/synchronizationProfiles"
 ITEM = ROOT + "/{id}"
-# Ids become blob folders and table partition keys: GUIDs, or script-chosen ids like them.
-PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-GONE_STATES = frozenset({ProfileState.DELETING, ProfileState.DELETION_FAILED})
 UNKNOWN_ENUM_MEMBERS = "include-unknown-enum-members"
 
 
@@ -60,57 +63,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _profiles() -> ProfileStore:
-    return ProfileStore(get_account())
-
-
 def _errors() -> SyncErrorStore:
     return SyncErrorStore(get_account())
-
-
-def _profile_id(req: func.HttpRequest) -> str:
-    profile_id = req.route_params.get("id", "")
-    if not PROFILE_ID.match(profile_id):
-        raise not_found(f"No synchronization profile has the id {profile_id!r}.")
-    return profile_id
-
-
-def _load(ctx: RequestContext, profile_id: str) -> ProfileRecord:
-    found = _profiles().get(profile_id)
-    if found is None:
-        raise not_found(f"No synchronization profile has the id {profile_id!r}.")
-    record = found[0]
-    if record.profile.state == ProfileState.PROVISIONING:
-        record = _provision(ctx, profile_id, record)
-    return record
-
-
-def _provision(ctx: RequestContext, profile_id: str, record: ProfileRecord) -> ProfileRecord:
-    """The profile becomes `provisioned` once its storage exists; else the next read retries."""
-    try:
-        ensure_storage(get_account())
-    except Exception:  # noqa: BLE001 - it stays provisioning and the next read tries again
-        ctx.log.exception("Provisioning storage for profile %s failed", profile_id)
-        return record
-
-    def ready(current: ProfileRecord) -> ProfileRecord:
-        if current.profile.state == ProfileState.PROVISIONING:
-            current.profile.state = ProfileState.PROVISIONED
-        return current
-
-    return _profiles().update(profile_id, ready)
-
-
-def _writable(record: ProfileRecord) -> ProfileRecord:
-    if record.profile.state in GONE_STATES:
-        raise conflict("The profile is being deleted.")
-    return record
-
-
-def _csv(record: ProfileRecord) -> ProfileRecord:
-    if not record.profile.is_csv:
-        raise not_supported("Only profiles with an educationCsvDataProvider take uploads.")
-    return record
 
 
 def _entity(ctx: RequestContext, profile: Profile) -> dict[str, Any]:
@@ -133,7 +87,7 @@ def _location(ctx: RequestContext, profile_id: str) -> dict[str, str]:
 def _create_record(profile_id: str, settings: ProfileSettings) -> ProfileRecord:
     record = ProfileRecord(profile=new_profile(profile_id, settings))
     ensure_state_container(get_account())
-    _profiles().create(record)
+    profiles().create(record)
     return record
 
 
@@ -146,7 +100,7 @@ def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         paging = parse_paging(req.params)
-        records, total = _profiles().list(paging.skip, paging.top)
+        records, total = profiles().list(paging.skip, paging.top)
         items = [r.profile.model_dump(mode="json") for r in records]
         context = f"{ctx.base}/$metadata#education/synchronizationProfiles"
         more = paging.skip + paging.top < total
@@ -163,7 +117,7 @@ def create_profile(req: func.HttpRequest) -> func.HttpResponse:
         body = read_json_object(req)
         settings = _valid(parse_settings(body))
         record = _create_record(str(uuid.uuid4()), settings)
-        _provision(ctx, record.profile.id, record)
+        provision(ctx, record.profile.id, record)
         return json_response(
             ctx, _entity(ctx, record.profile), 202, _location(ctx, record.profile.id)
         )
@@ -179,7 +133,7 @@ def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles/{id}."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        return json_response(ctx, _entity(ctx, _load(ctx, _profile_id(req)).profile))
+        return json_response(ctx, _entity(ctx, load(ctx, profile_id_of(req)).profile))
 
     return handle(req, Access.READ, run)
 
@@ -196,22 +150,22 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
         if body.get("id", profile_id) != profile_id:
             raise bad_request("The id in the body differs from the id in the URL.")
         settings = _valid(parse_settings(body))
-        if _profiles().get(profile_id) is None:
+        if profiles().get(profile_id) is None:
             try:
                 record = _create_record(profile_id, settings)
             except DocumentExists:
                 pass  # created meanwhile: replace it below
             else:
-                _provision(ctx, profile_id, record)
+                provision(ctx, profile_id, record)
                 return json_response(
                     ctx, _entity(ctx, record.profile), 202, _location(ctx, profile_id)
                 )
 
         def replace(current: ProfileRecord) -> ProfileRecord:
-            _writable(current).profile = with_settings(current.profile, settings)
+            writable(current).profile = with_settings(current.profile, settings)
             return current
 
-        record = _profiles().update(profile_id, replace)
+        record = profiles().update(profile_id, replace)
         return json_response(ctx, _entity(ctx, record.profile), 202)
 
     return handle(req, Access.WRITE, run)
@@ -222,18 +176,18 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
     """PATCH /synchronizationProfiles/{id}: merge the body into the profile (202)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
+        profile_id = profile_id_of(req)
         body = read_json_object(req)
         if body.get("id", profile_id) != profile_id:
             raise bad_request("The id of a profile cannot be changed.")
-        _load(ctx, profile_id)
+        load(ctx, profile_id)
 
         def patch(current: ProfileRecord) -> ProfileRecord:
-            settings = _valid(patch_settings(_writable(current).profile, body))
+            settings = _valid(patch_settings(writable(current).profile, body))
             current.profile = with_settings(current.profile, settings)
             return current
 
-        record = _profiles().update(profile_id, patch)
+        record = profiles().update(profile_id, patch)
         return json_response(ctx, _entity(ctx, record.profile), 202)
 
     return handle(req, Access.WRITE, run)
@@ -244,14 +198,14 @@ def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE /synchronizationProfiles/{id}: 202; `deleting`, then all kept for it is gone."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
-        _load(ctx, profile_id)
+        profile_id = profile_id_of(req)
+        load(ctx, profile_id)
 
         def deleting(current: ProfileRecord) -> ProfileRecord:
             current.profile.state = ProfileState.DELETING
             return current
 
-        _profiles().update(profile_id, deleting)
+        profiles().update(profile_id, deleting)
         try:
             purge(get_account(), profile_id)
         except Exception:
@@ -268,7 +222,7 @@ def _mark_deletion_failed(profile_id: str) -> None:
         return current
 
     try:
-        _profiles().update(profile_id, failed)
+        profiles().update(profile_id, failed)
     except Exception:  # noqa: BLE001, S110 - it stays `deleting`, which a DELETE retries as well
         pass
 
@@ -278,8 +232,8 @@ def _mark_deletion_failed(profile_id: str) -> None:
 
 def _upload_url(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
-        record = _csv(_writable(_load(ctx, profile_id)))
+        profile_id = profile_id_of(req)
+        record = csv_only(writable(load(ctx, profile_id)))
         if record.profile.state != ProfileState.PROVISIONED:
             raise conflict("The profile is not provisioned yet; try again shortly.")
         if record.run is not None and record.run.is_busy:
@@ -307,8 +261,8 @@ def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploads (extension): the files now in the profile's upload folder."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
-        _csv(_load(ctx, profile_id))
+        profile_id = profile_id_of(req)
+        csv_only(load(ctx, profile_id))
         container = get_account().blobs.get_container_client(UPLOAD_CONTAINER)
         prefix = f"{profile_id}/"
         files = [
@@ -332,9 +286,9 @@ def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE .../{id}/uploads/{fileName} (extension): remove a stray upload (204)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
+        profile_id = profile_id_of(req)
         file_name = req.route_params.get("fileName", "")
-        record = _csv(_writable(_load(ctx, profile_id)))
+        record = csv_only(writable(load(ctx, profile_id)))
         blob_name = f"{profile_id}/{file_name}"
         if record.run is not None:
             if record.run.is_busy:
@@ -363,8 +317,8 @@ def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/profileStatus."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
-        record = _load(ctx, profile_id)
+        profile_id = profile_id_of(req)
+        record = load(ctx, profile_id)
         opted_in = UNKNOWN_ENUM_MEMBERS in (req.headers.get("prefer") or "").lower()
         view = run_status.status_view(
             profile_id, record.status, _errors().count(profile_id), opted_in
@@ -383,9 +337,9 @@ def list_errors(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/errors: a page of sync errors ($top, $skip, $count)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
+        profile_id = profile_id_of(req)
         paging = parse_paging(req.params)
-        _load(ctx, profile_id)
+        load(ctx, profile_id)
         store = _errors()
         found = store.list(profile_id, paging.skip, paging.top + 1)
         total = store.count(profile_id) if paging.count else None
@@ -407,19 +361,19 @@ def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -
     """Apply a status-table event with If-Match; enqueue its message, undone if that fails."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = _profile_id(req)
-        _load(ctx, profile_id)
+        profile_id = profile_id_of(req)
+        load(ctx, profile_id)
         now = _now()
         before: dict[str, Any] = {}
         after: dict[str, run_status.Transition] = {}
 
         def apply(current: ProfileRecord) -> ProfileRecord:
-            _writable(current)
+            writable(current)
             before["status"], before["run"] = current.status, current.run
             after["t"] = transition = step(current, now)
             return current.model_copy(update={"status": transition.status, "run": transition.run})
 
-        _profiles().update(profile_id, apply)
+        profiles().update(profile_id, apply)
         transition = after["t"]
         if clear_errors:
             _errors().clear(profile_id)
@@ -444,7 +398,7 @@ def _undo(profile_id: str, transition: run_status.Transition, before: dict[str, 
             return current.model_copy(update={"status": before["status"], "run": before["run"]})
         return current
 
-    _profiles().update(profile_id, restore)
+    profiles().update(profile_id, restore)
 
 
 @bp.route(route=ITEM + "/pause", methods=["POST"])
