@@ -322,7 +322,8 @@ class SyncStateStore:
         self.container = container
 
     def _blob(self, profile_id: str, name: str):  # noqa: ANN202 - BlobClient
-        return self.account.blobs.get_blob_client(self.container, f"directory/{profile_id}/{name}")
+        # Under `{profileId}/`, where the profile purge looks in every sds-* container.
+        return self.account.blobs.get_blob_client(self.container, f"{profile_id}/sync/{name}")
 
     def _write(self, profile_id: str, name: str, data: bytes) -> None:
         blob = self._blob(profile_id, name)
@@ -359,9 +360,17 @@ class SyncStateStore:
         """Record the progress of the profile's current run."""
         self._write(profile_id, "checkpoint.json", json.dumps({"schemaVersion": 1, **checkpoint}).encode())
 
+    def drop_baseline(self, profile_id: str) -> None:
+        """Forget the last successful sync (reset): the next run writes everything again."""
+        self._delete(profile_id, "baseline.json.gz")
+
     def purge(self, profile_id: str) -> None:
-        """Drop the baseline and the checkpoint (profile deleted, or reset)."""
+        """Drop the baseline and the checkpoint (profile deleted)."""
         for name in ("baseline.json.gz", "checkpoint.json"):
+            self._delete(profile_id, name)
+
+    def _delete(self, profile_id: str, *names: str) -> None:
+        for name in names:
             try:
                 self._blob(profile_id, name).delete_blob()
             except ResourceNotFoundError:

@@ -54,7 +54,8 @@ def principal_name(role: str, values: dict[str, str], options: SyncOptions) -> s
                 )
             upn = f"{username.partition('@')[0]}@{domain}"
         else:
-            upn = username
+            # No domains configured: a full name in Username is the UPN, else the directory's own.
+            return username if valid_upn(username) else None
     else:
         match = options.matching.get(role)
         source = match.source_property if match else "Username"
