@@ -375,3 +375,8 @@ class SyncStateStore:
                 self._blob(profile_id, name).delete_blob()
             except ResourceNotFoundError:
                 pass
+
+
+def purge_directory(account: StorageAccount, profile_id: str) -> None:
+    """Purge step of a deleted profile: its directory rows (its state blobs go with `{id}/`)."""
+    TableDirectory(account).purge(profile_id)

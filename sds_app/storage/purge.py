@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sds_app.storage.account import StorageAccount
+from sds_app.storage.directory import purge_directory
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.sync_errors import delete_partition
 
@@ -30,7 +31,7 @@ def purge_profile_partitions(account: StorageAccount, profile_id: str) -> None:
 
 
 # Later issues append their steps (e.g. synced directory entries kept under other keys).
-PURGE_STEPS: list[PurgeStep] = [purge_profile_blobs, purge_profile_partitions]
+PURGE_STEPS: list[PurgeStep] = [purge_profile_blobs, purge_profile_partitions, purge_directory]
 
 
 def purge(account: StorageAccount, profile_id: str, steps: list[PurgeStep] | None = None) -> None:

@@ -275,3 +275,14 @@ def test_messages_that_are_not_runs_or_for_gone_profiles_are_dropped(app_env: Ap
     sync_worker.run_sync(func.queue.QueueMessage(id="1", body=b"not json", dequeue_count=1))
     sync_worker.run_sync(message("no-such-profile", "run-x"))
     sync_worker.sync_poisoned(message("no-such-profile", "run-x"))
+
+
+def test_deleting_the_profile_removes_its_directory_and_sync_state(app_env: AppEnv) -> None:
+    pid = create(app_env)
+    sync_worker.run_sync(message(pid, start(app_env, pid, sample_bytes("sds-v1_min-required"))))
+    assert len(directory_state(app_env, pid)) == 28
+    answer = call(api.delete_profile, request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=app_env.token()))
+    assert answer.status == 202
+    state = SyncStateStore(app_env.account)
+    assert (directory_state(app_env, pid), pid in TableDirectory(app_env.account).profiles(),
+            state.load_baseline(pid), state.load_checkpoint(pid)) == ({}, False, None, None)
