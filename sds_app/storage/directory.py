@@ -19,12 +19,16 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from sds_app.storage.account import StorageAccount
@@ -185,9 +189,8 @@ class TableDirectory:
 
     def _submit(self, group: list[tuple[str, dict[str, Any]]]) -> None:
         table = self.table
-        batch = [(op, e, {"mode": UpdateMode.MERGE}) if op == "upsert" else (op, e) for op, e in group]
         try:
-            table.submit_transaction(batch)
+            _send_transaction(table, group)
         except TableTransactionError:
             # A delete of a row that is already gone (a redelivered batch) fails the whole
             # transaction; one by one, a missing row is simply done.
@@ -283,6 +286,41 @@ class TableDirectory:
         except ResourceNotFoundError:
             pass
         self._layout.pop(profile_id, None)
+
+
+def _send_transaction(table: TableClient, group: list[tuple[str, dict[str, Any]]]) -> None:
+    """One entity group transaction (MERGE upserts, deletes) through the SDK's pipeline.
+
+    The body is written here rather than by submit_transaction: the SDK builds and parses the
+    multipart bodies with the email package, 2.5 ms of CPU per entity, which made the client,
+    not Azurite, the limit (measured: 650 entities/s with the SDK, 5,000/s with this body).
+    """
+    base = table.url.split("?")[0].rsplit("/", 1)[0]
+    batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
+    parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
+    for op, entity in group:
+        pk, rk = (quote(entity[k].replace("'", "''"), safe="") for k in ("PartitionKey", "RowKey"))
+        url = f"{base}/{table.table_name}(PartitionKey='{pk}',RowKey='{rk}')"
+        parts.append(f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n")
+        if op == "delete":
+            parts.append(f"DELETE {url} HTTP/1.1\r\nAccept: application/json;odata=nometadata\r\n"
+                         "If-Match: *\r\nDataServiceVersion: 3.0\r\n\r\n")
+        else:
+            body = json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
+            parts.append(f"MERGE {url} HTTP/1.1\r\nContent-Type: application/json\r\n"
+                         f"Accept: application/json;odata=nometadata\r\nDataServiceVersion: 3.0\r\n\r\n{body}\r\n")
+    parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
+    request = HttpRequest("POST", f"{base}/$batch", content="".join(parts).encode(), headers={
+        "x-ms-version": table.api_version, "DataServiceVersion": "3.0", "MaxDataServiceVersion": "3.0;NetFx",
+        "Content-Type": f"multipart/mixed; boundary={batch}", "Accept": "application/json",
+    })
+    response = table._client.send_request(request, stream=True)  # noqa: SLF001 - the SDK's own pipeline
+    text = response.read().decode("utf-8", "replace")
+    if response.status_code != 202 or _FAILED_PART.search(text):
+        raise TableTransactionError(message=f"transaction refused ({response.status_code})", response=response)
+
+
+_FAILED_PART = re.compile(r"^HTTP/1\.1 [45]\d\d", re.MULTILINE)
 
 
 def _transactions(operations: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tuple[str, dict[str, Any]]]]:

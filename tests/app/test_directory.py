@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from urllib.parse import urlsplit
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from sds_app.blueprints.directory import (
     school_navigation, user_navigation,
 )
 from sds_app.storage.directory import SyncStateStore, TableDirectory
-from sds_core.sync import SyncOptions, apply_plan, dump_baseline, entity_id, load_baseline, plan_sync, read_source
+from sds_core.sync import DirectoryChange, SyncOptions, apply_plan, dump_baseline, entity_id, load_baseline, plan_sync, read_source
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, Answer, call, envelope, request
 from tests.core.test_sync_data import CREATION, expected_counts, sample
@@ -187,6 +188,12 @@ def test_an_interrupted_run_redelivered_and_a_duplicate_delivery_end_like_one_cl
     sync(app_env, f"cut-{suffix}", files)  # redelivered: starts over against the same baseline
     sync(app_env, f"twice-{suffix}", files)
     TableDirectory(app_env.account).apply(f"twice-{suffix}", [])  # nothing to do is nothing done
+    # A removal delivered twice: the second finds the row gone, and that is done too.
+    gone = DirectoryChange("class", "nope", entity_id(f"twice-{suffix}", "class", "nope"), "remove")
+    extra = DirectoryChange("class", "extra", entity_id(f"twice-{suffix}", "class", "extra"), "add", {"displayName": "x"})
+    TableDirectory(app_env.account).apply(f"twice-{suffix}", [extra])
+    for _ in range(2):
+        TableDirectory(app_env.account).apply(f"twice-{suffix}", [gone, dataclasses.replace(extra, op="remove", resource=None)])
 
     def normal(profile_id: str) -> dict[str, Any]:
         rows = rows_of(app_env, profile_id)
