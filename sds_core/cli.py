@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    body = start_body(result.messages, args.base_url)
+    body = start_body(result.graph_messages(), args.base_url)
     output = {"response": body, "details": result.details()} if args.details else body
     json.dump(output, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     if args.report:
         try:
-            args.report.write_text(report_csv(result.messages), encoding="utf-8", newline="")
+            args.report.write_text(report_csv(result.details()), encoding="utf-8", newline="")
         except OSError as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE

@@ -72,7 +72,7 @@ class ParsedCsv:
         return (self.table.num_rows if self.table is not None else 0) + len(self.ragged)
 
 
-def parse_csv(data: bytes) -> ParsedCsv:
+def parse_csv(data: bytes | bytearray) -> ParsedCsv:
     """Parse one file's bytes; never raises on bad content."""
     start = len(BOM) if data.startswith(BOM) else 0
     if not _NON_SPACE.search(data, start):
@@ -232,7 +232,7 @@ def _locate_lines(body: memoryview, texts: list[str]) -> list[int] | None:
     """
     if len(texts) > _MAX_LINES_LOCATED:
         return None
-    raw = body.obj if isinstance(body.obj, bytes) else bytes(body)
+    raw = body.obj if isinstance(body.obj, (bytes, bytearray)) else bytes(body)
     begin = len(raw) - len(body)
     newline = b"\n" if raw.find(b"\n", begin) >= 0 else b"\r"
     positions: dict[str, list[int]] = {}

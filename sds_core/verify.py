@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sds_core.checks import FileChecker, KeyIndex
 from sds_core.csvread import parse_csv
@@ -18,7 +17,7 @@ from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
 from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
 
-FileData = bytes | Callable[[], bytes]
+FileData = bytes | bytearray | Callable[[], bytes | bytearray]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,13 @@ def json_response(
     )
 
 
+def text_response(ctx: RequestContext, text: str, mimetype: str, status: int = 200) -> func.HttpResponse:
+    """A text body (the CSV report) with the request ids as headers."""
+    return func.HttpResponse(
+        text, status_code=status, headers=_headers(ctx, None), mimetype=mimetype, charset="utf-8"
+    )
+
+
 def empty_response(ctx: RequestContext, status: int) -> func.HttpResponse:
     """A response without a body (pause, resume, reset, delete)."""
     return func.HttpResponse(status_code=status, headers=_headers(ctx, None))

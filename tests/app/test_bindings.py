@@ -168,3 +168,37 @@ def test_importing_the_app_reads_no_settings_and_builds_no_clients(
     importlib.import_module("function_app")
     assert get_settings.cache_info().currsize == 0
     assert get_account.cache_info().currsize == 0
+
+
+def test_the_blob_trigger_verifies_the_upload_container_only(
+    functions: dict[str, list[dict[str, Any]]],
+) -> None:
+    assert functions["verify_upload"] == [
+        {
+            "direction": "IN",
+            "type": "blobTrigger",
+            "name": "upload",
+            "path": "sds-uploads/{profileId}/{name}",
+            "connection": "AzureWebJobsStorage",
+            "source": "EventGrid",
+        }
+    ]
+    assert functions["start_profile"] == http(ITEM + "/start", "POST")
+    assert functions["verification_report"] == http(ITEM + "/verificationReport", "GET")
+
+
+def test_the_blob_trigger_binds_an_sdk_client_never_the_bytes() -> None:
+    """The worker asks the host for a deferred (SDK-type) binding only for a real BlobClient annotation."""
+    import inspect
+    from types import SimpleNamespace
+
+    from azurefunctions.extensions.base import meta
+    from azurefunctions.extensions.base.utils import get_raw_bindings
+
+    from sds_app.blueprints.verification import verify_upload
+
+    function = verify_upload._function
+    annotation = inspect.signature(function.get_user_function()).parameters["upload"].annotation
+    raw, _ = get_raw_bindings(function, {"upload": SimpleNamespace(pytype=annotation)})
+    assert meta._ConverterMeta.check_supported_type(annotation)
+    assert json.loads(raw[0])["properties"] == {"SupportsDeferredBinding": True}

@@ -30,5 +30,5 @@ def test_there_is_a_case_per_message() -> None:
 def test_golden_case(case: str) -> None:
     expected = json.loads((GOLDEN / case / "expected.json").read_text(encoding="utf-8"))
     result = verify_folder(GOLDEN / case, options_for(expected))
-    actual = {"response": start_body(result.messages, BASE_URL), "details": result.details()}
+    actual = {"response": start_body(result.graph_messages(), BASE_URL), "details": result.details()}
     assert actual == {"response": expected["response"], "details": expected["details"]}

@@ -1,0 +1,124 @@
+"""`start`: use (or make) the verification of the current uploads, freeze them, enqueue one run."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sds_app.settings import Settings
+from sds_app.storage.account import StorageAccount
+from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.sync_queue import enqueue_run
+from sds_app.storage.uploads import UploadChanged, UploadFolder
+from sds_app.storage.verifications import VerificationResult, VerificationStore
+from sds_app.verification import Folder, current_folder, verify_current
+from sds_core import status as run_status
+from sds_core.profiles import ProfileRecord
+from sds_core.spec import FILES_BY_NAME
+
+_LOG = logging.getLogger("sds_app.start")
+KEEP_FROZEN_RUNS = 3
+MAX_ATTEMPTS = 5
+
+
+class TooLargeToVerifyInline(Exception):
+    """The stored result is stale and the uploads exceed SDS_INLINE_VERIFY_MAX_BYTES."""
+
+
+class EnqueueFailed(Exception):
+    """The run message could not be sent; the profile was left startable."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """What `start` answers: the messages, and whether a run was queued."""
+
+    result: VerificationResult
+    run_id: str | None
+
+
+def start(account: StorageAccount, settings: Settings, record: ProfileRecord) -> Started:
+    """Verify (if the stored result is stale), then either refuse the files or queue one run."""
+    refusal = run_status.start_refusal(record.run)
+    if refusal:
+        raise run_status.Refused(refusal)
+    profile_id = record.profile.id
+    for _ in range(MAX_ATTEMPTS):
+        folder = current_folder(account, record, settings)
+        result = VerificationStore(account, profile_id).result(folder.fingerprint)
+        if result is None:
+            if folder.size > settings.inline_verify_max_bytes:
+                raise TooLargeToVerifyInline(folder.fingerprint)
+            folder, result = verify_current(account, record, settings)
+        if result.has_errors:
+            _refuse(account, profile_id)
+            return Started(result, None)
+        try:
+            run_id = _queue_run(account, profile_id, folder, result)
+        except UploadChanged:
+            continue  # a file changed after verification: verify what is there now
+        return Started(result, run_id)
+    raise UploadChanged("the uploads kept changing")
+
+
+def _refuse(account: StorageAccount, profile_id: str) -> None:
+    now = datetime.now(UTC)
+
+    def failed(current: ProfileRecord) -> ProfileRecord:
+        transition = run_status.validation_failed(current.status, current.run, now)
+        return current.model_copy(update={"status": transition.status, "run": transition.run})
+
+    ProfileStore(account).update(profile_id, failed)
+
+
+def _queue_run(account: StorageAccount, profile_id: str, folder: Folder, result: VerificationResult) -> str:
+    """Freeze the verified files, record the run (If-Match: one winner), enqueue it."""
+    uploads = UploadFolder(account, profile_id)
+    run_id = str(uuid.uuid4())
+    frozen: dict[str, run_status.FrozenFile] = {}
+    for upload in folder.uploads:
+        if upload.name.lower() in FILES_BY_NAME:
+            snapshot = uploads.freeze(upload, run_id)
+            frozen[upload.name.lower()] = run_status.FrozenFile(
+                blob=uploads.blob_name(upload), snapshot=snapshot, etag=upload.etag
+            )
+    now = datetime.now(UTC)
+    previous: dict[str, object] = {}
+
+    def queued(current: ProfileRecord) -> ProfileRecord:
+        previous["status"], previous["run"] = current.status, current.run
+        transition = run_status.start(current.status, current.run, run_id, frozen, now)
+        return current.model_copy(update={"status": transition.status, "run": transition.run})
+
+    store = ProfileStore(account)
+    try:
+        record = store.update(profile_id, queued)
+    except run_status.Refused:
+        uploads.drop_run(run_id)  # another start won: its snapshots are not needed
+        raise
+    try:
+        enqueue_run(account, run_status.SyncMessage(profile_id=profile_id, run_id=run_id, reason="start"))
+    except Exception as failure:
+        _LOG.exception("Enqueueing run %s of profile %s failed", run_id, profile_id)
+        _undo(store, profile_id, record, previous)
+        uploads.drop_run(run_id)
+        raise EnqueueFailed(run_id) from failure
+    VerificationStore(account, profile_id).set_state(last_run_fingerprint=folder.fingerprint)
+    try:
+        uploads.prune_snapshots(run_id, KEEP_FROZEN_RUNS)
+    except Exception:  # noqa: BLE001 - retention is housekeeping; the run is queued
+        _LOG.exception("Pruning frozen snapshots of profile %s failed", profile_id)
+    return run_id
+
+
+def _undo(store: ProfileStore, profile_id: str, queued: ProfileRecord, previous: dict[str, object]) -> None:
+    """Put status and run back as they were, unless something else changed them since."""
+
+    def restore(current: ProfileRecord) -> ProfileRecord:
+        if current.run == queued.run and current.status == queued.status:
+            return current.model_copy(update={"status": previous["status"], "run": previous["run"]})
+        return current
+
+    store.update(profile_id, restore)

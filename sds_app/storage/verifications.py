@@ -1,0 +1,121 @@
+"""Verification results (one per fingerprint), the verification state, and the per-profile lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobLeaseClient
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from sds_app.storage.account import StorageAccount
+from sds_app.storage.documents import DocumentStore
+from sds_app.storage.profiles import STATE_CONTAINER
+
+SCHEMA_VERSION = 1
+LOCK_SECONDS = 60
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class VerificationResult(_Stored):
+    """What one verification found, stored under its fingerprint."""
+
+    schema_version: int = SCHEMA_VERSION
+    profile_id: str
+    fingerprint: str
+    options_version: str
+    has_errors: bool
+    files: list[dict[str, Any]] = Field(default_factory=list)
+    messages: list[dict[str, str]] = Field(default_factory=list)
+    details: list[dict[str, Any]] = Field(default_factory=list)
+    started_date_time: datetime
+    finished_date_time: datetime
+    seconds: float
+
+
+class VerificationState(_Stored):
+    """Verification's own state (profileStatus is the sync's): what runs or ran last."""
+
+    schema_version: int = SCHEMA_VERSION
+    state: Literal["running", "done", "failed"] = "done"
+    fingerprint: str | None = None
+    started_date_time: datetime | None = None
+    finished_date_time: datetime | None = None
+    error: str | None = None
+    last_run_fingerprint: str | None = None
+
+
+def _folder(profile_id: str) -> str:
+    return f"{profile_id}/verification/"
+
+
+class VerificationStore:
+    """Results and state of one profile's verifications, in the app's state container."""
+
+    def __init__(self, account: StorageAccount, profile_id: str) -> None:
+        container = account.blobs.get_container_client(STATE_CONTAINER)
+        self.folder = _folder(profile_id)
+        self.results = DocumentStore(container, VerificationResult)
+        self.states = DocumentStore(container, VerificationState)
+        self.container = container
+
+    def result(self, fingerprint: str) -> VerificationResult | None:
+        """The result stored under a fingerprint."""
+        found = self.results.get(f"{self.folder}results/{fingerprint}.json")
+        return None if found is None else found[0]
+
+    def save(self, result: VerificationResult) -> None:
+        """Store a result (the same fingerprint always holds the same result: overwrite is safe)."""
+        name = f"{self.folder}results/{result.fingerprint}.json"
+        self.container.get_blob_client(name).upload_blob(
+            result.model_dump_json().encode(), overwrite=True
+        )
+
+    def prune(self, keep: set[str]) -> None:
+        """Delete results other than those of the fingerprints kept."""
+        for name in self.results.names(f"{self.folder}results/"):
+            if name.rsplit("/", 1)[-1].removesuffix(".json") not in keep:
+                self.results.delete(name)
+
+    def state(self) -> VerificationState:
+        """The current state (done with no fingerprint before any verification)."""
+        found = self.states.get(f"{self.folder}state.json")
+        return VerificationState() if found is None else found[0]
+
+    def set_state(self, **changes: object) -> VerificationState:
+        """Read-modify-write of the state document."""
+        name = f"{self.folder}state.json"
+        if self.states.get(name) is None:
+            try:
+                self.states.create(name, VerificationState())
+            except Exception:  # noqa: BLE001 - created concurrently: update below sees it
+                pass
+        return self.states.update(name, lambda s: s.model_copy(update=changes))
+
+
+class VerificationLock:
+    """One verification per profile at a time: a lease on a small blob."""
+
+    def __init__(self, account: StorageAccount, profile_id: str) -> None:
+        container = account.blobs.get_container_client(STATE_CONTAINER)
+        self.blob = container.get_blob_client(f"{_folder(profile_id)}lock")
+
+    def try_acquire(self) -> BlobLeaseClient | None:
+        """The lease, or None while another verification holds it."""
+        try:
+            self.blob.upload_blob(b"", overwrite=False)
+        except (ResourceExistsError, HttpResponseError):
+            pass  # exists already (or leased, which also means it exists)
+        try:
+            return self.blob.acquire_lease(lease_duration=LOCK_SECONDS)
+        except (ResourceExistsError, HttpResponseError) as busy:
+            if getattr(busy, "status_code", 409) == 409:
+                return None
+            raise
+        except ResourceNotFoundError:
+            return None

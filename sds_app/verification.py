@@ -1,0 +1,163 @@
+"""Verification of a profile's current uploads: on upload (blob trigger) and inside `start`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sds_app.settings import Settings, UPLOAD_CONTAINER
+from sds_app.storage.account import StorageAccount
+from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.uploads import Upload, UploadChanged, UploadFolder
+from sds_app.storage.verifications import VerificationLock, VerificationResult, VerificationStore
+from sds_core.fingerprint import fingerprint
+from sds_core.options import VerifyOptions
+from sds_core.profiles import ProfileRecord, ProfileState
+from sds_core.verify import verify_files
+
+_LOG = logging.getLogger("sds_app.verification")
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Folder:
+    """The uploads of a profile as listed now, with the fingerprint they have under its options."""
+
+    uploads: list[Upload]
+    options: VerifyOptions
+    fingerprint: str
+
+    @property
+    def size(self) -> int:
+        """Bytes of every upload together."""
+        return sum(u.size for u in self.uploads)
+
+
+def options_for(record: ProfileRecord, settings: Settings) -> VerifyOptions:
+    """The profile's verification options, with the deployment's limits."""
+    return VerifyOptions.from_profile(
+        record.profile.model_dump(mode="json"),
+        max_rows_per_file=settings.max_rows_per_file,
+        detail_rows_per_message=settings.detail_rows_per_message,
+    )
+
+
+def current_folder(account: StorageAccount, record: ProfileRecord, settings: Settings) -> Folder:
+    """List the profile's folder and fingerprint it."""
+    uploads = UploadFolder(account, record.profile.id).list()
+    options = options_for(record, settings)
+    return Folder(uploads, options, fingerprint(((u.name, u.etag) for u in uploads), options.version()))
+
+
+def verify(
+    account: StorageAccount, profile_id: str, folder: Folder, heartbeat: Callable[[], None] | None = None
+) -> VerificationResult:
+    """Run the engine on the listed files and store the result; UploadChanged if one changed."""
+    store = VerificationStore(account, profile_id)
+    started = datetime.now(UTC)
+    store.set_state(state="running", fingerprint=folder.fingerprint, started_date_time=started,
+                    finished_date_time=None, error=None)
+    uploads = UploadFolder(account, profile_id)
+    readers = {u.name: uploads.reader(u) for u in folder.uploads}
+    try:
+        outcome = verify_files(readers, folder.options, progress=(lambda _n, _s: heartbeat()) if heartbeat else None)
+    except UploadChanged:
+        store.set_state(state="done", finished_date_time=datetime.now(UTC))
+        raise
+    except Exception as failure:
+        store.set_state(state="failed", finished_date_time=datetime.now(UTC), error=type(failure).__name__)
+        raise
+    finished = datetime.now(UTC)
+    listed = {u.name: u for u in folder.uploads}
+    result = VerificationResult(
+        profile_id=profile_id,
+        fingerprint=folder.fingerprint,
+        options_version=folder.options.version(),
+        has_errors=outcome.has_errors,
+        files=[
+            {**listed[s.uploaded_name].to_json(), "fileName": name, "rows": s.rows, "variant": s.variant}
+            for name, s in sorted(outcome.files.items())
+        ],
+        messages=outcome.graph_messages(),
+        details=outcome.details(),
+        started_date_time=started,
+        finished_date_time=finished,
+        seconds=round(outcome.seconds, 3),
+    )
+    store.save(result)
+    state = store.set_state(state="done", fingerprint=folder.fingerprint, finished_date_time=finished)
+    store.prune({folder.fingerprint, state.last_run_fingerprint or ""})
+    _touch(account, profile_id, finished)
+    return result
+
+
+def _touch(account: StorageAccount, profile_id: str, now: datetime) -> None:
+    """Verification moves only profileStatus.lastActivityDateTime."""
+
+    def touched(record: ProfileRecord) -> ProfileRecord:
+        record.status = record.status.model_copy(update={"last_activity_date_time": now})
+        return record
+
+    ProfileStore(account).update(profile_id, touched)
+
+
+def verify_current(
+    account: StorageAccount,
+    record: ProfileRecord,
+    settings: Settings,
+    heartbeat: Callable[[], None] | None = None,
+) -> tuple[Folder, VerificationResult]:
+    """The result for the folder as it is now, verifying when none is stored (files may move meanwhile)."""
+    for _ in range(MAX_ATTEMPTS):
+        folder = current_folder(account, record, settings)
+        stored = VerificationStore(account, record.profile.id).result(folder.fingerprint)
+        if stored is not None:
+            return folder, stored
+        try:
+            return folder, verify(account, record.profile.id, folder, heartbeat)
+        except UploadChanged:
+            continue  # a file was replaced while it was read: list again
+    raise UploadChanged("the uploads kept changing")
+
+
+def verify_on_upload(account: StorageAccount, settings: Settings, blob_name: str) -> None:
+    """The blob trigger's work: verify the whole folder of the uploaded blob, once at a time."""
+    profile_id, _, file_name = blob_name.partition("/")
+    found = ProfileStore(account).get(profile_id) if profile_id and file_name else None
+    if found is None:
+        _LOG.warning("Upload %s/%s belongs to no profile: removed", UPLOAD_CONTAINER, blob_name)
+        account.blobs.get_container_client(UPLOAD_CONTAINER).delete_blob(blob_name, delete_snapshots="include")
+        return
+    if found[0].profile.state in (ProfileState.DELETING, ProfileState.DELETION_FAILED):
+        _LOG.info("Upload %s for profile %s, which is being deleted: ignored", blob_name, profile_id)
+        return
+    lock = VerificationLock(account, profile_id)
+    while True:
+        lease = lock.try_acquire()
+        if lease is None:
+            # Another verification of this profile runs; it re-checks the folder when it ends.
+            _LOG.info("Upload %s for profile %s: a verification is running, coalesced", blob_name, profile_id)
+            return
+        try:
+            record = _record(account, profile_id)
+            if record is None:
+                return
+            folder, result = verify_current(account, record, settings, heartbeat=lease.renew)
+            _LOG.info("Profile %s verified (%s): %d messages, errors: %s", profile_id,
+                      folder.fingerprint, len(result.messages), result.has_errors)
+        finally:
+            lease.release()
+        # Uploads that arrived while the lease was held found it taken: look once more.
+        record = _record(account, profile_id)
+        if record is None:
+            return
+        now = current_folder(account, record, settings)
+        if VerificationStore(account, profile_id).result(now.fingerprint) is not None:
+            return
+
+
+def _record(account: StorageAccount, profile_id: str) -> ProfileRecord | None:
+    found = ProfileStore(account).get(profile_id)
+    return None if found is None else found[0]
