@@ -14,7 +14,7 @@ from sds_app.blueprints.directory import (
     class_navigation, get_class, get_school, get_user, list_classes, list_schools, list_users,
     school_navigation, user_navigation,
 )
-from sds_app.storage.directory import SyncStateStore, TableDirectory
+from sds_app.storage.directory import SyncStateStore, TableDirectory, _send_transaction
 from sds_core.sync import DirectoryChange, SyncOptions, apply_plan, dump_baseline, entity_id, load_baseline, plan_sync, read_source
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, Answer, call, envelope, request
@@ -210,3 +210,13 @@ def test_purge_leaves_nothing_of_the_profile(app_env: AppEnv) -> None:
     directory.purge(pid)
     state.purge(pid)
     assert (rows_of(app_env, pid), pid in directory.profiles(), state.load_baseline(pid)) == ({}, False, None)
+
+
+def test_a_transaction_with_any_text_goes_through_in_one_request(app_env: AppEnv) -> None:
+    directory = TableDirectory(app_env.account)
+    directory.prepare("dir-text", {})
+    rows = [("upsert", {"PartitionKey": "school.dir-text.", "RowKey": f"r{i}", "doc": text, "active": True, "n": i})
+            for i, text in enumerate(["Søren Ærø", "O'Brien & \"Sons\"", "line\nbreak", "日本語 🎓", "x" * 15000])]
+    _send_transaction(directory.table, rows)  # raises when the service refuses any part
+    stored = {e["RowKey"]: e["doc"] for e in directory.table.query_entities("PartitionKey eq 'school.dir-text.'")}
+    assert stored == {e["RowKey"]: e["doc"] for _, e in rows}
