@@ -25,7 +25,14 @@ if __package__ in (None, ""):  # run as a script: make `bench`, `sds_core`, `sds
 from bench.layout import SCALES
 from sds_app.storage.account import StorageAccount, StorageConfig
 from sds_app.storage.directory import SyncStateStore, TableDirectory
-from sds_core.sync import SyncOptions, apply_plan, dump_baseline, load_baseline, plan_sync, read_source
+from sds_core.sync import (
+    SyncOptions,
+    apply_plan,
+    dump_baseline,
+    load_baseline,
+    plan_sync,
+    read_source,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PROFILE_ID = "bench-profile"
@@ -39,7 +46,9 @@ PROFILE = {
     },
 }
 CHANGED_COLUMN = {
-    "school.csv": "Name", "section.csv": "Section Name", "student.csv": "Last Name",
+    "school.csv": "Name",
+    "section.csv": "Section Name",
+    "student.csv": "Last Name",
     "teacher.csv": "Last Name",
 }
 
@@ -77,10 +86,16 @@ def phase(data: Path, connection: str, changed: bool, batch: int, workers: int) 
     return {
         "records": records,
         "entities": len(source.schools) + len(source.classes) + len(source.users),
-        "memberships": sum(len(v) for v in source.members.values()) + sum(len(v) for v in source.teachers.values()),
+        "memberships": sum(len(v) for v in source.members.values())
+        + sum(len(v) for v in source.teachers.values()),
         "changes": plan.counts(),
         "issues": len(plan.issues),
-        "seconds": {"read": round(read_s, 1), "plan": round(plan_s, 1), "write": round(write_s, 1), "total": round(total, 1)},
+        "seconds": {
+            "read": round(read_s, 1),
+            "plan": round(plan_s, 1),
+            "write": round(write_s, 1),
+            "total": round(total, 1),
+        },
         "records_per_second": round(records / total),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -115,8 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     if not any(data.glob("*.csv")):
-        subprocess.run([sys.executable, str(Path(__file__).with_name("generate.py")), "--scale", args.scale,
-                        "--out", str(data)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("generate.py")),
+                "--scale",
+                args.scale,
+                "--out",
+                str(data),
+            ],
+            check=True,
+        )
     from tests.azurite import AzuriteProcess
 
     azurite = AzuriteProcess()
@@ -124,9 +148,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in ("first", "changed", "same"):
             out = subprocess.run(
-                [sys.executable, __file__, "--phase", name, "--connection", azurite.azurite.connection_string,
-                 "--data", str(data), "--batch", str(args.batch), "--workers", str(args.workers)],
-                check=True, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--phase",
+                    name,
+                    "--connection",
+                    azurite.azurite.connection_string,
+                    "--data",
+                    str(data),
+                    "--batch",
+                    str(args.batch),
+                    "--workers",
+                    str(args.workers),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             results[name] = json.loads(out.stdout)
             print(name, out.stdout.strip(), flush=True)

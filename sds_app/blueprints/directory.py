@@ -67,7 +67,7 @@ def collection(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.Ht
     directory = _directory()
     after = _decode(token) if token else None
     rows, following = directory.page(kind, paging.skip + paging.top, after)
-    rows = rows[paging.skip:]
+    rows = rows[paging.skip :]
     body: dict[str, Any] = {"@odata.context": f"{ctx.base}/$metadata#education/{SEGMENTS[kind]}"}
     if paging.count:
         body["@odata.count"] = sum(directory.count(p, kind) for p in directory.profiles())
@@ -95,12 +95,16 @@ def navigation(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.Ht
     directory = _directory()
     row = _item(directory, kind, req.route_params.get("id", ""))
     ids = row.linked_ids(part)
-    window = ids[paging.skip: paging.skip + paging.top]
+    window = ids[paging.skip : paging.skip + paging.top]
     linked = directory.rows(row.profile_id, LINK_KINDS[part], window)
     context = f"{ctx.base}/$metadata#education/{SEGMENTS[kind]}('{row.id}')/{nav}"
     body = page_body(
-        ctx, context, [r.resource() for r in linked], paging,
-        more=paging.skip + paging.top < len(ids), total=len(ids),
+        ctx,
+        context,
+        [r.resource() for r in linked],
+        paging,
+        more=paging.skip + paging.top < len(ids),
+        total=len(ids),
     )
     return json_response(ctx, body)
 

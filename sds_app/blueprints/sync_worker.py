@@ -16,7 +16,6 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import azure.functions as func
 from azure.core.exceptions import ResourceNotFoundError
@@ -33,7 +32,14 @@ from sds_core.profiles import ProfileRecord
 from sds_core.spec import FILES_BY_NAME, UK_MARKERS
 from sds_core.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
 from sds_core.sync import (
-    Batch, SyncIssue, SyncOptions, apply_plan, dump_baseline, load_baseline, plan_sync, read_source,
+    Batch,
+    SyncIssue,
+    SyncOptions,
+    apply_plan,
+    dump_baseline,
+    load_baseline,
+    plan_sync,
+    read_source,
 )
 
 bp = func.Blueprint()
@@ -43,7 +49,9 @@ BATCH_STEPS = 2000  # steps between checkpoints: where a pause takes effect
 MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
 READING = "Reading the frozen files"
 PLANNING = "Comparing the files with the last synchronization"
-FAILED_REPEATEDLY = "The synchronization failed repeatedly and was stopped; call reset to try again."
+FAILED_REPEATEDLY = (
+    "The synchronization failed repeatedly and was stopped; call reset to try again."
+)
 _ERROR_IDS = uuid.UUID("0d7c5b7e-2f5a-4a51-9a39-3c7f0e8b6a21")
 
 
@@ -68,7 +76,9 @@ def read_rows(name: str, data: bytes) -> Iterator[dict[str, str]]:
             yield dict(zip(header, row, strict=False))
 
 
-def _error_entries(run_id: str, issues: list[SyncIssue], start: int, now: datetime) -> list[SyncErrorEntry]:
+def _error_entries(
+    run_id: str, issues: list[SyncIssue], start: int, now: datetime
+) -> list[SyncErrorEntry]:
     # Ids from the run and the position: a redelivered run writes the same rows again.
     return [
         SyncErrorEntry(
@@ -96,8 +106,14 @@ class SyncRun:
         self.target = TableDirectory(account)
         self.pid = message.profile_id
 
-    def _move(self, message: str, status: SyncStatus | None = None, run_state: RunState | None = None,
-              synced: bool = False, whatever_state: bool = False) -> ProfileRecord:
+    def _move(
+        self,
+        message: str,
+        status: SyncStatus | None = None,
+        run_state: RunState | None = None,
+        synced: bool = False,
+        whatever_state: bool = False,
+    ) -> ProfileRecord:
         """Update the status of our run; Stop when the run is no longer ours to work on."""
         now = _now()
 
@@ -115,7 +131,9 @@ class SyncRun:
             if synced:
                 fields["last_synchronization_date_time"] = now
             new_run = run.model_copy(update={"state": run_state}) if run_state else run
-            return record.model_copy(update={"status": record.status.model_copy(update=fields), "run": new_run})
+            return record.model_copy(
+                update={"status": record.status.model_copy(update=fields), "run": new_run}
+            )
 
         try:
             return self.profiles.update(self.pid, mutate)
@@ -126,38 +144,57 @@ class SyncRun:
         """Run, or continue, the sync of the message's run."""
         record = self._move(READING, SyncStatus.IN_PROGRESS, RunState.IN_PROGRESS)
         checkpoint = self.state.load_checkpoint(self.pid) or {}
-        done = int(checkpoint.get("done", 0)) if checkpoint.get("runId") == self.message.run_id else 0
+        done = (
+            int(checkpoint.get("done", 0)) if checkpoint.get("runId") == self.message.run_id else 0
+        )
         if checkpoint.get("runId") != self.message.run_id:
             # A new run: last run's errors go; a reset also forgets the baseline.
             self.errors.clear(self.pid)
             if self.message.reason == "reset":
                 self.state.drop_baseline(self.pid)
-            self.state.save_checkpoint(self.pid, {"runId": self.message.run_id, "done": 0, "errors": 0})
+            self.state.save_checkpoint(
+                self.pid, {"runId": self.message.run_id, "done": 0, "errors": 0}
+            )
             checkpoint = {"runId": self.message.run_id, "done": 0, "errors": 0}
         files = self._files(record)
-        options = SyncOptions.from_profile(record.profile.model_dump(mode="json", by_alias=True), _now())
+        options = SyncOptions.from_profile(
+            record.profile.model_dump(mode="json", by_alias=True), _now()
+        )
         source = read_source(files, options)
         self._move(PLANNING)
-        plan = plan_sync(self.pid, source, options, load_baseline(self.state.load_baseline(self.pid)))
+        plan = plan_sync(
+            self.pid, source, options, load_baseline(self.state.load_baseline(self.pid))
+        )
         errors = int(checkpoint.get("errors", 0))
         if done == 0 and plan.issues:
-            self.errors.add_many(self.pid, _error_entries(self.message.run_id, plan.issues, 0, _now()))
+            self.errors.add_many(
+                self.pid, _error_entries(self.message.run_id, plan.issues, 0, _now())
+            )
         errors = max(errors, len(plan.issues))
         progress = {"errors": errors}
 
         def after_batch(batch: Batch) -> bool:
             if batch.issues:
                 start = progress["errors"]
-                self.errors.add_many(self.pid, _error_entries(self.message.run_id, list(batch.issues), start, _now()))
+                self.errors.add_many(
+                    self.pid, _error_entries(self.message.run_id, list(batch.issues), start, _now())
+                )
                 progress["errors"] += len(batch.issues)
             self.state.save_checkpoint(
-                self.pid, {"runId": self.message.run_id, "done": batch.done, "errors": progress["errors"]}
+                self.pid,
+                {"runId": self.message.run_id, "done": batch.done, "errors": progress["errors"]},
             )
             try:
                 self._move(f"{batch.stage} ({batch.done} of {batch.total})")
             except Stop as stop:
-                log.info("Sync of profile %s run %s stops after %d of %d steps: %s",
-                         self.pid, self.message.run_id, batch.done, batch.total, stop)
+                log.info(
+                    "Sync of profile %s run %s stops after %d of %d steps: %s",
+                    self.pid,
+                    self.message.run_id,
+                    batch.done,
+                    batch.total,
+                    stop,
+                )
                 return False
             return True
 
@@ -178,7 +215,11 @@ class SyncRun:
         container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
         files: dict[str, Iterator[dict[str, str]]] = {}
         for name, frozen in (record.run.snapshots if record.run else {}).items():
-            data = container.get_blob_client(frozen.blob, snapshot=frozen.snapshot).download_blob().readall()
+            data = (
+                container.get_blob_client(frozen.blob, snapshot=frozen.snapshot)
+                .download_blob()
+                .readall()
+            )
             files[name] = read_rows(name, data)
         return files
 
@@ -205,15 +246,26 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
         log.error("Dropped an sds-sync message that is not a run message (id %s)", msg.id)
         return
     run = SyncRun(account, message)
-    log.info("Sync of profile %s run %s (%s), delivery %s", message.profile_id, message.run_id,
-             message.reason, msg.dequeue_count)
+    log.info(
+        "Sync of profile %s run %s (%s), delivery %s",
+        message.profile_id,
+        message.run_id,
+        message.reason,
+        msg.dequeue_count,
+    )
     try:
         run.execute()
     except Stop as stop:
-        log.info("Dropped the message of profile %s run %s: %s", message.profile_id, message.run_id, stop)
+        log.info(
+            "Dropped the message of profile %s run %s: %s", message.profile_id, message.run_id, stop
+        )
     except ResourceNotFoundError:
-        log.exception("Profile %s run %s: a frozen file is gone", message.profile_id, message.run_id)
-        run.fail("The frozen files of this synchronization are gone; upload the files and call start.")
+        log.exception(
+            "Profile %s run %s: a frozen file is gone", message.profile_id, message.run_id
+        )
+        run.fail(
+            "The frozen files of this synchronization are gone; upload the files and call start."
+        )
     except Exception:
         if (msg.dequeue_count or 0) >= MAX_DEQUEUE_COUNT:
             # The last delivery: the message goes to the poison queue; say so now.
@@ -227,7 +279,9 @@ def handle_poison(msg: func.QueueMessage, account: StorageAccount) -> None:
     if message is None:
         log.error("Dropped an sds-sync-poison message that is not a run message (id %s)", msg.id)
         return
-    log.error("Profile %s run %s failed repeatedly (poison queue)", message.profile_id, message.run_id)
+    log.error(
+        "Profile %s run %s failed repeatedly (poison queue)", message.profile_id, message.run_id
+    )
     SyncRun(account, message).fail(FAILED_REPEATEDLY, whatever_state=True)
 
 

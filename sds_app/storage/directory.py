@@ -32,7 +32,7 @@ from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from sds_app.storage.account import StorageAccount
-from sds_core.sync import LINK_KINDS, PARTS, PROPERTIES, DirectoryChange, SyncIssue, entity_id
+from sds_core.sync import LINK_KINDS, PROPERTIES, DirectoryChange, SyncIssue, entity_id
 
 DIRECTORY_TABLE = "sdsdirectory"
 STATE_CONTAINER = "sds-state"
@@ -100,12 +100,19 @@ class Row:
 def _row(entity: dict[str, Any]) -> Row:
     kind, _, rest = entity["PartitionKey"].partition(".")
     profile_id = rest.rpartition(".")[0]
-    return Row(profile_id, kind, entity["RowKey"], entity.get("key", ""), bool(entity.get("active", True)), dict(entity))
+    return Row(
+        profile_id,
+        kind,
+        entity["RowKey"],
+        entity.get("key", ""),
+        bool(entity.get("active", True)),
+        dict(entity),
+    )
 
 
 def _link_props(part: str, keys: Sequence[str]) -> dict[str, Any]:
     text = "\n".join(keys)
-    chunks = [text[i: i + CHUNK] for i in range(0, len(text), CHUNK)]
+    chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)]
     props: dict[str, Any] = {f"l_{part}_n": len(chunks)}
     props.update({f"l_{part}_{i}": c for i, c in enumerate(chunks)})
     return props
@@ -113,11 +120,17 @@ def _link_props(part: str, keys: Sequence[str]) -> dict[str, Any]:
 
 def _entity(profile_id: str, change: DirectoryChange, digits: int) -> dict[str, Any]:
     entity: dict[str, Any] = {
-        "PartitionKey": partition(change.kind, profile_id, change.id, digits), "RowKey": change.id, "key": change.key,
+        "PartitionKey": partition(change.kind, profile_id, change.id, digits),
+        "RowKey": change.id,
+        "key": change.key,
     }
     entity["active"] = change.op != "deactivate"
     if change.resource is not None:
-        doc = {k: v for k, v in change.resource.items() if v is not None and k not in ("id", "accountEnabled")}
+        doc = {
+            k: v
+            for k, v in change.resource.items()
+            if v is not None and k not in ("id", "accountEnabled")
+        }
         entity["doc"] = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     for part, keys in change.links.items():
         entity.update(_link_props(part, keys))
@@ -131,7 +144,9 @@ def _size(entity: dict[str, Any]) -> int:
 class TableDirectory:
     """DirectoryTarget writing to, and reader of, the directory table."""
 
-    def __init__(self, account: StorageAccount, table_name: str = DIRECTORY_TABLE, workers: int = WORKERS) -> None:
+    def __init__(
+        self, account: StorageAccount, table_name: str = DIRECTORY_TABLE, workers: int = WORKERS
+    ) -> None:
         self.account = account
         self.table_name = table_name
         self.workers = workers
@@ -154,7 +169,9 @@ class TableDirectory:
         if layout is None:
             # Fixed at the first sync: the rows must stay where readers look for them.
             layout = {kind: bucket_digits(sizes.get(kind, 0)) for kind in KINDS}
-            self.table.upsert_entity({"PartitionKey": REGISTRY, "RowKey": profile_id, "layout": json.dumps(layout)})
+            self.table.upsert_entity(
+                {"PartitionKey": REGISTRY, "RowKey": profile_id, "layout": json.dumps(layout)}
+            )
         self._layout[profile_id] = layout
 
     def _digits(self, profile_id: str) -> dict[str, int]:
@@ -205,7 +222,9 @@ class TableDirectory:
     def profiles(self) -> dict[str, dict[str, int]]:
         """Profiles that have rows in the directory, with their partition layout."""
         try:
-            found = self.table.query_entities(f"PartitionKey eq '{REGISTRY}'", select=["RowKey", "layout"])
+            found = self.table.query_entities(
+                f"PartitionKey eq '{REGISTRY}'", select=["RowKey", "layout"]
+            )
             return {e["RowKey"]: json.loads(e.get("layout") or "{}") for e in found}
         except ResourceNotFoundError:
             return {}
@@ -215,17 +234,25 @@ class TableDirectory:
         for profile_id, layout in self.profiles().items():
             self._layout[profile_id] = layout
             try:
-                return _row(self.table.get_entity(partition(kind, profile_id, ident, layout.get(kind, 0)), ident))
+                return _row(
+                    self.table.get_entity(
+                        partition(kind, profile_id, ident, layout.get(kind, 0)), ident
+                    )
+                )
             except ResourceNotFoundError:
                 continue
         return None
 
-    def page(self, kind: str, top: int, after: tuple[str, str] | None = None) -> tuple[list[Row], tuple[str, str] | None]:
+    def page(
+        self, kind: str, top: int, after: tuple[str, str] | None = None
+    ) -> tuple[list[Row], tuple[str, str] | None]:
         """Up to `top` rows of a kind over all profiles, in key order, after the (PK, RK) `after`."""
         query = _range(kind)
         if after is not None:
             pk, rk = (_quote(a) for a in after)
-            query += f" and (PartitionKey gt '{pk}' or (PartitionKey eq '{pk}' and RowKey gt '{rk}'))"
+            query += (
+                f" and (PartitionKey gt '{pk}' or (PartitionKey eq '{pk}' and RowKey gt '{rk}'))"
+            )
         rows: list[Row] = []
         try:
             for entity in self.table.query_entities(query, results_per_page=min(max(top, 1), 1000)):
@@ -247,7 +274,9 @@ class TableDirectory:
         digits = self._digits(profile_id)[kind]
         for i in ids:
             by_partition.setdefault(partition(kind, profile_id, i, digits), []).append(i)
-        groups = [(pk, g[i: i + 14]) for pk, g in by_partition.items() for i in range(0, len(g), 14)]
+        groups = [
+            (pk, g[i : i + 14]) for pk, g in by_partition.items() for i in range(0, len(g), 14)
+        ]
 
         def fetch(group: tuple[str, Sequence[str]]) -> list[Row]:
             keys = " or ".join(f"RowKey eq '{_quote(i)}'" for i in group[1])
@@ -261,7 +290,9 @@ class TableDirectory:
 
     def count(self, profile_id: str, kind: str) -> int:
         """Rows of a kind in one profile (active or not)."""
-        return sum(1 for _ in self.table.query_entities(_range(kind, profile_id), select=["RowKey"]))
+        return sum(
+            1 for _ in self.table.query_entities(_range(kind, profile_id), select=["RowKey"])
+        )
 
     def scan(self, profile_id: str, kind: str) -> Iterator[Row]:
         """Every row of a kind in one profile."""
@@ -275,7 +306,9 @@ class TableDirectory:
             keys = [
                 ("delete", {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]})
                 for kind in KINDS
-                for e in self.table.query_entities(_range(kind, profile_id), select=["PartitionKey", "RowKey"])
+                for e in self.table.query_entities(
+                    _range(kind, profile_id), select=["PartitionKey", "RowKey"]
+                )
             ]
         except ResourceNotFoundError:
             return
@@ -301,32 +334,50 @@ def _send_transaction(table: TableClient, group: list[tuple[str, dict[str, Any]]
     for op, entity in group:
         pk, rk = (quote(entity[k].replace("'", "''"), safe="") for k in ("PartitionKey", "RowKey"))
         url = f"{base}/{table.table_name}(PartitionKey='{pk}',RowKey='{rk}')"
-        parts.append(f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n")
+        parts.append(
+            f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        )
         if op == "delete":
-            parts.append(f"DELETE {url} HTTP/1.1\r\nAccept: application/json;odata=nometadata\r\n"
-                         "If-Match: *\r\nDataServiceVersion: 3.0\r\n\r\n")
+            parts.append(
+                f"DELETE {url} HTTP/1.1\r\nAccept: application/json;odata=nometadata\r\n"
+                "If-Match: *\r\nDataServiceVersion: 3.0\r\n\r\n"
+            )
         else:
             # ASCII only (\u escapes): Azurite misreads sub-requests with multi-byte characters.
             body = json.dumps(entity, separators=(",", ":"))
-            parts.append(f"MERGE {url} HTTP/1.1\r\nContent-Type: application/json\r\n"
-                         f"Accept: application/json;odata=nometadata\r\nDataServiceVersion: 3.0\r\n\r\n{body}\r\n")
+            parts.append(
+                f"MERGE {url} HTTP/1.1\r\nContent-Type: application/json\r\n"
+                f"Accept: application/json;odata=nometadata\r\nDataServiceVersion: 3.0\r\n\r\n{body}\r\n"
+            )
     parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
-    request = HttpRequest("POST", f"{base}/$batch", content="".join(parts).encode(), headers={
-        "x-ms-version": table.api_version, "DataServiceVersion": "3.0", "MaxDataServiceVersion": "3.0;NetFx",
-        "Content-Type": f"multipart/mixed; boundary={batch}", "Accept": "application/json",
-    })
+    request = HttpRequest(
+        "POST",
+        f"{base}/$batch",
+        content="".join(parts).encode(),
+        headers={
+            "x-ms-version": table.api_version,
+            "DataServiceVersion": "3.0",
+            "MaxDataServiceVersion": "3.0;NetFx",
+            "Content-Type": f"multipart/mixed; boundary={batch}",
+            "Accept": "application/json",
+        },
+    )
     response = table._client.send_request(request, stream=True)  # noqa: SLF001 - the SDK's own pipeline
     text = response.read().decode("utf-8", "replace")
     if response.status_code != 202 or _FAILED_PART.search(text):
         failed = _FAILED_PART.search(text)
-        detail = text[failed.start(): failed.start() + 300] if failed else text[:300]
-        raise TableTransactionError(message=f"transaction refused ({response.status_code}): {detail}", response=response)
+        detail = text[failed.start() : failed.start() + 300] if failed else text[:300]
+        raise TableTransactionError(
+            message=f"transaction refused ({response.status_code}): {detail}", response=response
+        )
 
 
 _FAILED_PART = re.compile(r"^HTTP/1\.1 [45]\d\d", re.MULTILINE)
 
 
-def _transactions(operations: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+def _transactions(
+    operations: list[tuple[str, dict[str, Any]]],
+) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     by_partition: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for op in operations:
         by_partition.setdefault(op[1]["PartitionKey"], []).append(op)
@@ -345,7 +396,9 @@ def _transactions(operations: list[tuple[str, dict[str, Any]]]) -> Iterator[list
 
 
 def _too_large(change: DirectoryChange) -> SyncIssue:
-    entry = {"school": "School", "class": "Section"}.get(change.kind) or change.key.partition(":")[0].title()
+    entry = {"school": "School", "class": "Section"}.get(change.kind) or change.key.partition(":")[
+        0
+    ].title()
     return SyncIssue(
         entry_type=entry,
         error_code="ObjectTooLarge",
@@ -399,7 +452,9 @@ class SyncStateStore:
 
     def save_checkpoint(self, profile_id: str, checkpoint: dict[str, Any]) -> None:
         """Record the progress of the profile's current run."""
-        self._write(profile_id, "checkpoint.json", json.dumps({"schemaVersion": 1, **checkpoint}).encode())
+        self._write(
+            profile_id, "checkpoint.json", json.dumps({"schemaVersion": 1, **checkpoint}).encode()
+        )
 
     def drop_baseline(self, profile_id: str) -> None:
         """Forget the last successful sync (reset): the next run writes everything again."""

@@ -12,7 +12,24 @@ from sds_core.sync.source import Source, read_source
 from sds_core.sync.target import DirectoryTarget
 
 __all__ = [
-    "LINK_KINDS", "PARTS", "PROPERTIES", "Batch", "Baseline", "DirectoryChange", "DirectoryTarget",
-    "Entry", "Source", "Step", "SyncIssue", "SyncOptions", "SyncPlan", "apply_plan", "dump_baseline",
-    "entity_id", "load_baseline", "plan_sync", "read_source", "stage_of",
+    "LINK_KINDS",
+    "PARTS",
+    "PROPERTIES",
+    "Batch",
+    "Baseline",
+    "DirectoryChange",
+    "DirectoryTarget",
+    "Entry",
+    "Source",
+    "Step",
+    "SyncIssue",
+    "SyncOptions",
+    "SyncPlan",
+    "apply_plan",
+    "dump_baseline",
+    "entity_id",
+    "load_baseline",
+    "plan_sync",
+    "read_source",
+    "stage_of",
 ]

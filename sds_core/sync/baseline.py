@@ -31,10 +31,10 @@ def digest(value: Any) -> str:
 
 def dump_baseline(baseline: Baseline) -> bytes:
     """The baseline as compact JSON bytes (a document with a schemaVersion)."""
-    entries = {
-        k: [*e.digests, e.display_name, e.upn, int(e.active)] for k, e in baseline.items()
-    }
-    return json.dumps({"schemaVersion": SCHEMA_VERSION, "entries": entries}, separators=(",", ":")).encode()
+    entries = {k: [*e.digests, e.display_name, e.upn, int(e.active)] for k, e in baseline.items()}
+    return json.dumps(
+        {"schemaVersion": SCHEMA_VERSION, "entries": entries}, separators=(",", ":")
+    ).encode()
 
 
 def load_baseline(data: bytes | None) -> Baseline:
@@ -44,6 +44,4 @@ def load_baseline(data: bytes | None) -> Baseline:
     doc = json.loads(data)
     if doc.get("schemaVersion") != SCHEMA_VERSION:
         return {}  # an unknown baseline only costs a full rewrite
-    return {
-        k: Entry(tuple(v[:3]), v[3], v[4], bool(v[5])) for k, v in doc["entries"].items()
-    }
+    return {k: Entry(tuple(v[:3]), v[3], v[4], bool(v[5])) for k, v in doc["entries"].items()}

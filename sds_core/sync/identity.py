@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from sds_core.sync.options import SyncOptions
 
 _PREFIX = re.compile(r"^[A-Za-z0-9'._!#^~-]{1,64}$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9'._!#^~\-@\s]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_DISPLAY_NAME = 256
@@ -32,8 +34,13 @@ def valid_upn(upn: str) -> bool:
     """Whether Entra would accept `upn` as a userPrincipalName."""
     prefix, at, domain = upn.partition("@")
     return (
-        bool(at) and len(upn) <= MAX_UPN and bool(_PREFIX.match(prefix)) and bool(_DOMAIN.match(domain))
-        and not prefix.startswith(".") and not prefix.endswith(".") and ".." not in prefix
+        bool(at)
+        and len(upn) <= MAX_UPN
+        and bool(_PREFIX.match(prefix))
+        and bool(_DOMAIN.match(domain))
+        and not prefix.startswith(".")
+        and not prefix.endswith(".")
+        and ".." not in prefix
     )
 
 
@@ -83,7 +90,9 @@ def principal_name(role: str, values: dict[str, str], options: SyncOptions) -> s
 def display_name_problem(name: str, what: str) -> Problem | None:
     """Why Entra would reject `name` as the displayName of a `what`, or None."""
     if not name.strip():
-        return Problem("AzureActiveDirectoryInvalidPropertyValue", f"The {what} has no display name.")
+        return Problem(
+            "AzureActiveDirectoryInvalidPropertyValue", f"The {what} has no display name."
+        )
     if len(name) > MAX_DISPLAY_NAME:
         return Problem(
             "AzureActiveDirectoryInvalidPropertyValue",

@@ -12,7 +12,13 @@ PARTS: dict[str, tuple[str, ...]] = {
     "user": ("resource", "schools", "classes"),
 }
 # The kind of entity a link part points at.
-LINK_KINDS = {"users": "user", "members": "user", "teachers": "user", "classes": "class", "schools": "school"}
+LINK_KINDS = {
+    "users": "user",
+    "members": "user",
+    "teachers": "user",
+    "classes": "class",
+    "schools": "school",
+}
 
 
 @dataclass(frozen=True, slots=True)

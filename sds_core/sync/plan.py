@@ -10,7 +10,12 @@ from sds_core.sync.identity import Problem, display_name_problem, principal_name
 from sds_core.sync.model import PARTS, DirectoryChange, SyncIssue
 from sds_core.sync.options import SyncOptions
 from sds_core.sync.resources import (
-    class_resource, entity_id, mail_nickname, person_display_name, school_resource, user_resource,
+    class_resource,
+    entity_id,
+    mail_nickname,
+    person_display_name,
+    school_resource,
+    user_resource,
 )
 from sds_core.sync.source import ROLE_FILES, Record, Source
 
@@ -32,7 +37,11 @@ _EMPTY = digest([])
 def _depends(kind: str, part: str, role: str | None) -> tuple[str, ...]:
     if kind != "user":
         return _DEPENDS[(kind, part)]
-    return {"resource": (role,), "schools": (role, "school"), "classes": (role, "section", ROSTERS[role])}[part]
+    return {
+        "resource": (role,),
+        "schools": (role, "school"),
+        "classes": (role, "section", ROSTERS[role]),
+    }[part]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +63,9 @@ class SyncPlan:
     steps: list[Step] = field(default_factory=list)
     issues: list[SyncIssue] = field(default_factory=list)
     baseline: Baseline = field(default_factory=dict)
-    links: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # ekey -> part -> keys
+    links: dict[str, dict[str, tuple[str, ...]]] = field(
+        default_factory=dict
+    )  # ekey -> part -> keys
 
     def counts(self) -> dict[str, int]:
         """Planned operations by name (add, update, deactivate, remove)."""
@@ -80,7 +91,9 @@ class SyncPlan:
         if step.op == "remove":
             return DirectoryChange(kind, key, ident, "remove")
         if step.op == "deactivate":
-            return DirectoryChange(kind, key, ident, "deactivate", links={"schools": (), "classes": ()})
+            return DirectoryChange(
+                kind, key, ident, "deactivate", links={"schools": (), "classes": ()}
+            )
         links = {p: self.links[step.ekey][p] for p in step.parts if p != "resource"}
         resource = self._resource(kind, key) if "resource" in step.parts else None
         password = None
@@ -93,12 +106,18 @@ class SyncPlan:
         if kind == "school":
             return school_resource(self.profile_id, self.source.schools[key], entry.display_name)
         if kind == "class":
-            return class_resource(self.profile_id, self.source.classes[key], entry.display_name, self.options)
+            return class_resource(
+                self.profile_id, self.source.classes[key], entry.display_name, self.options
+            )
         role = key.partition(":")[0]
-        return user_resource(self.profile_id, role, self.source.users[key], entry.display_name, entry.upn)
+        return user_resource(
+            self.profile_id, role, self.source.users[key], entry.display_name, entry.upn
+        )
 
 
-def plan_sync(profile_id: str, source: Source, options: SyncOptions, baseline: Baseline) -> SyncPlan:
+def plan_sync(
+    profile_id: str, source: Source, options: SyncOptions, baseline: Baseline
+) -> SyncPlan:
     """Plan the run that brings the directory from `baseline` to what `source` describes."""
     return _Planner(SyncPlan(profile_id, source, options), baseline).run()
 
@@ -107,26 +126,36 @@ class _Planner:
     def __init__(self, plan: SyncPlan, old: Baseline) -> None:
         self.plan, self.old = plan, old
         self.source, self.options = plan.source, plan.options
-        self.decided: dict[str, tuple[str, Record, str | None]] = {}  # ekey -> (display, record, upn)
+        self.decided: dict[
+            str, tuple[str, Record, str | None]
+        ] = {}  # ekey -> (display, record, upn)
         self.role: dict[str, str | None] = {}
 
     def frozen(self, kind: str, part: str, role: str | None = None) -> bool:
         return any(self.options.deferred(n) for n in _depends(kind, part, role))
 
-    def issue(self, kind: str, record: Record, problem: Problem, name: str = "", role: str = "") -> None:
+    def issue(
+        self, kind: str, record: Record, problem: Problem, name: str = "", role: str = ""
+    ) -> None:
         file = ROLE_FILES.get(role) or f"{'school' if kind == 'school' else 'section'}.csv"
         sis_id = record.key.partition(":")[2] if kind == "user" else record.key
-        self.plan.issues.append(SyncIssue(
-            entry_type=ENTRY_TYPES[role or kind],
-            error_code=problem.code,
-            error_message=f"{problem.message} ({file} row {record.row})",
-            joining_value=sis_id,
-            reportable_identifier=name or sis_id,
-        ))
+        self.plan.issues.append(
+            SyncIssue(
+                entry_type=ENTRY_TYPES[role or kind],
+                error_code=problem.code,
+                error_message=f"{problem.message} ({file} row {record.row})",
+                joining_value=sis_id,
+                reportable_identifier=name or sis_id,
+            )
+        )
 
     def display(self, ekey: str, new: str, customization: str) -> str:
         base = self.old.get(ekey)
-        if base is None or not base.active or self.options.customization(customization).allow_display_name_update:
+        if (
+            base is None
+            or not base.active
+            or self.options.customization(customization).allow_display_name_update
+        ):
             return new
         return base.display_name
 
@@ -139,7 +168,8 @@ class _Planner:
 
     def decide_orgs(self) -> None:
         for kind, records, custom in (
-            ("school", self.source.schools, "school"), ("class", self.source.classes, "section"),
+            ("school", self.source.schools, "school"),
+            ("class", self.source.classes, "section"),
         ):
             if self.frozen(kind, "resource"):
                 continue
@@ -187,10 +217,16 @@ class _Planner:
             if upn is not None:
                 owner = owners.setdefault(upn.lower(), ekey)
                 if owner != ekey:
-                    self.issue("user", record, Problem(
-                        "UserPrincipalNameConflict",
-                        f"The user principal name {upn} is already used by another user ({_who(owner)}).",
-                    ), record.values.get("Username", ""), role)
+                    self.issue(
+                        "user",
+                        record,
+                        Problem(
+                            "UserPrincipalNameConflict",
+                            f"The user principal name {upn} is already used by another user ({_who(owner)}).",
+                        ),
+                        record.values.get("Username", ""),
+                        role,
+                    )
                     continue
             name = self.display(ekey, person_display_name(record), role)
             self.decided[ekey] = (name, record, upn)
@@ -198,7 +234,9 @@ class _Planner:
 
     def link(self) -> None:
         present = set(self.decided)
-        present.update(k for k, e in self.old.items() if e.active and k not in self.decided and self.carried(k))
+        present.update(
+            k for k, e in self.old.items() if e.active and k not in self.decided and self.carried(k)
+        )
         src, links = self.source, self.plan.links
         user_classes: dict[str, set[str]] = {}
         school_users: dict[str, set[str]] = {}
@@ -222,7 +260,10 @@ class _Planner:
             schools = tuple(sorted(s for s in record.schools if f"school/{s}" in present))
             for s in schools:
                 school_users.setdefault(s, set()).add(key)
-            links[f"user/{key}"] = {"schools": schools, "classes": tuple(sorted(user_classes.get(key, ())))}
+            links[f"user/{key}"] = {
+                "schools": schools,
+                "classes": tuple(sorted(user_classes.get(key, ()))),
+            }
         for key in src.schools:
             links[f"school/{key}"] = {
                 "users": tuple(sorted(school_users.get(key, ()))),
@@ -235,7 +276,11 @@ class _Planner:
         role = key.partition(":")[0] if kind == "user" else None
         if self.frozen(kind, "resource", role):
             return True
-        records = {"school": self.source.schools, "class": self.source.classes, "user": self.source.users}
+        records = {
+            "school": self.source.schools,
+            "class": self.source.classes,
+            "user": self.source.users,
+        }
         return key in records[kind]
 
     def compare(self) -> None:
@@ -249,7 +294,9 @@ class _Planner:
             if kind == "user":
                 if entry.active:
                     later.append(Step(ekey, "deactivate"))
-                new[ekey] = Entry((entry.digests[0], _EMPTY, _EMPTY), entry.display_name, entry.upn, False)
+                new[ekey] = Entry(
+                    (entry.digests[0], _EMPTY, _EMPTY), entry.display_name, entry.upn, False
+                )
             else:
                 later.append(Step(ekey, "remove"))
         order = {"school": 0, "user": 1, "class": 2}
@@ -282,7 +329,12 @@ class _Planner:
                 plan.steps.append(Step(ekey, "add", tuple(parts)))
             elif parts or not base.active:
                 plan.steps.append(Step(ekey, "update", tuple(parts)))
-        plan.steps.extend(sorted(later, key=lambda s: (s.op != "deactivate", s.ekey.startswith("school/"), place(s.ekey))))
+        plan.steps.extend(
+            sorted(
+                later,
+                key=lambda s: (s.op != "deactivate", s.ekey.startswith("school/"), place(s.ekey)),
+            )
+        )
 
 
 def _who(ekey: str) -> str:

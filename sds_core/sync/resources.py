@@ -17,18 +17,51 @@ _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
 # Every property of each shape, in Graph's order; unset ones are null.
 SCHOOL_PROPERTIES = (
-    "id", "displayName", "description", "externalId", "externalSource", "externalSourceDetail",
-    "schoolNumber", "lowestGrade", "highestGrade", "externalPrincipalId", "principalName",
-    "principalEmail", "phone", "fax", "address",
+    "id",
+    "displayName",
+    "description",
+    "externalId",
+    "externalSource",
+    "externalSourceDetail",
+    "schoolNumber",
+    "lowestGrade",
+    "highestGrade",
+    "externalPrincipalId",
+    "principalName",
+    "principalEmail",
+    "phone",
+    "fax",
+    "address",
 )
 CLASS_PROPERTIES = (
-    "id", "displayName", "mailNickname", "description", "classCode", "externalName", "externalId",
-    "externalSource", "externalSourceDetail", "grade", "term", "course",
+    "id",
+    "displayName",
+    "mailNickname",
+    "description",
+    "classCode",
+    "externalName",
+    "externalId",
+    "externalSource",
+    "externalSourceDetail",
+    "grade",
+    "term",
+    "course",
 )
 USER_PROPERTIES = (
-    "id", "accountEnabled", "displayName", "givenName", "middleName", "surname",
-    "userPrincipalName", "mailNickname", "mail", "primaryRole", "externalSource",
-    "externalSourceDetail", "student", "teacher",
+    "id",
+    "accountEnabled",
+    "displayName",
+    "givenName",
+    "middleName",
+    "surname",
+    "userPrincipalName",
+    "mailNickname",
+    "mail",
+    "primaryRole",
+    "externalSource",
+    "externalSourceDetail",
+    "student",
+    "teacher",
 )
 PROPERTIES = {"school": SCHOOL_PROPERTIES, "class": CLASS_PROPERTIES, "user": USER_PROPERTIES}
 
@@ -71,10 +104,15 @@ def school_resource(profile_id: str, record: Record, display_name: str) -> dict[
         "principalEmail": (v("Principal Secondary Email") or "").lower() or None,
         "phone": v("Phone"),
         "fax": None,
-        "address": _group({
-            "city": v("City"), "countryOrRegion": v("Country"), "postalCode": v("Zip"),
-            "state": v("State"), "street": v("Address"),
-        }),
+        "address": _group(
+            {
+                "city": v("City"),
+                "countryOrRegion": v("Country"),
+                "postalCode": v("Zip"),
+                "state": v("State"),
+                "street": v("Address"),
+            }
+        ),
     }
 
 
@@ -83,7 +121,9 @@ def mail_nickname(section_sis_id: str, options: SyncOptions) -> str:
     return f"Section_{replace_special(section_sis_id, options)}"
 
 
-def class_resource(profile_id: str, record: Record, display_name: str, options: SyncOptions) -> dict[str, Any]:
+def class_resource(
+    profile_id: str, record: Record, display_name: str, options: SyncOptions
+) -> dict[str, Any]:
     """The educationClass for a section.csv record."""
     v = record.values.get
     return {
@@ -97,21 +137,31 @@ def class_resource(profile_id: str, record: Record, display_name: str, options: 
         "externalSource": "sis",
         "externalSourceDetail": SOURCE_DETAIL,
         "grade": None,
-        "term": _group({
-            "externalId": v("Term SIS ID"), "displayName": v("Term Name"),
-            "startDate": iso_date(v("Term StartDate")), "endDate": iso_date(v("Term EndDate")),
-        }),
-        "course": _group({
-            "externalId": v("Course SIS ID"), "displayName": v("Course Name"),
-            "courseNumber": v("Course Number"), "description": v("Course Description"),
-            "subject": v("Course Subject"),
-        }),
+        "term": _group(
+            {
+                "externalId": v("Term SIS ID"),
+                "displayName": v("Term Name"),
+                "startDate": iso_date(v("Term StartDate")),
+                "endDate": iso_date(v("Term EndDate")),
+            }
+        ),
+        "course": _group(
+            {
+                "externalId": v("Course SIS ID"),
+                "displayName": v("Course Name"),
+                "courseNumber": v("Course Number"),
+                "description": v("Course Description"),
+                "subject": v("Course Subject"),
+            }
+        ),
     }
 
 
 def person_display_name(record: Record) -> str:
     """First and last name; the Username when the file has no names (matched accounts)."""
-    name = " ".join(p for p in (record.values.get("First Name"), record.values.get("Last Name")) if p)
+    name = " ".join(
+        p for p in (record.values.get("First Name"), record.values.get("Last Name")) if p
+    )
     return name or record.values.get("Username", "")
 
 
@@ -141,9 +191,13 @@ def user_resource(
             "grade": v("Grade"),
             "graduationYear": v("Graduation Year"),
             "gender": None,
-        } if role == "student" else None,
+        }
+        if role == "student"
+        else None,
         "teacher": {
             "externalId": sis_id,
             "teacherNumber": v("Teacher Number"),
-        } if role == "teacher" else None,
+        }
+        if role == "teacher"
+        else None,
     }

@@ -49,7 +49,7 @@ def apply_plan(
     steps, done = plan.steps, start
     target.prepare(plan.profile_id, plan.sizes())
     while done < len(steps):
-        batch = steps[done: done + batch_size]
+        batch = steps[done : done + batch_size]
         issues = target.apply(plan.profile_id, plan.changes(batch))
         done += len(batch)
         if not checkpoint(Batch(done, len(steps), stage_of(batch[-1]), issues)):

@@ -9,12 +9,30 @@ from sds_core.sync.options import SyncOptions
 
 # Optional columns that have a place in the Graph v1.0 shapes, per file (CSV header names).
 SCHOOL_COLUMNS = (
-    "School Number", "Grade Low", "Grade High", "Principal SIS ID", "Principal Name",
-    "Principal Secondary Email", "Address", "City", "State", "Country", "Zip", "Phone",
+    "School Number",
+    "Grade Low",
+    "Grade High",
+    "Principal SIS ID",
+    "Principal Name",
+    "Principal Secondary Email",
+    "Address",
+    "City",
+    "State",
+    "Country",
+    "Zip",
+    "Phone",
 )
 SECTION_COLUMNS = (
-    "Section Number", "Term SIS ID", "Term Name", "Term StartDate", "Term EndDate",
-    "Course SIS ID", "Course Name", "Course Number", "Course Description", "Course Subject",
+    "Section Number",
+    "Term SIS ID",
+    "Term Name",
+    "Term StartDate",
+    "Term EndDate",
+    "Course SIS ID",
+    "Course Name",
+    "Course Number",
+    "Course Description",
+    "Course Subject",
 )
 STUDENT_COLUMNS = ("Middle Name", "Student Number", "Grade", "Birthdate", "Graduation Year")
 TEACHER_COLUMNS = ("Middle Name", "Teacher Number")
@@ -89,7 +107,9 @@ def read_source(files: Mapping[str, Iterable[Mapping[str, str]]], options: SyncO
     return source
 
 
-def _read_people(source: Source, role: str, rows: Iterable[Mapping[str, str]], options: SyncOptions) -> None:
+def _read_people(
+    source: Source, role: str, rows: Iterable[Mapping[str, str]], options: SyncOptions
+) -> None:
     name = ROLE_FILES[role]
     custom = options.customization(role)
     optional = STUDENT_COLUMNS if role == "student" else TEACHER_COLUMNS
@@ -104,7 +124,9 @@ def _read_people(source: Source, role: str, rows: Iterable[Mapping[str, str]], o
         record = source.users.get(key)
         if record is None:
             # Later rows with the same SIS ID add schools: one person in several schools.
-            record = source.users[key] = Record(key, row_no, _kept(row, always, optional, custom.allows))
+            record = source.users[key] = Record(
+                key, row_no, _kept(row, always, optional, custom.allows)
+            )
         school = row.get("School SIS ID", "")
         if school and school not in record.schools:
             record.schools.append(school)

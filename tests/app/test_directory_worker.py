@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -14,7 +13,7 @@ from azure.storage.queue import TextBase64DecodePolicy
 
 from sds_app.blueprints import profiles as api
 from sds_app.blueprints import sync_worker
-from sds_app.blueprints.directory import get_user, list_users
+from sds_app.blueprints.directory import get_user
 from sds_app.settings import SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage.directory import SyncStateStore, TableDirectory
 from sds_app.storage.profiles import ProfileStore
@@ -30,8 +29,10 @@ PROFILE = {
     "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider"},
     "identitySynchronizationConfiguration": {
         "@odata.type": "#microsoft.graph.educationIdentityCreationConfiguration",
-        "userDomains": [{"appliesTo": "student", "name": "students.example.edu"},
-                        {"appliesTo": "teacher", "name": "example.edu"}],
+        "userDomains": [
+            {"appliesTo": "student", "name": "students.example.edu"},
+            {"appliesTo": "teacher", "name": "example.edu"},
+        ],
     },
 }
 
@@ -44,8 +45,13 @@ def create(env: AppEnv) -> str:
     answer = call(api.create_profile, request("POST", ROOT, body=PROFILE, token=env.token()))
     assert answer.status == 202, answer.raw
     profile_id = answer.json["id"]
-    assert call(api.get_profile, request("GET", f"{ROOT}/{profile_id}", route={"id": profile_id},
-                                         token=env.token())).json["state"] == "provisioned"
+    assert (
+        call(
+            api.get_profile,
+            request("GET", f"{ROOT}/{profile_id}", route={"id": profile_id}, token=env.token()),
+        ).json["state"]
+        == "provisioned"
+    )
     return profile_id
 
 
@@ -57,7 +63,9 @@ def start(env: AppEnv, profile_id: str, files: dict[str, bytes]) -> str:
         blob = container.get_blob_client(f"{profile_id}/{name}")
         blob.upload_blob(data, overwrite=True)
         snap = blob.create_snapshot()
-        frozen[name.lower()] = FrozenFile(blob=blob.blob_name, snapshot=snap["snapshot"], etag=snap["etag"])
+        frozen[name.lower()] = FrozenFile(
+            blob=blob.blob_name, snapshot=snap["snapshot"], etag=snap["etag"]
+        )
     run_id = str(uuid.uuid4())
 
     def begin(record: Any) -> Any:
@@ -68,34 +76,54 @@ def start(env: AppEnv, profile_id: str, files: dict[str, bytes]) -> str:
     return run_id
 
 
-def message(profile_id: str, run_id: str, reason: str = "start", dequeue_count: int = 1) -> func.QueueMessage:
-    body = json.dumps({"schemaVersion": 1, "profileId": profile_id, "runId": run_id, "reason": reason})
-    return func.queue.QueueMessage(id=str(uuid.uuid4()), body=body.encode(), dequeue_count=dequeue_count)
+def message(
+    profile_id: str, run_id: str, reason: str = "start", dequeue_count: int = 1
+) -> func.QueueMessage:
+    body = json.dumps(
+        {"schemaVersion": 1, "profileId": profile_id, "runId": run_id, "reason": reason}
+    )
+    return func.queue.QueueMessage(
+        id=str(uuid.uuid4()), body=body.encode(), dequeue_count=dequeue_count
+    )
 
 
 def queued(env: AppEnv, profile_id: str) -> func.queue.QueueMessage:
     """Take this profile's message off sds-sync, as the host would deliver it."""
-    queue = env.account.queues.get_queue_client(SYNC_QUEUE, message_decode_policy=TextBase64DecodePolicy())
+    queue = env.account.queues.get_queue_client(
+        SYNC_QUEUE, message_decode_policy=TextBase64DecodePolicy()
+    )
     for m in queue.receive_messages(max_messages=32, visibility_timeout=1):
         if json.loads(m.content)["profileId"] == profile_id:
             queue.delete_message(m)
-            return func.queue.QueueMessage(id=m.id, body=m.content.encode(), dequeue_count=m.dequeue_count)
+            return func.queue.QueueMessage(
+                id=m.id, body=m.content.encode(), dequeue_count=m.dequeue_count
+            )
     raise AssertionError("no message queued")
 
 
 def status(env: AppEnv, profile_id: str) -> dict[str, Any]:
-    return call(api.get_profile_status, request("GET", f"{ROOT}/{profile_id}/profileStatus",
-                                                route={"id": profile_id}, token=env.token())).json
+    return call(
+        api.get_profile_status,
+        request(
+            "GET", f"{ROOT}/{profile_id}/profileStatus", route={"id": profile_id}, token=env.token()
+        ),
+    ).json
 
 
 def post(env: AppEnv, handler: Any, profile_id: str, action: str) -> int:
-    return call(handler, request("POST", f"{ROOT}/{profile_id}/{action}", route={"id": profile_id},
-                                 token=env.token())).status
+    return call(
+        handler,
+        request(
+            "POST", f"{ROOT}/{profile_id}/{action}", route={"id": profile_id}, token=env.token()
+        ),
+    ).status
 
 
 def errors(env: AppEnv, profile_id: str) -> list[dict[str, Any]]:
-    return call(api.list_errors, request("GET", f"{ROOT}/{profile_id}/errors", route={"id": profile_id},
-                                         token=env.token())).json["value"]
+    return call(
+        api.list_errors,
+        request("GET", f"{ROOT}/{profile_id}/errors", route={"id": profile_id}, token=env.token()),
+    ).json["value"]
 
 
 def directory_state(env: AppEnv, profile_id: str) -> dict[str, Any]:
@@ -105,7 +133,11 @@ def directory_state(env: AppEnv, profile_id: str) -> dict[str, Any]:
         for row in TableDirectory(env.account).scan(profile_id, kind):
             doc = row.resource()
             doc.pop("id")
-            out[f"{kind}/{row.key}"] = (row.active, doc, {p: row.links(p) for p in ("members", "teachers", "users", "classes", "schools")})
+            out[f"{kind}/{row.key}"] = (
+                row.active,
+                doc,
+                {p: row.links(p) for p in ("members", "teachers", "users", "classes", "schools")},
+            )
     return out
 
 
@@ -115,10 +147,16 @@ def test_a_run_syncs_the_frozen_files_and_ends_in_success(app_env: AppEnv) -> No
     sync_worker.run_sync(message(pid, run_id))
     got = status(app_env, pid)
     assert (got["status"], got["statusMessage"], got["errorCount"]) == (
-        "success", "Synchronized: 28 added, 0 updated, 0 deactivated, 0 removed, 0 not synced (see errors).", 0)
+        "success",
+        "Synchronized: 28 added, 0 updated, 0 deactivated, 0 removed, 0 not synced (see errors).",
+        0,
+    )
     assert got["lastSynchronizationDateTime"] == got["lastActivityDateTime"]
     user = entity_id(pid, "user", "student:13001")
-    answer = call(get_user, request("GET", f"{BASE}/education/users/{user}", route={"id": user}, token=app_env.token()))
+    answer = call(
+        get_user,
+        request("GET", f"{BASE}/education/users/{user}", route={"id": user}, token=app_env.token()),
+    )
     assert answer.json["userPrincipalName"] == "OKlein@students.example.edu"
     # A duplicate delivery of the same message finds the run ended and changes nothing.
     before = directory_state(app_env, pid)
@@ -126,30 +164,45 @@ def test_a_run_syncs_the_frozen_files_and_ends_in_success(app_env: AppEnv) -> No
     assert status(app_env, pid) == got and directory_state(app_env, pid) == before
 
 
-def test_a_second_start_with_changed_files_applies_the_delta_and_records_errors(app_env: AppEnv) -> None:
+def test_a_second_start_with_changed_files_applies_the_delta_and_records_errors(
+    app_env: AppEnv,
+) -> None:
     pid = create(app_env)
     files = sample_bytes("sds-v1_min-required")
     sync_worker.run_sync(message(pid, start(app_env, pid, files)))
     # OKlein leaves; a new student takes another student's name: an error, the rest syncs.
-    files["Student.csv"] = files["Student.csv"].replace(b"13001,10001,OKlein\r\n", b"13999,10001,BMcMillan\r\n")
+    files["Student.csv"] = files["Student.csv"].replace(
+        b"13001,10001,OKlein\r\n", b"13999,10001,BMcMillan\r\n"
+    )
     run_id = start(app_env, pid, files)
     sync_worker.run_sync(message(pid, run_id))
     got = status(app_env, pid)
     assert (got["status"], got["statusMessage"], got["errorCount"]) == (
-        "success", "Synchronized: 0 added, 3 updated, 1 deactivated, 0 removed, 1 not synced (see errors).", 1)
+        "success",
+        "Synchronized: 0 added, 3 updated, 1 deactivated, 0 removed, 1 not synced (see errors).",
+        1,
+    )
     [error] = errors(app_env, pid)
     assert error == {
-        "id": error["id"], "entryType": "Student", "errorCode": "UserPrincipalNameConflict",
+        "id": error["id"],
+        "entryType": "Student",
+        "errorCode": "UserPrincipalNameConflict",
         "errorMessage": "The user principal name BMcMillan@students.example.edu is already used by another user "
         "(student SIS ID 13002). (student.csv row 2)",
-        "joiningValue": "13999", "recordedDateTime": error["recordedDateTime"], "reportableIdentifier": "BMcMillan",
+        "joiningValue": "13999",
+        "recordedDateTime": error["recordedDateTime"],
+        "reportableIdentifier": "BMcMillan",
     }
 
 
-def test_the_teacher_domain_differs_so_the_same_username_in_two_roles_is_no_conflict(app_env: AppEnv) -> None:
+def test_the_teacher_domain_differs_so_the_same_username_in_two_roles_is_no_conflict(
+    app_env: AppEnv,
+) -> None:
     pid = create(app_env)
     files = sample_bytes("sds-v1_min-required")
-    files["Student.csv"] = files["Student.csv"].replace(b"13001,10001,OKlein", b"13001,10001,CBeane")
+    files["Student.csv"] = files["Student.csv"].replace(
+        b"13001,10001,OKlein", b"13001,10001,CBeane"
+    )
     sync_worker.run_sync(message(pid, start(app_env, pid, files)))
     assert status(app_env, pid)["errorCount"] == 0
 
@@ -225,10 +278,14 @@ def test_a_worker_killed_mid_run_and_redelivered_ends_like_a_clean_run(
     assert directory_state(app_env, pid) == clean_run(app_env, files)
 
 
-def test_reset_clears_errors_and_baseline_and_syncs_the_last_frozen_files_again(app_env: AppEnv) -> None:
+def test_reset_clears_errors_and_baseline_and_syncs_the_last_frozen_files_again(
+    app_env: AppEnv,
+) -> None:
     pid = create(app_env)
     files = sample_bytes("sds-v1_min-required")
-    files["Student.csv"] = files["Student.csv"].replace(b"13001,10001,OKlein", b"13001,10001,O Klein")
+    files["Student.csv"] = files["Student.csv"].replace(
+        b"13001,10001,OKlein", b"13001,10001,O Klein"
+    )
     old_run = start(app_env, pid, files)
     sync_worker.run_sync(message(pid, old_run))
     assert status(app_env, pid)["errorCount"] == 1
@@ -241,7 +298,10 @@ def test_reset_clears_errors_and_baseline_and_syncs_the_last_frozen_files_again(
     sync_worker.run_sync(reset_message)
     got = status(app_env, pid)
     assert (got["status"], got["statusMessage"], got["errorCount"]) == (
-        "success", "Synchronized: 27 added, 0 updated, 0 deactivated, 0 removed, 1 not synced (see errors).", 1)
+        "success",
+        "Synchronized: 27 added, 0 updated, 0 deactivated, 0 removed, 1 not synced (see errors).",
+        1,
+    )
 
 
 def test_the_last_delivery_of_a_failing_run_and_the_poison_queue_set_error(
@@ -261,7 +321,9 @@ def test_the_last_delivery_of_a_failing_run_and_the_poison_queue_set_error(
     with pytest.raises(RuntimeError):
         sync_worker.run_sync(message(pid, run_id, dequeue_count=5))
     expected = (
-        "error", "The synchronization failed repeatedly and was stopped; call reset to try again.")
+        "error",
+        "The synchronization failed repeatedly and was stopped; call reset to try again.",
+    )
     got = status(app_env, pid)
     assert (got["status"], got["statusMessage"]) == expected
     pid2 = create(app_env)
@@ -281,8 +343,15 @@ def test_deleting_the_profile_removes_its_directory_and_sync_state(app_env: AppE
     pid = create(app_env)
     sync_worker.run_sync(message(pid, start(app_env, pid, sample_bytes("sds-v1_min-required"))))
     assert len(directory_state(app_env, pid)) == 28
-    answer = call(api.delete_profile, request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=app_env.token()))
+    answer = call(
+        api.delete_profile,
+        request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=app_env.token()),
+    )
     assert answer.status == 202
     state = SyncStateStore(app_env.account)
-    assert (directory_state(app_env, pid), pid in TableDirectory(app_env.account).profiles(),
-            state.load_baseline(pid), state.load_checkpoint(pid)) == ({}, False, None, None)
+    assert (
+        directory_state(app_env, pid),
+        pid in TableDirectory(app_env.account).profiles(),
+        state.load_baseline(pid),
+        state.load_checkpoint(pid),
+    ) == ({}, False, None, None)

@@ -40,16 +40,22 @@ def parse(name: str, text: str) -> list[dict[str, str]]:
 
 def sample(folder: str) -> Files:
     """A sample set: canonical file name -> rows."""
-    return {p.name.lower(): parse(p.name.lower(), p.read_text(encoding="utf-8-sig")) for p in (SAMPLES / folder).glob("*.csv")}
+    return {
+        p.name.lower(): parse(p.name.lower(), p.read_text(encoding="utf-8-sig"))
+        for p in (SAMPLES / folder).glob("*.csv")
+    }
 
 
 def csv_files(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Files:
     """Files written inline as lists of dicts (all values as text)."""
-    return {name: [{k: str(v) for k, v in row.items()} for row in rows] for name, rows in tables.items()}
+    return {
+        name: [{k: str(v) for k, v in row.items()} for row in rows] for name, rows in tables.items()
+    }
 
 
 def expected_counts(files: Files) -> dict[str, int]:
     """What the files describe: distinct schools, classes, users and memberships."""
+
     def distinct(name: str, *columns: str) -> set[tuple[str, ...]]:
         return {tuple(row[c] for c in columns) for row in files[name]}
 
@@ -71,11 +77,17 @@ def test_each_sample_set_plans_one_add_per_entity_and_every_membership(folder: s
     plan = plan_sync(f"p-{folder}", read_source(files, options), options, {})
     changes = plan.changes(plan.steps)
     kinds = [c.kind for c in changes]
-    links = {part: sum(len(c.links.get(part, ())) for c in changes if c.kind == kind)
-             for kind, part in (("class", "members"), ("class", "teachers"), ("school", "users"))}
+    links = {
+        part: sum(len(c.links.get(part, ())) for c in changes if c.kind == kind)
+        for kind, part in (("class", "members"), ("class", "teachers"), ("school", "users"))
+    }
     got = {
-        "schools": kinds.count("school"), "classes": kinds.count("class"), "users": kinds.count("user"),
-        "members": links["members"], "teachers": links["teachers"], "school_users": links["users"],
+        "schools": kinds.count("school"),
+        "classes": kinds.count("class"),
+        "users": kinds.count("user"),
+        "members": links["members"],
+        "teachers": links["teachers"],
+        "school_users": links["users"],
     }
     assert got == expected_counts(files)
     assert plan.issues == []
