@@ -9,8 +9,6 @@ and continues from the checkpoint; the writes are idempotent, so repeating a bat
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import uuid
@@ -29,7 +27,7 @@ from sds_app.storage.documents import DocumentMissing
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_core.profiles import ProfileRecord
-from sds_core.spec import FILES_BY_NAME, UK_MARKERS
+from sds_core.reader import iter_rows
 from sds_core.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
 from sds_core.sync import (
     Batch,
@@ -61,19 +59,6 @@ class Stop(Exception):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def read_rows(name: str, data: bytes) -> Iterator[dict[str, str]]:
-    """Rows keyed by US header names (a UK file's headers mapped); the files were verified."""
-    handle = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle)
-    header = [h.strip() for h in next(reader, [])]
-    if len(UK_MARKERS & set(header)) > 1 or "DfE Number" in header:
-        names = {c.uk: c.name for c in FILES_BY_NAME[name].columns if c.uk}
-        header = [names.get(h, h) for h in header]
-    for row in reader:
-        if any(row):
-            yield dict(zip(header, row, strict=False))
 
 
 def _error_entries(
@@ -220,7 +205,7 @@ class SyncRun:
                 .download_blob()
                 .readall()
             )
-            files[name] = read_rows(name, data)
+            files[name] = iter_rows(name, data)
         return files
 
     def fail(self, message: str, whatever_state: bool = False) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sds_core.spec import FILES_BY_NAME, UK_MARKERS
+from sds_core.reader import iter_rows
 from sds_core.sync import SyncOptions, plan_sync, read_source
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -28,20 +26,10 @@ CREATION = {
 Files = dict[str, list[dict[str, str]]]
 
 
-def parse(name: str, text: str) -> list[dict[str, str]]:
-    """Rows of one file keyed by US header names (UK headers mapped)."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader)
-    if len(UK_MARKERS & set(header)) > 1 or "DfE Number" in header:
-        names = {c.uk: c.name for c in FILES_BY_NAME[name].columns if c.uk}
-        header = [names.get(h, h) for h in header]
-    return [dict(zip(header, row, strict=True)) for row in reader]
-
-
 def sample(folder: str) -> Files:
     """A sample set: canonical file name -> rows."""
     return {
-        p.name.lower(): parse(p.name.lower(), p.read_text(encoding="utf-8-sig"))
+        p.name.lower(): list(iter_rows(p.name.lower(), p.read_bytes()))
         for p in (SAMPLES / folder).glob("*.csv")
     }
 
