@@ -12,8 +12,8 @@ import pytest
 from azure.storage.queue import TextBase64DecodePolicy
 
 from sds_app.blueprints import profiles as api
-from sds_app.blueprints import sync_worker
-from sds_app.blueprints.directory import get_user
+from sds_app.blueprints import sync_worker, verification
+from sds_app.blueprints.directory import get_user, list_users
 from sds_app.settings import SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage.directory import SyncStateStore, TableDirectory
 from sds_app.storage.profiles import ProfileStore
@@ -22,7 +22,7 @@ from sds_core.status import FrozenFile
 from sds_core.sync import entity_id
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, ROOT, call, request
-from tests.core.test_sync_data import SAMPLES
+from tests.core.test_sync_data import SAMPLES, SETS, expected_counts, sample
 
 PROFILE = {
     "displayName": "Worker test",
@@ -41,8 +41,25 @@ def sample_bytes(folder: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (SAMPLES / folder).glob("*.csv")}
 
 
-def create(env: AppEnv) -> str:
-    answer = call(api.create_profile, request("POST", ROOT, body=PROFILE, token=env.token()))
+MATCHING = {
+    **PROFILE,
+    "identitySynchronizationConfiguration": {
+        "@odata.type": "#microsoft.graph.educationIdentityMatchingConfiguration",
+        "matchingOptions": [
+            {
+                "appliesTo": role,
+                "sourcePropertyName": "Username",
+                "targetPropertyName": "userPrincipalName",
+                "targetDomain": "example.edu",
+            }
+            for role in ("student", "teacher")
+        ],
+    },
+}
+
+
+def create(env: AppEnv, body: dict[str, Any] = PROFILE) -> str:
+    answer = call(api.create_profile, request("POST", ROOT, body=body, token=env.token()))
     assert answer.status == 202, answer.raw
     profile_id = answer.json["id"]
     assert (
@@ -355,3 +372,44 @@ def test_deleting_the_profile_removes_its_directory_and_sync_state(app_env: AppE
         state.load_baseline(pid),
         state.load_checkpoint(pid),
     ) == ({}, False, None, None)
+
+
+def upload_and_start(env: AppEnv, profile_id: str, files: dict[str, bytes]) -> Any:
+    """Upload as a client does, then POST start (verification inline); the start answer."""
+    container = env.account.blobs.get_container_client(UPLOAD_CONTAINER)
+    for name, data in files.items():
+        container.upload_blob(f"{profile_id}/{name}", data, overwrite=True)
+    return call(
+        verification.start_profile,
+        request("POST", f"{ROOT}/{profile_id}/start", route={"id": profile_id}, token=env.token()),
+    )
+
+
+@pytest.mark.parametrize("folder", SETS)
+def test_each_sample_set_uploaded_started_and_synced_matches_its_files(
+    app_env: AppEnv, folder: str
+) -> None:
+    # Without names and passwords, the minimal sets can only match existing accounts.
+    pid = create(app_env, MATCHING if "min-required" in folder else PROFILE)
+    started = upload_and_start(app_env, pid, sample_bytes(folder))
+    assert started.status == 200, started.json
+    sync_worker.run_sync(queued(app_env, pid))
+    assert status(app_env, pid)["status"] == "success"
+    expected = expected_counts(sample(folder))
+    rows = {
+        kind: list(TableDirectory(app_env.account).scan(pid, kind))
+        for kind in ("school", "class", "user")
+    }
+    got = {
+        "schools": len(rows["school"]),
+        "classes": len(rows["class"]),
+        "users": len(rows["user"]),
+        "members": sum(len(r.links("members")) for r in rows["class"]),
+        "teachers": sum(len(r.links("teachers")) for r in rows["class"]),
+        "school_users": sum(len(r.links("users")) for r in rows["school"]),
+    }
+    assert got == expected
+    users = call(
+        list_users, request("GET", f"{BASE}/education/users?$top=999", token=app_env.token())
+    )
+    assert {u["id"] for u in users.json["value"]} >= {r.id for r in rows["user"]}
