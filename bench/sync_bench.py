@@ -101,6 +101,35 @@ def phase(data: Path, connection: str, changed: bool, batch: int, workers: int) 
     }
 
 
+def reads(connection: str) -> dict:
+    """Milliseconds of the directory reads the API makes, at this size: pages, items, navigations."""
+    target = TableDirectory(StorageAccount(StorageConfig(connection)))
+    timings: dict[str, float] = {}
+
+    def timed(name: str, call):  # noqa: ANN001, ANN202
+        started = time.perf_counter()
+        result = call()
+        timings[name] = round((time.perf_counter() - started) * 1000)
+        return result
+
+    users, after = timed("first page of 100 users", lambda: target.page("user", 100))
+    for _ in range(9):
+        users, after = target.page("user", 100, after)
+    timed("11th page of 100 users (skiptoken)", lambda: target.page("user", 100, after))
+    timed("first page of 100 classes", lambda: target.page("class", 100))
+    klass = timed("one class by id", lambda: target.get("class", target.page("class", 1)[0][0].id))
+    timed(
+        "its members (one page)",
+        lambda: target.rows(PROFILE_ID, "user", klass.linked_ids("members")[:100]),
+    )
+    school = target.page("school", 1)[0][0]
+    timed(
+        "100 users of a school",
+        lambda: target.rows(PROFILE_ID, "user", school.linked_ids("users")[:100]),
+    )
+    return timings
+
+
 def _peak_kib(pid: int) -> int:
     """Peak RSS of a process and its children (Azurite's node), from /proc."""
     total = 0
@@ -168,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             results[name] = json.loads(out.stdout)
             print(name, out.stdout.strip(), flush=True)
+        results["reads_ms"] = reads(azurite.azurite.connection_string)
+        print("reads", json.dumps(results["reads_ms"]), flush=True)
         results["azurite_peak_rss_mib"] = round(_peak_kib(azurite.process.pid) / 1024)
     finally:
         azurite.stop()
