@@ -101,8 +101,11 @@ def read_source(files: Mapping[str, Iterable[Mapping[str, str]]], options: SyncO
         rosters = source.members if role == "student" else source.teachers
         for row_no, row in enumerate(files.get(name, ()), start=2):
             source.rows[name] = row_no - 1
+            key = user_key(role, row.get("SIS ID", ""))
+            record = source.users.get(key)
+            # The user's own key object: 4M roster rows then cost a pointer each, not a string.
             rosters.setdefault(row.get("Section SIS ID", ""), []).append(
-                user_key(role, row.get("SIS ID", ""))
+                record.key if record else key
             )
     return source
 
