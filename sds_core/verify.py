@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sds_core.checks import FileChecker, KeyIndex
-from sds_core.csvread import parse_csv
+from sds_core.checks import FileChecker, KeyIndex, shorten
+from sds_core.csvread import ParsedCsv, parse_csv
 from sds_core.header import analyse_header
 from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
@@ -70,28 +71,38 @@ def verify_files(
     for name in files:
         if name.lower().endswith(".csv"):
             uploads.setdefault(name.lower(), []).append(name)
-    for lower, names in sorted(uploads.items()):
+    for lower in sorted(uploads):
         if lower not in FILES_BY_NAME:
             messages.append(_file_message(Code.UNKNOWN_FILE, lower))
-    keys = KeyIndex()
-    summaries: dict[str, FileSummary] = {}
-    teacher_usernames: pa.Array | None = None
+    readable: list[tuple[FileSpec, str]] = []
     for spec in FILES:
         names = uploads.get(spec.name, [])
         if not names:
             messages.append(_file_message(Code.MISSING_FILE, spec.name))
-            continue
-        if len(names) > 1:
+        elif len(names) > 1:
             listed = ", ".join(sorted(names))
             messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed))
-            continue
-        file_messages, summary, usernames = _verify_file(
-            spec, names[0], files[names[0]], options, keys, teacher_usernames, progress
-        )
-        messages.extend(file_messages)
-        summaries[spec.name] = summary
-        if spec.name == "teacher.csv":
-            teacher_usernames = usernames
+        else:
+            readable.append((spec, names[0]))
+    keys = KeyIndex()
+    summaries: dict[str, FileSummary] = {}
+    teacher_usernames: pa.Array | None = None
+    # One file is read and parsed ahead while the previous one is checked: parsing and loading
+    # release the GIL, so the two overlap on a 2-core machine.
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = [reader.submit(_read, name, files[name], progress) for _, name in readable[:1]]
+        for index, (spec, name) in enumerate(readable):
+            parsed, size = pending.pop().result()
+            if index + 1 < len(readable):
+                following = readable[index + 1][1]
+                pending.append(reader.submit(_read, following, files[following], progress))
+            file_messages, summaries[spec.name], usernames = _check_file(
+                spec, name, parsed, size, options, keys, teacher_usernames
+            )
+            del parsed
+            messages.extend(file_messages)
+            if spec.name == "teacher.csv":
+                teacher_usernames = usernames
     messages.sort(key=lambda m: (m.file_name, m.order))
     return VerificationResult(messages, summaries, time.perf_counter() - started)
 
@@ -113,22 +124,24 @@ def _file_message(code: Code, file_name: str, **values: object) -> Message:
     return Message(code=code, file_name=file_name, description=render(code, **values), order=(code.rank,))
 
 
-def _verify_file(
+def _read(uploaded_name: str, data: FileData, progress: Progress | None) -> tuple[ParsedCsv, int]:
+    """Load and parse one file; the bytes are dropped once the table holds the data."""
+    content = data() if callable(data) else data
+    if progress:
+        progress(uploaded_name, len(content))
+    return parse_csv(content), len(content)
+
+
+def _check_file(
     spec: FileSpec,
     uploaded_name: str,
-    data: FileData,
+    parsed: ParsedCsv,
+    size: int,
     options: VerifyOptions,
     keys: KeyIndex,
     teacher_usernames: pa.Array | None,
-    progress: Progress | None,
 ) -> tuple[list[Message], FileSummary, pa.Array | None]:
     """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
-    content = data() if callable(data) else data
-    size = len(content)
-    if progress:
-        progress(uploaded_name, size)
-    parsed = parse_csv(content)
-    del content  # the table holds the data now; the bytes may go
     if parsed.problem == "empty":
         return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
@@ -155,9 +168,7 @@ def _verify_file(
     return messages, summary, checker.usernames() if spec.name == "teacher.csv" else None
 
 
-def _ragged_message(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
-    from sds_core.checks import shorten
-
+def _ragged_message(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:
     width = len(parsed.header)
     rows = [
         Row(r.row, None, shorten(",".join(r.fields)), f"{len(r.fields)} fields, the header has {width}")
@@ -168,7 +179,7 @@ def _ragged_message(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
                    total=total, rows=rows, order=(Code.RAGGED_ROWS.rank,))
 
 
-def _too_many_rows(spec: FileSpec, parsed, options: VerifyOptions) -> Message:
+def _too_many_rows(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:
     limit = options.max_rows_per_file
     table_rows = parsed.rows.of(np.arange(parsed.table.num_rows))
     every = np.sort(np.concatenate([table_rows, np.array([r.row for r in parsed.ragged], dtype=np.int64)]))
