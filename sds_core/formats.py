@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -12,15 +13,15 @@ import pyarrow.compute as pc
 from sds_core.spec import Kind
 
 _ENTRA_CHARS = r"A-Za-z0-9'._!#^~\-"
+_PREFIX_CHARS = r"A-Za-z0-9'_!#^~\-"  # without the dot, which may only join runs of these
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+USERNAME_PREFIX_MAX = 64
 
 # RE2 patterns (pyarrow); anchored, so surrounding spaces are invalid.
 PATTERNS: dict[Kind, str] = {
     Kind.SIS_ID: r"^[A-Za-z0-9._-]{1,64}$",
-    Kind.USERNAME: (
-        rf"^[{_ENTRA_CHARS.replace('.', '')}](?:[{_ENTRA_CHARS}]{{0,62}}[{_ENTRA_CHARS.replace('.', '')}])?"
-        rf"(?:@{_LABEL}(?:\.{_LABEL})+)?$"
-    ),
+    # No leading, trailing or double dot; the prefix's length is checked apart.
+    Kind.USERNAME: rf"^[{_PREFIX_CHARS}]+(?:\.[{_PREFIX_CHARS}]+)*(?:@{_LABEL}(?:\.{_LABEL})+)?$",
     Kind.EMAIL: r"^[^\s@]+@[^\s@]+\.[^\s@]+$",
     Kind.YEAR: r"^[0-9]{4}$",
 }
@@ -52,19 +53,42 @@ def line_break(values: Values) -> np.ndarray:
 
 def well_formed(values: Values, kind: Kind, check_nul: bool) -> np.ndarray | None:
     """True where a value satisfies its kind's rule; None when the kind has no rule to check."""
+    if kind is Kind.SIS_ID:
+        # Most ids are letters and digits only: the regex runs on the others.
+        quick = to_numpy(pc.ascii_is_alnum(values)) & (to_numpy(pc.binary_length(values)) <= 64)
+        return _refine(values, quick, lambda rest: _matches(rest, PATTERNS[kind]))
+    if kind is Kind.USERNAME:
+        prefix = to_numpy(pc.find_substring(values, "@"))
+        length = to_numpy(pc.binary_length(values))
+        short = np.where(prefix >= 0, prefix, length) <= USERNAME_PREFIX_MAX
+        return short & _matches(values, PATTERNS[kind])
+    if kind is Kind.YEAR:
+        return to_numpy(pc.ascii_is_decimal(values)) & (to_numpy(pc.binary_length(values)) == 4)
     if kind in PATTERNS:
-        ok = to_numpy(pc.match_substring_regex(values, PATTERNS[kind]))
-        if kind is Kind.USERNAME:
-            ok &= ~to_numpy(pc.match_substring(values, ".."))
-        return ok
+        return _matches(values, PATTERNS[kind])
     if kind is Kind.DATE:
         return _valid_dates(values)
     if kind in NAME_LIMITS:
         short = to_numpy(pc.utf8_length(values)) <= NAME_LIMITS[kind]
-        return short & ~to_numpy(pc.match_substring_regex(values, _CONTROL))
+        # Printable ASCII has no control character: the regex runs on the other values only.
+        plain = to_numpy(pc.ascii_is_printable(values))
+        return short & _refine(values, plain, lambda rest: ~_matches(rest, _CONTROL))
     if check_nul:
         return ~to_numpy(pc.match_substring(values, "\x00"))
     return None
+
+
+def _matches(values: Values, pattern: str) -> np.ndarray:
+    return to_numpy(pc.match_substring_regex(values, pattern))
+
+
+def _refine(values: Values, quick: np.ndarray, slow: Callable[[Values], np.ndarray]) -> np.ndarray:
+    """`quick` where it is true; `slow` decides the rest."""
+    rest = np.flatnonzero(~quick)
+    if len(rest):
+        quick = quick.copy()
+        quick[rest] = slow(values.take(pa.array(rest)))
+    return quick
 
 
 def fixable(values: Values, kind: Kind) -> np.ndarray:
