@@ -191,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
                     "--workers",
                     str(args.workers),
                 ],
-                check=True,
                 capture_output=True,
                 text=True,
             )
+            if out.returncode:
+                raise SystemExit(f"phase {name} failed:\n{out.stderr[-3000:]}")
             results[name] = json.loads(out.stdout)
             print(name, out.stdout.strip(), flush=True)
         results["reads_ms"] = reads(azurite.azurite.connection_string)

@@ -44,6 +44,7 @@ MAX_LINK_CHUNKS = 30  # with the doc, keeps a row under the 1 MiB entity limit
 TRANSACTION = 100  # entities per transaction, the service's limit
 TRANSACTION_BYTES = 3_000_000  # under the 4 MiB payload limit
 WORKERS = 4
+READ_WORKERS = 16
 
 
 def _quote(value: str) -> str:
@@ -283,7 +284,8 @@ class TableDirectory:
             query = f"PartitionKey eq '{_quote(group[0])}' and ({keys})"
             return [_row(e) for e in self.table.query_entities(query)]
 
-        with ThreadPoolExecutor(min(self.workers, max(len(groups), 1))) as pool:
+        # Reads wait on the service, not the CPU: more of them in flight than writes.
+        with ThreadPoolExecutor(min(READ_WORKERS, max(len(groups), 1))) as pool:
             for batch in pool.map(fetch, groups):
                 found.update((r.id, r) for r in batch)
         return [found[i] for i in ids if i in found]
