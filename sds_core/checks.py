@@ -9,6 +9,7 @@ verdict of the identical key) and the codes for the duplicate-pair check, so the
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -153,30 +154,44 @@ class FileChecker:
                         (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column))
         return broken
 
-    def check_values(self, keys: KeyIndex) -> None:
-        """Messages 12, 14, 15, 17 and 18 for every checked column."""
+    def check_values(self, keys: KeyIndex, workers: ThreadPoolExecutor | None = None) -> None:
+        """Messages 12, 14, 15, 16, 17 and 18, column by column (in parallel when given workers)."""
         broken = self.line_breaks()
         targets = {r.column: keys.get(r.target_file, r.target_column) for r in self.spec.references}
-        for column in self.checked_columns():
-            values = self.values_of(column)
-            text = self.layout.header(column)
-            missing = formats.missing(values)
-            if required(self.spec, column, self.options):
-                self.report(Code.MISSING_DATA, missing, text, self.field_order(column, Code.MISSING_DATA),
-                            self.shown(column))
-            unusable = missing | broken[column.name] if column.name in broken else missing
-            state = ColumnState(column, text, values, missing, unusable)
-            target = targets.get(column.name)
-            if target is not None:
-                state.found_at = _index_in(values, target.values)
-            state.well_formed = self.well_formed(column, values, state.found_at, target)
-            if state.well_formed is not None:
-                self.report_formats(state)
-            if target is not None:
-                dangling = (state.found_at < 0) & ~state.unusable
-                self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
-                            self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column))
-            self.states[column.name] = state
+        columns = self.checked_columns()
+        tasks = [(c, broken.get(c.name), targets.get(c.name)) for c in columns]
+        if workers is None:
+            for task in tasks:
+                self.check_column(*task)
+        else:
+            # pyarrow and numpy kernels release the GIL: columns are checked side by side.
+            for done in [workers.submit(self.check_column, *task) for task in tasks]:
+                done.result()
+        if self.spec.unique_pair:
+            self.duplicate_pairs()
+
+    def check_column(self, column: Column, broken: np.ndarray | None, target: Keys | None) -> None:
+        """Every check of one column; its state is kept for the checks that combine columns."""
+        values = self.values_of(column)
+        text = self.layout.header(column)
+        missing = formats.missing(values)
+        if required(self.spec, column, self.options):
+            self.report(Code.MISSING_DATA, missing, text, self.field_order(column, Code.MISSING_DATA),
+                        self.shown(column))
+        unusable = missing if broken is None else missing | broken
+        state = ColumnState(column, text, values, missing, unusable)
+        if target is not None:
+            state.found_at = _index_in(values, target.values)
+        state.well_formed = self.well_formed(column, values, state.found_at, target)
+        if state.well_formed is not None:
+            self.report_formats(state)
+        if target is not None:
+            dangling = (state.found_at < 0) & ~state.unusable
+            self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
+                        self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column))
+        if column.name in self.spec.unique:
+            self.duplicates(state)
+        self.states[column.name] = state
 
     def well_formed(self, column: Column, values: Values, found_at: np.ndarray | None,
                     target: Keys | None) -> np.ndarray | None:
@@ -207,30 +222,29 @@ class FileChecker:
                     self.field_order(column, Code.SPECIAL_CHARACTERS), self.shown(column))
         state.unusable = state.unusable | (bad & ~fixable)
 
-    def duplicates(self) -> None:
-        """Message 16 for the unique columns, then for the unique pair."""
+    def duplicates(self, state: ColumnState) -> None:
+        """Message 16 for a unique column: extra occurrences among the values present."""
         severity = Severity.ERROR if self.spec.unique_is_error else Severity.WARNING
-        for name in self.spec.unique:
-            state = self.states.get(name)
-            if state is None:
-                continue
-            compared = pc.utf8_lower(state.values) if state.column.kind is Kind.USERNAME else state.values
-            present = np.flatnonzero(~state.missing)
-            codes = _codes(compared if len(present) == self.rows else compared.take(pa.array(present)))
-            repeats, first_of = _repeats(codes, present, self.rows)
-            self.report(Code.DUPLICATE_VALUES, repeats, state.header,
-                        self.field_order(state.column, Code.DUPLICATE_VALUES), self.shown(state.column),
-                        severity=severity, note=self.same_as(first_of))
-        if self.spec.unique_pair:
-            self.duplicate_pairs()
+        compared = pc.utf8_lower(state.values) if state.column.kind is Kind.USERNAME else state.values
+        present = np.flatnonzero(~state.missing)
+        # Encoding every value, missing ones included, avoids copying the column; missing values
+        # have codes of their own, which are then left out.
+        codes = _codes(compared)[present]
+        repeats, first_of = _repeats(codes, present, self.rows)
+        self.report(Code.DUPLICATE_VALUES, repeats, state.header,
+                    self.field_order(state.column, Code.DUPLICATE_VALUES), self.shown(state.column),
+                    severity=severity, note=self.same_as(first_of))
 
     def duplicate_pairs(self) -> None:
         """Message 16 for the (Section SIS ID, SIS ID) pair of a membership file."""
         first, second = (self.states.get(n) for n in self.spec.unique_pair)
         if first is None or second is None:
             return
-        present = np.flatnonzero(~(first.missing | second.missing))
+        absent = first.missing | second.missing
+        present = np.flatnonzero(~absent) if absent.any() else np.arange(self.rows)
         a, b = _key_codes(first, present), _key_codes(second, present)
+        if _changes(a) > _changes(b):
+            a, b = b, a  # the column the file is grouped by leads: the sort then finds runs ready-made
         pairs = a.astype(np.int64)
         pairs *= int(b.max(initial=0)) + 1
         pairs += b
@@ -330,6 +344,11 @@ def _index_in(values: Values, keys: Values) -> np.ndarray:
     return _np(pc.index_in(values, value_set=keys).fill_null(-1))
 
 
+def _changes(codes: np.ndarray) -> int:
+    """How often consecutive codes differ."""
+    return int(np.count_nonzero(codes[1:] != codes[:-1]))
+
+
 def _key_codes(state: ColumnState, present: np.ndarray) -> np.ndarray:
     """Codes of a column's values at `present`: reuse the reference lookup where there is one."""
     if state.found_at is None:
@@ -345,21 +364,24 @@ def _key_codes(state: ColumnState, present: np.ndarray) -> np.ndarray:
 
 
 def _repeats(codes: np.ndarray, present: np.ndarray, rows: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Mask of rows repeating an earlier value; the repeating rows (ascending) and their first rows."""
+    """Mask of rows repeating an earlier value; the repeating rows (ascending) and their first rows.
+
+    `codes` increase in order of first appearance (gaps allowed): a row repeats a value iff its
+    code is not above every code seen before it.
+    """
     mask = np.zeros(rows, dtype=bool)
     none = (np.empty(0, np.int64), np.empty(0, np.int64))
     if len(codes) == 0:
         return mask, none
-    # Codes are numbered in order of first appearance: a row repeats a value iff its code is not
-    # above every code seen before it.
     seen_max = np.maximum.accumulate(codes)
     repeat = np.zeros(len(codes), dtype=bool)
     repeat[1:] = codes[1:] <= seen_max[:-1]
     if not repeat.any():
         return mask, none
-    first_rows = present[np.flatnonzero(~repeat)]
+    first_row_of = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    first_row_of[codes[~repeat]] = present[~repeat]
     mask[present[repeat]] = True
-    return mask, (present[repeat], first_rows[codes[repeat]])
+    return mask, (present[repeat], first_row_of[codes[repeat]])
 
 
 def shorten(value: str | None) -> str | None:

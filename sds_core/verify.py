@@ -14,6 +14,7 @@ import pyarrow as pa
 from sds_core.checks import FileChecker, KeyIndex, shorten
 from sds_core.csvread import ParsedCsv, parse_csv
 from sds_core.header import analyse_header
+from sds_core.memory import release_unused
 from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
 from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
@@ -89,7 +90,7 @@ def verify_files(
     teacher_usernames: pa.Array | None = None
     # One file is read and parsed ahead while the previous one is checked: parsing and loading
     # release the GIL, so the two overlap on a 2-core machine.
-    with ThreadPoolExecutor(max_workers=1) as reader:
+    with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=2) as workers:
         pending = [reader.submit(_read, name, files[name], progress) for _, name in readable[:1]]
         for index, (spec, name) in enumerate(readable):
             parsed, size = pending.pop().result()
@@ -97,9 +98,10 @@ def verify_files(
                 following = readable[index + 1][1]
                 pending.append(reader.submit(_read, following, files[following], progress))
             file_messages, summaries[spec.name], usernames = _check_file(
-                spec, name, parsed, size, options, keys, teacher_usernames
+                spec, name, parsed, size, options, keys, teacher_usernames, workers
             )
             del parsed
+            release_unused()
             messages.extend(file_messages)
             if spec.name == "teacher.csv":
                 teacher_usernames = usernames
@@ -140,6 +142,7 @@ def _check_file(
     options: VerifyOptions,
     keys: KeyIndex,
     teacher_usernames: pa.Array | None,
+    workers: ThreadPoolExecutor,
 ) -> tuple[list[Message], FileSummary, pa.Array | None]:
     """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
     if parsed.problem == "empty":
@@ -157,8 +160,7 @@ def _check_file(
         messages.append(_ragged_message(spec, parsed, options))
     if options.max_rows_per_file and parsed.row_count > options.max_rows_per_file:
         messages.append(_too_many_rows(spec, parsed, options))
-    checker.check_values(keys)
-    checker.duplicates()
+    checker.check_values(keys, workers)
     if spec.name == "student.csv":
         checker.shared_usernames(teacher_usernames)
     key_column = checker.keys("SIS ID")
