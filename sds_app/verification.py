@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sds_app import telemetry
 from sds_app.settings import Settings, UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.profiles import ProfileStore
@@ -70,6 +71,7 @@ def verify(
         store.set_state(state="failed", finished_date_time=datetime.now(UTC), error=type(failure).__name__)
         raise
     finished = datetime.now(UTC)
+    telemetry.record_verification(outcome.seconds, sum(s.rows for s in outcome.files.values()))
     listed = {u.name: u for u in folder.uploads}
     result = VerificationResult(
         profile_id=profile_id,

@@ -19,6 +19,7 @@ import azure.functions as func
 from azure.core.exceptions import ResourceNotFoundError
 from pydantic import ValidationError
 
+from sds_app import telemetry
 from sds_app.settings import STORAGE_CONNECTION, SYNC_POISON_QUEUE, SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.clients import get_account
@@ -183,7 +184,9 @@ class SyncRun:
                 return False
             return True
 
-        finished = apply_plan(plan, self.target, done, BATCH_STEPS, after_batch) >= len(plan.steps)
+        applied = apply_plan(plan, self.target, done, BATCH_STEPS, after_batch)
+        telemetry.record_sync_applied(applied - done)
+        finished = applied >= len(plan.steps)
         if not finished:
             return
         self.state.save_baseline(self.pid, dump_baseline(plan.baseline))
@@ -230,6 +233,8 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
     if message is None:
         log.error("Dropped an sds-sync message that is not a run message (id %s)", msg.id)
         return
+    telemetry.bind_profile(message.profile_id)
+    telemetry.record_queue_age(msg.insertion_time)
     run = SyncRun(account, message)
     log.info(
         "Sync of profile %s run %s (%s), delivery %s",
@@ -264,6 +269,7 @@ def handle_poison(msg: func.QueueMessage, account: StorageAccount) -> None:
     if message is None:
         log.error("Dropped an sds-sync-poison message that is not a run message (id %s)", msg.id)
         return
+    telemetry.bind_profile(message.profile_id)
     log.error(
         "Profile %s run %s failed repeatedly (poison queue)", message.profile_id, message.run_id
     )
@@ -273,10 +279,12 @@ def handle_poison(msg: func.QueueMessage, account: StorageAccount) -> None:
 @bp.queue_trigger(arg_name="msg", queue_name=SYNC_QUEUE, connection=STORAGE_CONNECTION)
 def run_sync(msg: func.QueueMessage) -> None:
     """sds-sync: one sync run."""
-    handle_sync(msg, get_account())
+    with telemetry.operation("run_sync"):
+        handle_sync(msg, get_account())
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=SYNC_POISON_QUEUE, connection=STORAGE_CONNECTION)
 def sync_poisoned(msg: func.QueueMessage) -> None:
     """sds-sync-poison: the run failed repeatedly."""
-    handle_poison(msg, get_account())
+    with telemetry.operation("sync_poisoned"):
+        handle_poison(msg, get_account())

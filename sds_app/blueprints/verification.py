@@ -11,6 +11,7 @@ import os
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
+from sds_app import telemetry
 from sds_app.auth import Access
 from sds_app.http.context import RequestContext
 from sds_app.http.errors import conflict, unavailable
@@ -44,12 +45,13 @@ RETRY_AFTER_SECONDS = 30
 def verify_upload(upload: blob.BlobClient) -> None:
     """Verify the whole current file set of the uploaded blob's profile (streamed through the SDK)."""
     name = upload.blob_name
-    try:
-        verify_on_upload(get_account(), get_settings(), name)
-    except Exception:
-        # The host retries, then moves the blob to the poison queue.
-        _LOG.exception("Verification failed: profile %s, blob %s", name.partition("/")[0], name)
-        raise
+    with telemetry.operation("verify_upload", profile_id=name.partition("/")[0]):
+        try:
+            verify_on_upload(get_account(), get_settings(), name)
+        except Exception:
+            # The host retries, then moves the blob to the poison queue.
+            _LOG.exception("Verification failed: profile %s, blob %s", name.partition("/")[0], name)
+            raise
 
 
 @bp.route(route=ITEM + "/start", methods=["POST"])

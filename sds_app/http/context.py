@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
 _LOG = logging.getLogger("sds_app")
-
-
-class _RequestLog(logging.LoggerAdapter):
-    """Puts the request-id on every line: the host keeps the message text, not extra fields."""
-
-    def process(
-        self, msg: Any, kwargs: MutableMapping[str, Any]
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        return f"[request-id {self.extra['request_id']}] {msg}", kwargs
 
 
 @dataclass(frozen=True)
@@ -48,5 +37,6 @@ def new_context(req: func.HttpRequest) -> RequestContext:
         client_request_id=req.headers.get("client-request-id") or None,
         origin=f"{url.scheme}://{url.netloc}",
         path=url.path,
-        log=_RequestLog(_LOG, {"request_id": request_id}),
+        # sds_app.telemetry.operation (sds_app.http.handler) puts the request-id on every line.
+        log=logging.LoggerAdapter(_LOG, {}),
     )

@@ -14,6 +14,7 @@ from sds_app.http.errors import GraphError, conflict, general, not_found, unavai
 from sds_app.http.responses import error_response
 from sds_app.settings import get_settings
 from sds_app.storage.documents import DocumentMissing, TooMuchContention
+from sds_app.telemetry import operation, profile_in_path
 from sds_core.status import Refused
 
 Handler = Callable[[RequestContext], func.HttpResponse]
@@ -50,6 +51,14 @@ def _unexpected(ctx: RequestContext, req: func.HttpRequest, error: Exception) ->
 def handle(req: func.HttpRequest, access: Access, handler: Handler) -> func.HttpResponse:
     """Authorize `access`, run `handler`, and answer errors with the Graph envelope."""
     ctx = new_context(req)
+    profile_id = profile_in_path(ctx.path)
+    with operation(f"{req.method} request", request_id=ctx.request_id, profile_id=profile_id):
+        return _handle(ctx, req, access, handler)
+
+
+def _handle(
+    ctx: RequestContext, req: func.HttpRequest, access: Access, handler: Handler
+) -> func.HttpResponse:
     try:
         authorize(req.headers, access, get_settings())
         response = handler(ctx)
