@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -130,6 +131,48 @@ def reads(connection: str) -> dict:
     return timings
 
 
+class MemoryAzurite:
+    """Azurite on free ports, tables in memory only, with a larger heap.
+
+    At L, Azurite's periodic save of its table database to disk (one JSON string) outgrows
+    what V8 allows and the process dies; --inMemoryPersistence skips the save.
+    """
+
+    def __init__(self) -> None:
+        from tests.azurite import REPO, Azurite, _answers, _free_port
+
+        self.azurite = Azurite(_free_port(), _free_port(), _free_port())
+        ports = (self.azurite.blob_port, self.azurite.queue_port, self.azurite.table_port)
+        command = [
+            str(REPO / "node_modules" / ".bin" / "azurite"),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--loose",
+            "--inMemoryPersistence",
+        ]
+        for service, port in zip(("blob", "queue", "table"), ports, strict=True):
+            command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
+        env = {**os.environ, "NODE_OPTIONS": "--max-old-space-size=12288"}
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while not all(_answers(p) for p in ports):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError("Azurite did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop Azurite (its data lived in memory only)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def _peak_kib(pid: int) -> int:
     """Peak RSS of a process and its children (Azurite's node), from /proc."""
     total = 0
@@ -170,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             check=True,
         )
-    from tests.azurite import AzuriteProcess
-
-    azurite = AzuriteProcess()
+    azurite = MemoryAzurite()
     results = {"scale": args.scale, "batch": args.batch, "workers": args.workers}
     try:
         for name in ("first", "changed", "same"):
