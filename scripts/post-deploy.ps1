@@ -9,8 +9,8 @@ Set-StrictMode -Version Latest
 $FunctionName = 'verify_upload'
 $UploadContainer = 'sds-uploads'
 $EventSubscription = 'sds-uploads-verify'
-$KeyAttempts = 30
-$KeyWaitSeconds = 10
+$KeyAttempts = if ($env:SDS_KEY_ATTEMPTS) { [int]$env:SDS_KEY_ATTEMPTS } else { 30 }
+$KeyWaitSeconds = if ($env:SDS_KEY_WAIT_SECONDS) { [int]$env:SDS_KEY_WAIT_SECONDS } else { 10 }
 
 foreach ($name in 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'SDS_UPLOADS_SYSTEM_TOPIC_NAME') {
     if (-not [Environment]::GetEnvironmentVariable($name)) {

@@ -137,7 +137,9 @@ def configure(env: Mapping[str, str] | None = None, **distro_options: Any) -> bo
             try:
                 _exporting = _start_exporting(connection_string, distro_options)
             except Exception as error:  # noqa: BLE001 - telemetry must never stop the app
-                _LOG.warning("Application Insights export is off: %s: %s", type(error).__name__, error)
+                _LOG.warning(
+                    "Application Insights export is off: %s: %s", type(error).__name__, error
+                )
         return _exporting is not None
 
 

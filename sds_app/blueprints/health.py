@@ -84,8 +84,12 @@ def _run(check: Callable[[StorageAccount], None], account: StorageAccount) -> st
         return "ok"
     except Exception as error:  # noqa: BLE001 - a failed check is an answer, not a crash
         first_line = str(error).partition("\n")[0]
-        _LOG.warning("Health check %s failed: %s: %s", check.__name__.strip("_"),
-                     type(error).__name__, first_line)
+        _LOG.warning(
+            "Health check %s failed: %s: %s",
+            check.__name__.strip("_"),
+            type(error).__name__,
+            first_line,
+        )
         return reason(error)
     return "ok"
 

@@ -87,7 +87,10 @@ def test_storage_not_answering_is_unhealthy_within_the_timeout(
     assert time.monotonic() - began < 2.5  # three checks at once, no retries
     assert (answer.status, answer.json) == (
         503,
-        {"status": "unhealthy", "checks": {"blob": "timeout", "queue": "timeout", "table": "timeout"}},
+        {
+            "status": "unhealthy",
+            "checks": {"blob": "timeout", "queue": "timeout", "table": "timeout"},
+        },
     )
     assert answer.headers["Retry-After"] == str(health.RETRY_AFTER_SECONDS)
 

@@ -29,7 +29,10 @@ class Run:
 
 
 def run_script(
-    tmp: Path, script: str, replies: dict[str, list[dict[str, Any]]], env: dict[str, str],
+    tmp: Path,
+    script: str,
+    replies: dict[str, list[dict[str, Any]]],
+    env: dict[str, str],
     *args: str,
 ) -> Run:
     """Run scripts/<script> with fakes for az, azd and curl and only `env` (plus PATH) set."""

@@ -78,9 +78,7 @@ def app_settings() -> dict[str, str]:
 
 def test_azure_yaml_deploys_the_repository_root_as_a_python_function_app() -> None:
     config = yaml.safe_load((REPO / "azure.yaml").read_text())
-    assert config["services"] == {
-        "api": {"project": ".", "language": "python", "host": "function"}
-    }
+    assert config["services"] == {"api": {"project": ".", "language": "python", "host": "function"}}
     assert "'azd-service-name': 'api'" in text("app/api.bicep")
 
 
@@ -139,15 +137,23 @@ def test_storage_names_match_the_code() -> None:
     created = set(provisioning.CONTAINERS + provisioning.QUEUES + provisioning.TABLES)
     assert created <= set(names.values())
     passed = block(text("main.bicep"), "module storage 'app/storage.bicep' = {")
-    assert "containers: [uploadContainerName, stateContainerName, deploymentContainerName]" in passed
+    assert (
+        "containers: [uploadContainerName, stateContainerName, deploymentContainerName]" in passed
+    )
     assert "queues: [syncQueueName, syncPoisonQueueName]" in passed
     assert "tables: [syncErrorsTableName, directoryTableName]" in passed
 
 
 def test_no_account_key_or_connection_string_anywhere() -> None:
     source = all_text().lower()
-    for forbidden in ("listkeys(", "accountkey", "defaultendpointsprotocol", "sharedaccesskey",
-                      "primarykey", "instrumentationkey="):
+    for forbidden in (
+        "listkeys(",
+        "accountkey",
+        "defaultendpointsprotocol",
+        "sharedaccesskey",
+        "primarykey",
+        "instrumentationkey=",
+    ):
         assert forbidden not in source, forbidden
     storage = text("app/storage.bicep")
     assert "allowSharedKeyAccess: false" in storage
@@ -181,7 +187,15 @@ def test_the_event_grid_system_topic_watches_the_storage_account() -> None:
 
 def test_the_deployment_package_leaves_out_what_the_app_does_not_run() -> None:
     ignored = set((REPO / ".funcignore").read_text().split())
-    assert {"tests", "infra", "scripts", "test.http", "azure.yaml", ".azure", "local.settings.json"} <= ignored
+    assert {
+        "tests",
+        "infra",
+        "scripts",
+        "test.http",
+        "azure.yaml",
+        ".azure",
+        "local.settings.json",
+    } <= ignored
 
 
 def test_paths_named_in_the_template_exist() -> None:
