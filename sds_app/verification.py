@@ -12,7 +12,12 @@ from sds_app.settings import Settings, UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.uploads import Upload, UploadChanged, UploadFolder
-from sds_app.storage.verifications import VerificationLock, VerificationResult, VerificationStore
+from sds_app.storage.verifications import (
+    VerificationDetail,
+    VerificationLock,
+    VerificationResult,
+    VerificationStore,
+)
 from sds_core.fingerprint import fingerprint
 from sds_core.options import VerifyOptions
 from sds_core.profiles import ProfileRecord, ProfileState
@@ -83,12 +88,11 @@ def verify(
             for name, s in sorted(outcome.files.items())
         ],
         messages=outcome.graph_messages(),
-        details=outcome.details(),
         started_date_time=started,
         finished_date_time=finished,
         seconds=round(outcome.seconds, 3),
     )
-    store.save(result)
+    store.save(result, VerificationDetail(fingerprint=folder.fingerprint, details=outcome.details()))
     state = store.set_state(state="done", fingerprint=folder.fingerprint, finished_date_time=finished)
     store.prune({folder.fingerprint, state.last_run_fingerprint or ""})
     _touch(account, profile_id, finished)

@@ -87,8 +87,10 @@ def verification_report(req: func.HttpRequest) -> func.HttpResponse:
         folder = current_folder(account, record, get_settings())
         store = VerificationStore(account, record.profile.id)
         result = store.result(folder.fingerprint)
+        detail = store.detail(folder.fingerprint) if result else None
+        messages = detail.details if detail else []
         if _wants_csv(req):
-            return text_response(ctx, report_csv(result.details if result else []), "text/csv")
+            return text_response(ctx, report_csv(messages), "text/csv")
         state = store.state()
         body: dict[str, object] = {
             "@odata.context": f"{ctx.base}/$metadata#education/synchronizationProfiles"
@@ -101,7 +103,7 @@ def verification_report(req: func.HttpRequest) -> func.HttpResponse:
             "seconds": result.seconds if result else None,
             "hasErrors": result.has_errors if result else None,
             "files": result.files if result else [u.to_json() for u in folder.uploads],
-            "messages": result.details if result else [],
+            "messages": messages,
         }
         return json_response(ctx, body)
 

@@ -23,7 +23,8 @@ class _Stored(BaseModel):
 
 
 class VerificationResult(_Stored):
-    """What one verification found, stored under its fingerprint."""
+    """What one verification found, stored under its fingerprint (the row detail apart: `start`
+    reads only this small document, the report reads the detail)."""
 
     schema_version: int = SCHEMA_VERSION
     profile_id: str
@@ -32,10 +33,17 @@ class VerificationResult(_Stored):
     has_errors: bool
     files: list[dict[str, Any]] = Field(default_factory=list)
     messages: list[dict[str, str]] = Field(default_factory=list)
-    details: list[dict[str, Any]] = Field(default_factory=list)
     started_date_time: datetime
     finished_date_time: datetime
     seconds: float
+
+
+class VerificationDetail(_Stored):
+    """The row-level detail of a result: every message with its code, total and rows."""
+
+    schema_version: int = SCHEMA_VERSION
+    fingerprint: str
+    details: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class VerificationState(_Stored):
@@ -61,6 +69,7 @@ class VerificationStore:
         container = account.blobs.get_container_client(STATE_CONTAINER)
         self.folder = _folder(profile_id)
         self.results = DocumentStore(container, VerificationResult)
+        self.details = DocumentStore(container, VerificationDetail)
         self.states = DocumentStore(container, VerificationState)
         self.container = container
 
@@ -69,18 +78,25 @@ class VerificationStore:
         found = self.results.get(f"{self.folder}results/{fingerprint}.json")
         return None if found is None else found[0]
 
-    def save(self, result: VerificationResult) -> None:
-        """Store a result (the same fingerprint always holds the same result: overwrite is safe)."""
-        name = f"{self.folder}results/{result.fingerprint}.json"
-        self.container.get_blob_client(name).upload_blob(
-            result.model_dump_json().encode(), overwrite=True
-        )
+    def detail(self, fingerprint: str) -> VerificationDetail | None:
+        """The row-level detail stored under a fingerprint."""
+        found = self.details.get(f"{self.folder}details/{fingerprint}.json")
+        return None if found is None else found[0]
+
+    def save(self, result: VerificationResult, detail: VerificationDetail) -> None:
+        """Store a result, detail first (the same fingerprint always holds the same: overwrite is safe)."""
+        for name, document in (
+            (f"{self.folder}details/{result.fingerprint}.json", detail),
+            (f"{self.folder}results/{result.fingerprint}.json", result),
+        ):
+            self.container.get_blob_client(name).upload_blob(document.model_dump_json().encode(), overwrite=True)
 
     def prune(self, keep: set[str]) -> None:
-        """Delete results other than those of the fingerprints kept."""
-        for name in self.results.names(f"{self.folder}results/"):
-            if name.rsplit("/", 1)[-1].removesuffix(".json") not in keep:
-                self.results.delete(name)
+        """Delete results and details other than those of the fingerprints kept."""
+        for kind in ("results", "details"):
+            for name in self.results.names(f"{self.folder}{kind}/"):
+                if name.rsplit("/", 1)[-1].removesuffix(".json") not in keep:
+                    self.results.delete(name)
 
     def state(self) -> VerificationState:
         """The current state (done with no fingerprint before any verification)."""
