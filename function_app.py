@@ -5,6 +5,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from sds_app.blueprints.directory import bp as directory
+from sds_app.blueprints.health import bp as health
 from sds_app.blueprints.profiles import bp as profiles
 from sds_app.blueprints.sync_worker import bp as sync_worker
 from sds_app.blueprints.verification import bp as verification
@@ -15,3 +16,4 @@ app.register_functions(profiles)
 app.register_functions(verification)
 app.register_functions(directory)
 app.register_functions(sync_worker)
+app.register_functions(health)

@@ -4,6 +4,7 @@
 # created, so this runs after deploy, once the app answers. Safe to run again (create or update).
 # Outside azd: export AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME and
 # SDS_UPLOADS_SYSTEM_TOPIC_NAME (the outputs of infra/main.bicep), then run it.
+# SDS_KEY_ATTEMPTS and SDS_KEY_WAIT_SECONDS (default 30 and 10) bound the wait for a cold app.
 set -euo pipefail
 
 FUNCTION_NAME="verify_upload"
