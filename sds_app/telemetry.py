@@ -45,6 +45,7 @@ class _Exporting:
     queue_age_seconds: Any
 
 
+_installed = False
 _configured = False
 _exporting: _Exporting | None = None
 
@@ -85,8 +86,11 @@ class _StampedRecords:
 
 
 def _install_log_context() -> None:
-    if not isinstance(logging.getLogRecordFactory(), _StampedRecords):
+    # Once: a factory installed after ours (wrapping it) must not make us wrap again.
+    global _installed
+    if not _installed:
         logging.setLogRecordFactory(_StampedRecords(logging.getLogRecordFactory()))
+        _installed = True
 
 
 def _start_exporting(connection_string: str, options: Mapping[str, Any]) -> _Exporting:

@@ -75,6 +75,24 @@ def test_ids_are_restored_when_an_operation_ends(caplog: pytest.LogCaptureFixtur
     ]
 
 
+def test_a_record_factory_installed_later_does_not_double_the_ids(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="sds_app")
+    telemetry.configure()
+    ours = logging.getLogRecordFactory()
+
+    def theirs(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = ours(*args, **kwargs)
+        record.theirs = True
+        return record
+
+    monkeypatch.setattr(logging, "_logRecordFactory", theirs)
+    with telemetry.operation("x", request_id="r-1"):
+        logging.getLogger("sds_app.test").info("line")
+    assert lines(caplog, "sds_app.test") == ["[request-id r-1] line"]
+
+
 @pytest.mark.parametrize(
     ("path", "profile_id"),
     [
