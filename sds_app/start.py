@@ -53,7 +53,8 @@ def start(account: StorageAccount, settings: Settings, record: ProfileRecord) ->
                 raise TooLargeToVerifyInline(folder.fingerprint)
             folder, result = verify_current(account, record, settings)
         if result.has_errors:
-            _refuse(account, profile_id)
+            if record.status.status != run_status.SyncStatus.VALIDATION_ERROR:
+                _refuse(account, profile_id)  # already refused for these files: nothing to write
             return Started(result, None)
         try:
             run_id = _queue_run(account, profile_id, folder, result)

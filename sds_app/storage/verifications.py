@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -58,6 +60,20 @@ class VerificationState(_Stored):
     last_run_fingerprint: str | None = None
 
 
+# Results are immutable per fingerprint, so a small process-wide cache saves `start` a round trip.
+_RESULTS: OrderedDict[tuple[str, str, str], VerificationResult] = OrderedDict()
+_RESULTS_KEPT = 64
+_RESULTS_LOCK = threading.Lock()
+
+
+def _remember(key: tuple[str, str, str], result: VerificationResult) -> None:
+    with _RESULTS_LOCK:
+        _RESULTS[key] = result
+        _RESULTS.move_to_end(key)
+        while len(_RESULTS) > _RESULTS_KEPT:
+            _RESULTS.popitem(last=False)
+
+
 def _folder(profile_id: str) -> str:
     return f"{profile_id}/verification/"
 
@@ -74,9 +90,16 @@ class VerificationStore:
         self.container = container
 
     def result(self, fingerprint: str) -> VerificationResult | None:
-        """The result stored under a fingerprint."""
+        """The result stored under a fingerprint (a fingerprint's result never changes: cached)."""
+        key = (self.container.url, self.folder, fingerprint)
+        cached = _RESULTS.get(key)
+        if cached is not None:
+            return cached
         found = self.results.get(f"{self.folder}results/{fingerprint}.json")
-        return None if found is None else found[0]
+        if found is None:
+            return None
+        _remember(key, found[0])
+        return found[0]
 
     def detail(self, fingerprint: str) -> VerificationDetail | None:
         """The row-level detail stored under a fingerprint."""
