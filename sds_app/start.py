@@ -100,7 +100,7 @@ def _queue_run(account: StorageAccount, profile_id: str, folder: Folder, result:
         uploads.drop_run(run_id)  # another start won: its snapshots are not needed
         raise
     try:
-        enqueue_run(account, run_status.SyncMessage(profile_id=profile_id, run_id=run_id, reason="start"))
+        enqueue_run(account, run_status.SyncMessage.for_run(profile_id, record.run, "start"))
     except Exception as failure:
         _LOG.exception("Enqueueing run %s of profile %s failed", run_id, profile_id)
         _undo(store, profile_id, record, previous)

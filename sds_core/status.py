@@ -156,6 +156,14 @@ class SyncMessage(BaseModel):
     profile_id: str
     run_id: str
     reason: RunReason
+    snapshots: dict[str, str] = Field(default_factory=dict)
+    """Snapshot id of each frozen file (also in the profile record's run), for the logs and checks."""
+
+    @classmethod
+    def for_run(cls, profile_id: str, run: Run, reason: RunReason) -> SyncMessage:
+        """The message that queues `run`."""
+        frozen = {name: file.snapshot for name, file in run.snapshots.items()}
+        return cls(profile_id=profile_id, run_id=run.run_id, reason=reason, snapshots=frozen)
 
 
 class Refused(Exception):

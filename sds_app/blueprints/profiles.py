@@ -378,9 +378,7 @@ def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -
         if clear_errors:
             _errors().clear(profile_id)
         if transition.enqueue is not None and transition.run is not None:
-            message = run_status.SyncMessage(
-                profile_id=profile_id, run_id=transition.run.run_id, reason=transition.enqueue
-            )
+            message = run_status.SyncMessage.for_run(profile_id, transition.run, transition.enqueue)
             try:
                 enqueue_run(get_account(), message)
             except Exception:

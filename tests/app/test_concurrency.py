@@ -106,5 +106,11 @@ def test_parallel_resumes_queue_exactly_one_run(private_env: AppEnv) -> None:
     )
     messages = [json.loads(m.content) for m in queue.peek_messages(max_messages=32)]
     assert messages == [
-        {"schemaVersion": 1, "profileId": profile_id, "runId": "run-7", "reason": "resume"}
+        {
+            "schemaVersion": 1,
+            "profileId": profile_id,
+            "runId": "run-7",
+            "reason": "resume",
+            "snapshots": {},
+        }
     ]

@@ -846,8 +846,15 @@ def test_pause_resume_and_reset_follow_the_status_table(private_env: AppEnv) -> 
         "queued",
         run.run_id,
     )
+    frozen = {name: file.snapshot for name, file in run.snapshots.items()}
     assert queued(env, profile_id) == [
-        {"schemaVersion": 1, "profileId": profile_id, "runId": run.run_id, "reason": "resume"}
+        {
+            "schemaVersion": 1,
+            "profileId": profile_id,
+            "runId": run.run_id,
+            "reason": "resume",
+            "snapshots": frozen,
+        }
     ]
     assert item(env, api.resume_profile, "POST", profile_id, "/resume").status == 409
 
@@ -865,6 +872,7 @@ def test_pause_resume_and_reset_follow_the_status_table(private_env: AppEnv) -> 
         "profileId": profile_id,
         "runId": record.run.run_id,
         "reason": "reset",
+        "snapshots": frozen,
     }
     status = status_of(env, profile_id)
     assert status == {
@@ -890,11 +898,13 @@ def test_queue_messages_are_base64_json(private_env: AppEnv) -> None:
         .content
     )
     decoded = json.loads(base64.b64decode(raw))
+    run = ProfileStore(private_env.account).get(profile_id)[0].run
     assert decoded == {
         "schemaVersion": 1,
         "profileId": profile_id,
-        "runId": decoded["runId"],
+        "runId": run.run_id,
         "reason": "reset",
+        "snapshots": {name: file.snapshot for name, file in run.snapshots.items()},
     }
 
 

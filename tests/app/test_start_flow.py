@@ -42,7 +42,10 @@ def test_the_whole_flow_queues_one_run_with_frozen_files(private_env: AppEnv) ->
     record, _ = ProfileStore(private_env.account).get(profile_id)
     assert record.run is not None and record.run.state == "queued"
     assert queued(private_env) == [
-        {"schemaVersion": 1, "profileId": profile_id, "runId": record.run.run_id, "reason": "start"}
+        {
+            "schemaVersion": 1, "profileId": profile_id, "runId": record.run.run_id, "reason": "start",
+            "snapshots": {name: frozen.snapshot for name, frozen in record.run.snapshots.items()},
+        }
     ]
     assert sorted(record.run.snapshots) == sorted(name.lower() for name in GOOD)
     container = private_env.account.blobs.get_container_client(UPLOAD_CONTAINER)
@@ -249,3 +252,21 @@ def test_verification_report_json_and_csv(private_env: AppEnv) -> None:
     assert report(private_env, profile_id, "?$format=csv").raw.decode() == expected_csv
     as_text = report(private_env, profile_id, headers={"Accept": "text/csv"})
     assert as_text.raw.decode() == expected_csv and as_text.headers.get("Content-Type", "text/csv").startswith("text/csv")
+
+
+def test_an_error_of_ours_is_logged_and_raised_for_the_host_to_retry(
+    private_env: AppEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile_id = create_profile(private_env)
+    upload(upload_url(private_env, profile_id), GOOD)
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr("sds_app.verification.verify_files", broken)
+    with pytest.raises(RuntimeError):
+        trigger(private_env, profile_id, "School.csv")
+    failure = next(r for r in caplog.records if r.levelname == "ERROR")
+    assert profile_id in failure.getMessage() and f"{profile_id}/School.csv" in failure.getMessage()
+    assert report(private_env, profile_id).json["state"] == "notVerified"
+    assert VerificationStore(private_env.account, profile_id).state().state == "failed"
