@@ -241,8 +241,10 @@ class FileChecker:
         if first is None or second is None:
             return
         absent = first.missing | second.missing
-        present = np.flatnonzero(~absent) if absent.any() else np.arange(self.rows)
+        present = np.flatnonzero(~absent) if absent.any() else None  # None: every row
         a, b = _key_codes(first, present), _key_codes(second, present)
+        if present is None:
+            present = np.arange(self.rows)
         if _changes(a) > _changes(b):
             a, b = b, a  # the column the file is grouped by leads: the sort then finds runs ready-made
         pairs = a.astype(np.int64)
@@ -349,16 +351,18 @@ def _changes(codes: np.ndarray) -> int:
     return int(np.count_nonzero(codes[1:] != codes[:-1]))
 
 
-def _key_codes(state: ColumnState, present: np.ndarray) -> np.ndarray:
-    """Codes of a column's values at `present`: reuse the reference lookup where there is one."""
+def _key_codes(state: ColumnState, present: np.ndarray | None) -> np.ndarray:
+    """Codes of a column's values at `present` (None: every row); reuses the reference lookup."""
     if state.found_at is None:
-        everything = len(present) == len(state.values)
-        return _codes(state.values if everything else state.values.take(pa.array(present)))
-    codes = state.found_at[present]
+        return _codes(state.values if present is None else state.values.take(pa.array(present)))
+    codes = state.found_at if present is None else state.found_at[present]
     absent = np.flatnonzero(codes < 0)
     if len(absent):
         # Values missing from the referenced file still need codes of their own, past the found ones.
-        local = _codes(state.values.take(pa.array(present[absent])))
+        if present is None:
+            codes = codes.copy()
+        rows = absent if present is None else present[absent]
+        local = _codes(state.values.take(pa.array(rows)))
         codes[absent] = int(state.found_at.max(initial=-1)) + 1 + local
     return codes
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 from sds_core.checks import FileChecker, KeyIndex, shorten
 from sds_core.csvread import ParsedCsv, parse_csv
 from sds_core.header import analyse_header
-from sds_core.memory import release_unused
+from sds_core.memory import release_unused, use_lean_allocator
 from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
 from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
@@ -66,6 +66,7 @@ def verify_files(
 ) -> VerificationResult:
     """Verify uploaded files, given by name (as uploaded) with their bytes or a loader of them."""
     started = time.perf_counter()
+    use_lean_allocator()
     options = options or VerifyOptions()
     messages: list[Message] = []
     uploads: dict[str, list[str]] = {}
