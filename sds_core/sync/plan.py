@@ -130,9 +130,13 @@ class _Planner:
             str, tuple[str, Record, str | None]
         ] = {}  # ekey -> (display, record, upn)
         self.role: dict[str, str | None] = {}
+        self._frozen: dict[tuple[str, str, str | None], bool] = {}
 
     def frozen(self, kind: str, part: str, role: str | None = None) -> bool:
-        return any(self.options.deferred(n) for n in _depends(kind, part, role))
+        key = (kind, part, role)
+        if key not in self._frozen:
+            self._frozen[key] = any(self.options.deferred(n) for n in _depends(kind, part, role))
+        return self._frozen[key]
 
     def issue(
         self, kind: str, record: Record, problem: Problem, name: str = "", role: str = ""
