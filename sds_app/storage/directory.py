@@ -1,21 +1,20 @@
 """The default sync target: the synced directory in Azure Table storage, and the sync's own state blobs.
 
-Layout (table `sdsdirectory`): one row per entity, PartitionKey = `{kind}.{profileId}.{bucket}`
-(kind: school, class, user; bucket: the first hex digits of the id, as many as the profile's size
-needs, fixed at its first sync and kept in its registry row), RowKey = id.
-Azurite's cost per write grows with the size of the partition (measured: 650 rows/s into an
-empty partition, under 100/s once it holds 8,000 rows), so a profile's rows are spread over
-partitions of a few hundred rows; the plan writes in id order so a batch fills whole
-transactions. A profile's rows of one kind are still one PartitionKey range (purge). A row holds the Graph resource as compact JSON (`doc`,
-nulls left out), `key` (the source key) and `active`; its links (class members and teachers,
-school users and classes, user schools and classes) are embedded as newline-joined source keys,
-split over `l_{part}_{i}` properties with the count in `l_{part}_n`, so 4M memberships cost no
-extra rows. Writes are MERGE upserts in 100-entity transactions, run a few at a time.
-Rows are spread over one table per kind and first hex digit of the id (`sdsdirectoryuser0`...):
-Azurite keeps a table in one in-memory collection whose updates slow down with its size
-(measured at L: 1,676 inserts/s, but 254 updates/s with 624k rows in one table).
-Row `~profiles/{profileId}` of `sdsdirectory` registers each profile that has rows, so an item
-can be found by id.
+Layout: one row per entity in table `sdsdirectory{kind}{digit}` (kind: school, class, user;
+digit: the id's first hex digit), PartitionKey = `{kind}.{profileId}.{bucket}` (bucket: the id's
+first hex digits, as many as the profile's size needs, fixed at its first sync and kept in its
+registry row), RowKey = id. Both spreads are for Azurite, which keeps a table in one in-memory
+collection: measured, a write slows down with the size of its partition (650 rows/s into an empty
+partition, under 100/s at 8,000 rows) and an update with the size of its table (L, one table:
+1,676 inserts/s but 254 updates/s). The plan writes in id order so a batch fills whole
+transactions; a profile's rows of one kind are a PartitionKey range in each table (purge).
+
+A row holds the Graph resource as compact JSON (`doc`, nulls left out), `key` (the source key)
+and `active`; its links (class members and teachers, school users and classes, user schools and
+classes) are embedded as newline-joined source keys, split over `l_{part}_{i}` properties with
+the count in `l_{part}_n`, so 4M memberships cost no extra rows. Writes are MERGE upserts in
+100-entity transactions, run a few at a time. Row `~profiles/{profileId}` of `sdsdirectory`
+registers each profile that has rows, so an item can be found by id.
 """
 
 from __future__ import annotations
