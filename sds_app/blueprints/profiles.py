@@ -33,6 +33,7 @@ from sds_app.http.profile_access import (
 from sds_app.http.responses import empty_response, json_response
 from sds_app.settings import UPLOAD_CONTAINER, get_settings
 from sds_app.storage.clients import get_account
+from sds_app.storage.directory import SyncStateStore
 from sds_app.storage.documents import DocumentExists
 from sds_app.storage.provisioning import ensure_state_container
 from sds_app.storage.purge import purge
@@ -357,7 +358,7 @@ def list_errors(req: func.HttpRequest) -> func.HttpResponse:
 Step = Callable[[ProfileRecord, datetime], run_status.Transition]
 
 
-def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -> func.HttpResponse:
+def _transition(req: func.HttpRequest, step: Step, reset: bool = False) -> func.HttpResponse:
     """Apply a status-table event with If-Match; enqueue its message, undone if that fails."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
@@ -375,8 +376,11 @@ def _transition(req: func.HttpRequest, step: Step, clear_errors: bool = False) -
 
         profiles().update(profile_id, apply)
         transition = after["t"]
-        if clear_errors:
+        if reset:
+            # Dropped here, not by the worker: a reset run paused before it started and then
+            # resumed arrives as "resume", and must still write everything again.
             _errors().clear(profile_id)
+            SyncStateStore(get_account()).drop_baseline(profile_id)
         if transition.enqueue is not None and transition.run is not None:
             message = run_status.SyncMessage.for_run(profile_id, transition.run, transition.enqueue)
             try:
@@ -417,7 +421,7 @@ def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
     return _transition(
         req,
         lambda r, now: run_status.reset(r.status, r.run, str(uuid.uuid4()), now),
-        clear_errors=True,
+        reset=True,
     )
 
 

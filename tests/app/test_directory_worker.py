@@ -321,6 +321,26 @@ def test_reset_clears_errors_and_baseline_and_syncs_the_last_frozen_files_again(
     )
 
 
+def test_a_reset_paused_before_it_ran_and_resumed_still_writes_everything_again(
+    app_env: AppEnv,
+) -> None:
+    pid = create(app_env)
+    run_id = start(app_env, pid, sample_bytes("sds-v1_min-required"))
+    sync_worker.run_sync(message(pid, run_id))
+    assert post(app_env, api.reset_profile, pid, "reset") == 200
+    assert SyncStateStore(app_env.account).load_baseline(pid) is None
+    assert post(app_env, api.pause_profile, pid, "pause") == 200
+    assert post(app_env, api.resume_profile, pid, "resume") == 200
+    reset_message, resume_message = queued(app_env, pid), queued(app_env, pid)
+    assert [json.loads(m.get_body())["reason"] for m in (reset_message, resume_message)] == ["reset", "resume"]
+    sync_worker.run_sync(resume_message)
+    got = status(app_env, pid)
+    assert (got["status"], got["statusMessage"]) == (
+        "success",
+        "Synchronized: 28 added, 0 updated, 0 deactivated, 0 removed, 0 not synced (see errors).",
+    )
+
+
 def test_the_last_delivery_of_a_failing_run_and_the_poison_queue_set_error(
     app_env: AppEnv, small_batches: type[Interrupting]
 ) -> None:
