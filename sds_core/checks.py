@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from sds_core import formats
 from sds_core.csvread import ParsedCsv
 from sds_core.header import Layout, required
+from sds_core.memory import release_unused
 from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
 from sds_core.formats import Values
@@ -168,6 +169,7 @@ class FileChecker:
             for done in [workers.submit(self.check_column, *task) for task in tasks]:
                 done.result()
         if self.spec.unique_pair:
+            release_unused()  # the column checks' temporaries are gone: start the pair search low
             self.duplicate_pairs()
 
     def check_column(self, column: Column, broken: np.ndarray | None, target: Keys | None) -> None:

@@ -19,6 +19,7 @@ from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
 from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
 
+READ_AHEAD = 2
 FileData = bytes | bytearray | Callable[[], bytes | bytearray]
 
 
@@ -89,15 +90,15 @@ def verify_files(
     keys = KeyIndex()
     summaries: dict[str, FileSummary] = {}
     teacher_usernames: pa.Array | None = None
-    # One file is read and parsed ahead while the previous one is checked: parsing and loading
-    # release the GIL, so the two overlap on a 2-core machine.
+    # Up to two files are read and parsed ahead while the current one is checked: parsing and
+    # loading release the GIL, so they overlap with the checks on a 2-core machine.
     with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=2) as workers:
-        pending = [reader.submit(_read, name, files[name], progress) for _, name in readable[:1]]
+        ahead = [reader.submit(_read, name, files[name], progress) for _, name in readable[:READ_AHEAD]]
         for index, (spec, name) in enumerate(readable):
-            parsed, size = pending.pop().result()
-            if index + 1 < len(readable):
-                following = readable[index + 1][1]
-                pending.append(reader.submit(_read, following, files[following], progress))
+            parsed, size = ahead.pop(0).result()
+            if index + READ_AHEAD < len(readable):
+                following = readable[index + READ_AHEAD][1]
+                ahead.append(reader.submit(_read, following, files[following], progress))
             file_messages, summaries[spec.name], usernames = _check_file(
                 spec, name, parsed, size, options, keys, teacher_usernames, workers
             )
