@@ -20,6 +20,8 @@ from sds_core.options import VerifyOptions
 from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
 
 READ_AHEAD = 2
+# Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
+REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
 FileData = bytes | bytearray | Callable[[], bytes | bytearray]
 
 
@@ -165,9 +167,10 @@ def _check_file(
     checker.check_values(keys, workers)
     if spec.name == "student.csv":
         checker.shared_usernames(teacher_usernames)
-    key_column = checker.keys("SIS ID")
-    if key_column is not None:
-        keys.add(spec.name, "SIS ID", key_column)
+    if spec.name in REFERENCED:
+        key_column = checker.keys("SIS ID")
+        if key_column is not None:
+            keys.add(spec.name, "SIS ID", key_column)
     messages.extend(checker.messages)
     return messages, summary, checker.usernames() if spec.name == "teacher.csv" else None
 
