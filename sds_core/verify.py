@@ -19,7 +19,7 @@ from sds_core.messages import Code, Message, Row, Severity, render
 from sds_core.options import VerifyOptions
 from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
 
-READ_AHEAD = 2
+READ_AHEAD = 1
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
 REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
 FileData = bytes | bytearray | Callable[[], bytes | bytearray]
@@ -92,7 +92,7 @@ def verify_files(
     keys = KeyIndex()
     summaries: dict[str, FileSummary] = {}
     teacher_usernames: pa.Array | None = None
-    # Up to two files are read and parsed ahead while the current one is checked: parsing and
+    # The next file is read and parsed ahead while the current one is checked: parsing and
     # loading release the GIL, so they overlap with the checks on a 2-core machine.
     with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=2) as workers:
         ahead = [reader.submit(_read, name, files[name], progress) for _, name in readable[:READ_AHEAD]]
