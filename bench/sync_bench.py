@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -131,46 +130,11 @@ def reads(connection: str) -> dict:
     return timings
 
 
-class MemoryAzurite:
-    """Azurite on free ports, tables in memory only, with a larger heap.
+def memory_azurite():  # noqa: ANN201 - tests.azurite.AzuriteProcess, imported late
+    """Azurite on free ports, tables in memory only, with a larger heap (its disk save dies at L)."""
+    from tests.azurite import AzuriteProcess
 
-    At L, Azurite's periodic save of its table database to disk (one JSON string) outgrows
-    what V8 allows and the process dies; --inMemoryPersistence skips the save.
-    """
-
-    def __init__(self) -> None:
-        from tests.azurite import REPO, Azurite, _answers, _free_port
-
-        self.azurite = Azurite(_free_port(), _free_port(), _free_port())
-        ports = (self.azurite.blob_port, self.azurite.queue_port, self.azurite.table_port)
-        command = [
-            str(REPO / "node_modules" / ".bin" / "azurite"),
-            "--silent",
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--loose",
-            "--inMemoryPersistence",
-        ]
-        for service, port in zip(("blob", "queue", "table"), ports, strict=True):
-            command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
-        env = {**os.environ, "NODE_OPTIONS": "--max-old-space-size=12288"}
-        self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 30
-        while not all(_answers(p) for p in ports):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError("Azurite did not start")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        """Stop Azurite (its data lived in memory only)."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+    return AzuriteProcess(in_memory=True, heap_mib=12288)
 
 
 def _peak_kib(pid: int) -> int:
@@ -213,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             check=True,
         )
-    azurite = MemoryAzurite()
+    azurite = memory_azurite()
     results = {"scale": args.scale, "batch": args.batch, "workers": args.workers}
     try:
         for name in ("first", "changed", "same"):

@@ -50,9 +50,13 @@ def _free_port() -> int:
 
 
 class AzuriteProcess:
-    """Starts Azurite from node_modules in a temporary folder and stops it."""
+    """Starts Azurite from node_modules in a temporary folder and stops it.
 
-    def __init__(self) -> None:
+    `in_memory` keeps tables in memory only and `heap_mib` raises node's heap: at the L bench scale,
+    Azurite's periodic save of its table database outgrows what V8 allows.
+    """
+
+    def __init__(self, in_memory: bool = False, heap_mib: int | None = None) -> None:
         self.folder = tempfile.mkdtemp(prefix="azurite-")
         self.azurite = Azurite(_free_port(), _free_port(), _free_port())
         binary = REPO / "node_modules" / ".bin" / "azurite"
@@ -65,8 +69,9 @@ class AzuriteProcess:
                 "--blobPort", str(self.azurite.blob_port),
                 "--queuePort", str(self.azurite.queue_port),
                 "--tablePort", str(self.azurite.table_port),
-                "--location", self.folder,
+                *(["--inMemoryPersistence"] if in_memory else ["--location", self.folder]),
             ],
+            env={**os.environ, **({"NODE_OPTIONS": f"--max-old-space-size={heap_mib}"} if heap_mib else {})},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
