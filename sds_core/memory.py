@@ -11,11 +11,14 @@ import pyarrow as pa
 
 @lru_cache(maxsize=1)
 def _libc_trim():  # noqa: ANN202 - a ctypes function or None
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
+    # The usual soname first: find_library runs ldconfig in a subprocess.
+    for lookup in (lambda: "libc.so.6", lambda: ctypes.util.find_library("c")):
+        name = lookup()
+        try:
+            return ctypes.CDLL(name).malloc_trim if name else None
+        except (OSError, AttributeError):  # not glibc: nothing to trim
+            continue
+    return None
 
 
 def use_lean_allocator() -> None:
