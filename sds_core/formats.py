@@ -23,7 +23,6 @@ PATTERNS: dict[Kind, str] = {
     # No leading, trailing or double dot; the prefix's length is checked apart.
     Kind.USERNAME: rf"^[{_PREFIX_CHARS}]+(?:\.[{_PREFIX_CHARS}]+)*(?:@{_LABEL}(?:\.{_LABEL})+)?$",
     Kind.EMAIL: r"^[^\s@]+@[^\s@]+\.[^\s@]+$",
-    Kind.YEAR: r"^[0-9]{4}$",
 }
 NAME_LIMITS: dict[Kind, int] = {Kind.SCHOOL_NAME: 256, Kind.PERSON_NAME: 64}
 _CONTROL = r"[\x00-\x1f\x7f]"
@@ -62,7 +61,7 @@ def well_formed(values: Values, kind: Kind, check_nul: bool) -> np.ndarray | Non
         length = to_numpy(pc.binary_length(values))
         short = np.where(prefix >= 0, prefix, length) <= USERNAME_PREFIX_MAX
         return short & _matches(values, PATTERNS[kind])
-    if kind is Kind.YEAR:
+    if kind is Kind.YEAR:  # four ASCII digits
         return to_numpy(pc.ascii_is_decimal(values)) & (to_numpy(pc.binary_length(values)) == 4)
     if kind in PATTERNS:
         return _matches(values, PATTERNS[kind])

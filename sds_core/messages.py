@@ -75,18 +75,6 @@ SEVERITIES: dict[Code, Severity] = {
     Code.USERNAME_ALSO_TEACHER: Severity.WARNING,
 }
 
-# Codes whose place in the order follows the field's position in the specification.
-FIELD_CODES = frozenset(
-    {
-        Code.MISSING_DATA,
-        Code.INVALID_FORMAT,
-        Code.DUPLICATE_VALUES,
-        Code.REFERENCE_NOT_FOUND,
-        Code.SPECIAL_CHARACTERS,
-    }
-)
-
-
 @dataclass(frozen=True)
 class Row:
     """One offending row behind a message: spreadsheet row number (header = 1), column, value."""
