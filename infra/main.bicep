@@ -42,6 +42,10 @@ param sdsUploadUrlTtlMinutes string = '60'
 @description('Most instances the app may scale out to.')
 param maximumInstanceCount string = '40'
 
+@description('Memory of an instance (MB): 2048 verifies district files of 5M rows; syncing that many needs 4096.')
+@allowed(['2048', '4096'])
+param instanceMemoryMB string = '2048'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -121,7 +125,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     maximumInstanceCount: int(maximumInstanceCount)
-    instanceMemoryMB: 2048
+    instanceMemoryMB: int(instanceMemoryMB)
     appSettings: {
       // Host storage and the app's own clients (sds_app/storage/account.py): identity, no keys.
       AzureWebJobsStorage__accountName: storage.outputs.name

@@ -165,7 +165,11 @@ def test_the_app_is_flex_consumption_python_3_11_with_2048_mb_and_its_own_identi
     api = text("app/api.bicep")
     assert "name: 'FC1'" in api and "tier: 'FlexConsumption'" in api
     assert keys(block(api, "runtime: {")) == {"name": "'python'", "version": "'3.11'"}
-    assert "instanceMemoryMB: 2048" in text("main.bicep")
+    main = text("main.bicep")
+    assert "param instanceMemoryMB string = '2048'" in main
+    assert "instanceMemoryMB: int(instanceMemoryMB)" in main
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["instanceMemoryMB"] == {"value": "${SDS_INSTANCE_MEMORY_MB=2048}"}
     assert "type: 'UserAssigned'" in api
     assert "type: 'UserAssignedIdentity'" in api  # the deployment package, too
 
