@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sds_app import telemetry
-from sds_app.settings import Settings, UPLOAD_CONTAINER
+from sds_app.settings import UPLOAD_CONTAINER, Settings
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.uploads import Upload, UploadChanged, UploadFolder

@@ -40,6 +40,7 @@ from sds_app.storage.purge import purge
 from sds_app.storage.sas import upload_url
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_app.storage.sync_queue import enqueue_run
+from sds_app.storage.uploads import UploadFolder
 from sds_core import status as run_status
 from sds_core.profiles import (
     Invalid,
@@ -264,20 +265,8 @@ def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
         csv_only(load(ctx, profile_id))
-        container = get_account().blobs.get_container_client(UPLOAD_CONTAINER)
-        prefix = f"{profile_id}/"
-        files = [
-            {
-                "name": blob.name[len(prefix) :],
-                "size": blob.size,
-                "eTag": blob.etag,
-                "lastModifiedDateTime": blob.last_modified.astimezone(UTC)
-                .isoformat()
-                .replace("+00:00", "Z"),
-            }
-            for blob in container.list_blobs(name_starts_with=prefix)
-        ]
-        return json_response(ctx, {"value": sorted(files, key=lambda f: f["name"])})
+        files = [upload.to_json() for upload in UploadFolder(get_account(), profile_id).list()]
+        return json_response(ctx, {"value": files})
 
     return handle(req, Access.READ, run)
 

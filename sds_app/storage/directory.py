@@ -35,10 +35,10 @@ from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from sds_app.storage.account import StorageAccount
+from sds_app.storage.profiles import STATE_CONTAINER
 from sds_core.sync import LINK_KINDS, PROPERTIES, DirectoryChange, SyncIssue, entity_id
 
 DIRECTORY_TABLE = "sdsdirectory"
-STATE_CONTAINER = "sds-state"
 REGISTRY = "~profiles"
 KINDS = ("school", "class", "user")
 PARTITION_ROWS = 500  # aimed rows per partition
