@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import azure.functions as func
@@ -28,7 +27,6 @@ from sds_app.storage.documents import DocumentMissing
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_core.profiles import ProfileRecord
-from sds_core.reader import iter_rows
 from sds_core.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
 from sds_core.sync import (
     Batch,
@@ -199,16 +197,16 @@ class SyncRun:
         self._move(summary, SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
         log.info("Sync of profile %s run %s: %s", self.pid, self.message.run_id, summary)
 
-    def _files(self, record: ProfileRecord) -> dict[str, Iterator[dict[str, str]]]:
+    def _files(self, record: ProfileRecord) -> dict[str, bytes]:
         container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
-        files: dict[str, Iterator[dict[str, str]]] = {}
+        files: dict[str, bytes] = {}
         for name, frozen in (record.run.snapshots if record.run else {}).items():
             data = (
                 container.get_blob_client(frozen.blob, snapshot=frozen.snapshot)
                 .download_blob()
                 .readall()
             )
-            files[name] = iter_rows(name, data)
+            files[name] = data
         return files
 
     def fail(self, message: str, whatever_state: bool = False) -> None:

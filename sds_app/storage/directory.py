@@ -19,7 +19,6 @@ registers each profile that has rows, so an item can be found by id.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
@@ -40,6 +39,7 @@ from sds_core.sync import LINK_KINDS, PROPERTIES, DirectoryChange, SyncIssue, en
 
 DIRECTORY_TABLE = "sdsdirectory"
 REGISTRY = "~profiles"
+BASELINE = "baseline.arrow"  # dump_baseline's bytes: compressed already
 KINDS = ("school", "class", "user")
 PARTITION_ROWS = 500  # aimed rows per partition
 SHARDS = "0123456789abcdef"  # first hex digit of the id: one table per kind and digit
@@ -469,12 +469,11 @@ class SyncStateStore:
 
     def load_baseline(self, profile_id: str) -> bytes | None:
         """The baseline of the last successful sync (as dump_baseline wrote it), or None."""
-        data = self._read(profile_id, "baseline.json.gz")
-        return gzip.decompress(data) if data else None
+        return self._read(profile_id, BASELINE)
 
     def save_baseline(self, profile_id: str, data: bytes) -> None:
         """Keep the baseline of a successful sync."""
-        self._write(profile_id, "baseline.json.gz", gzip.compress(data, compresslevel=1))
+        self._write(profile_id, BASELINE, data)
 
     def load_checkpoint(self, profile_id: str) -> dict[str, Any] | None:
         """The progress of the profile's current run, or None."""
@@ -489,11 +488,11 @@ class SyncStateStore:
 
     def drop_baseline(self, profile_id: str) -> None:
         """Forget the last successful sync (reset): the next run writes everything again."""
-        self._delete(profile_id, "baseline.json.gz")
+        self._delete(profile_id, BASELINE)
 
     def purge(self, profile_id: str) -> None:
         """Drop the baseline and the checkpoint (profile deleted)."""
-        for name in ("baseline.json.gz", "checkpoint.json"):
+        for name in (BASELINE, "checkpoint.json"):
             self._delete(profile_id, name)
 
     def _delete(self, profile_id: str, *names: str) -> None:

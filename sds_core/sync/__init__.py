@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sds_core.sync.baseline import Baseline, Entry, dump_baseline, load_baseline
+from sds_core.sync.baseline import Baseline, dump_baseline, load_baseline
 from sds_core.sync.model import LINK_KINDS, PARTS, DirectoryChange, SyncIssue
 from sds_core.sync.options import SyncOptions
 from sds_core.sync.plan import Step, SyncPlan, plan_sync
@@ -19,7 +19,6 @@ __all__ = [
     "Baseline",
     "DirectoryChange",
     "DirectoryTarget",
-    "Entry",
     "Source",
     "Step",
     "SyncIssue",

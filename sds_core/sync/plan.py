@@ -1,15 +1,29 @@
-"""The delta: compare the desired directory (from the files) with the baseline and plan the writes."""
+"""The delta: compare the desired directory (from the files) with the baseline and plan the writes.
+
+An entity whose synced values are unchanged since the last run keeps that run's decisions (display
+name, principal name, resource digest) without being looked at again; only new and changed rows
+are judged one by one. Links are compared as set digests computed for all entities at once. So a
+re-sync costs a pass over the columns plus the work of what changed.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sds_core.sync.baseline import Baseline, Entry, digest
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sds_core.sync.adjacency import Adjacency, adjacency, kept_pairs
+from sds_core.sync.baseline import Baseline
+from sds_core.sync.digests import EMPTY_SET, text_digest
 from sds_core.sync.identity import Problem, display_name_problem, principal_name
-from sds_core.sync.model import PARTS, DirectoryChange, SyncIssue
+from sds_core.sync.model import LINK_KINDS, PARTS, DirectoryChange, SyncIssue
 from sds_core.sync.options import SyncOptions
 from sds_core.sync.resources import (
+    SHAPE_VERSION,
     class_resource,
     entity_id,
     mail_nickname,
@@ -17,11 +31,15 @@ from sds_core.sync.resources import (
     school_resource,
     user_resource,
 )
-from sds_core.sync.source import ROLE_FILES, Record, Source
+from sds_core.sync.source import ROLE_FILES, ROLES, Entities, Record, Source
 
+KINDS = tuple(PARTS)
 ROSTERS = {"student": "studentEnrollment", "teacher": "teacherRoster"}
 ENTRY_TYPES = {"school": "School", "class": "Section", "student": "Student", "teacher": "Teacher"}
+CUSTOMIZATIONS = {"school": "school", "class": "section"}
 MAX_MAIL_NICKNAME = 64
+CHUNK = 20_000  # records judged at a time: bounds the Python objects alive at once
+WRITE_ORDER = {"school": 0, "user": 1, "class": 2}
 # Which customizations (files) each part is made from: a deferred one freezes the part.
 _DEPENDS = {
     ("school", "resource"): ("school",),
@@ -31,7 +49,6 @@ _DEPENDS = {
     ("class", "members"): ("section", "student", "studentEnrollment"),
     ("class", "teachers"): ("section", "teacher", "teacherRoster"),
 }
-_EMPTY = digest([])
 
 
 def _depends(kind: str, part: str, role: str | None) -> tuple[str, ...]:
@@ -44,6 +61,29 @@ def _depends(kind: str, part: str, role: str | None) -> tuple[str, ...]:
     }[part]
 
 
+def fingerprints(options: SyncOptions) -> tuple[str, str]:
+    """What the resource digests were made under, and that plus what decides display names."""
+    shape = json.dumps(
+        {
+            "version": SHAPE_VERSION,
+            "optional": {
+                name: sorted(c.optional_properties) if c.optional_properties is not None else None
+                for name, c in sorted(options.customizations.items())
+            },
+            "creates": options.creates_users,
+            "domains": sorted(options.user_domains.items()),
+            "matching": sorted(
+                (r, m.source_property, m.target_property, m.target_domain)
+                for r, m in options.matching.items()
+            ),
+            "special": options.replace_special_characters,
+        },
+        sort_keys=True,
+    )
+    renames = sorted(n for n, c in options.customizations.items() if c.allow_display_name_update)
+    return shape, json.dumps({"shape": shape, "renames": renames})
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One planned write: the entity (`kind/key`), the operation and the parts to write."""
@@ -51,6 +91,17 @@ class Step:
     ekey: str
     op: str
     parts: tuple[str, ...] = ()
+    index: int = -1  # among its kind's source entities; -1 when it is not in the files
+
+
+@dataclass
+class Decisions:
+    """One kind's entities this run writes: which, their names and their part digests."""
+
+    mask: np.ndarray
+    display: np.ndarray  # object: str or None
+    upns: np.ndarray  # object: str or None
+    digests: np.ndarray  # (n, 3) uint64
 
 
 @dataclass
@@ -62,10 +113,9 @@ class SyncPlan:
     options: SyncOptions
     steps: list[Step] = field(default_factory=list)
     issues: list[SyncIssue] = field(default_factory=list)
-    baseline: Baseline = field(default_factory=dict)
-    links: dict[str, dict[str, tuple[str, ...]]] = field(
-        default_factory=dict
-    )  # ekey -> part -> keys
+    baseline: Baseline = field(default_factory=Baseline.empty)
+    decisions: dict[str, Decisions] = field(default_factory=dict)
+    links: dict[tuple[str, str], Adjacency] = field(default_factory=dict)  # (kind, part)
 
     def counts(self) -> dict[str, int]:
         """Planned operations by name (add, update, deactivate, remove)."""
@@ -76,16 +126,27 @@ class SyncPlan:
 
     def sizes(self) -> dict[str, int]:
         """Entities per kind after the run (active or not): what a target sizes its storage for."""
-        out = dict.fromkeys(PARTS, 0)
-        for ekey in self.baseline:
-            out[ekey.partition("/")[0]] += 1
-        return out
+        return self.baseline.sizes(KINDS)
+
+    def entities(self, kind: str) -> Entities:
+        """The source entities of a kind."""
+        return {
+            "school": self.source.schools,
+            "class": self.source.classes,
+            "user": self.source.users,
+        }[kind]
 
     def changes(self, steps: Sequence[Step]) -> list[DirectoryChange]:
         """The writes of `steps`, with their Graph resources and linked keys."""
-        return [self._change(step) for step in steps]
+        records: dict[str, dict[int, Record]] = {}
+        for kind in KINDS:
+            wanted = sorted(
+                {s.index for s in steps if s.index >= 0 and s.ekey.startswith(kind + "/")}
+            )
+            records[kind] = dict(zip(wanted, self.entities(kind).records(wanted), strict=True))
+        return [self._change(step, records) for step in steps]
 
-    def _change(self, step: Step) -> DirectoryChange:
+    def _change(self, step: Step, records: dict[str, dict[int, Record]]) -> DirectoryChange:
         kind, _, key = step.ekey.partition("/")
         ident = entity_id(self.profile_id, kind, key)
         if step.op == "remove":
@@ -94,49 +155,79 @@ class SyncPlan:
             return DirectoryChange(
                 kind, key, ident, "deactivate", links={"schools": (), "classes": ()}
             )
-        links = {p: self.links[step.ekey][p] for p in step.parts if p != "resource"}
-        resource = self._resource(kind, key) if "resource" in step.parts else None
-        password = None
-        if kind == "user" and step.op == "add":
-            password = self.source.users[key].values.get("Password")
+        i, record = step.index, records[kind][step.index]
+        links = {p: self._linked(kind, p, i) for p in step.parts if p != "resource"}
+        decided = self.decisions[kind]
+        resource = None
+        if "resource" in step.parts:
+            resource = self._resource(kind, record, decided.display[i], decided.upns[i])
+        password = record.values.get("Password") if kind == "user" and step.op == "add" else None
         return DirectoryChange(kind, key, ident, step.op, resource, links, password)
 
-    def _resource(self, kind: str, key: str) -> dict:
-        entry = self.baseline[f"{kind}/{key}"]
+    def _linked(self, kind: str, part: str, index: int) -> tuple[str, ...]:
+        keys = self.entities(LINK_KINDS[part]).key_list
+        return tuple(keys[t] for t in self.links[(kind, part)].of(index).tolist())
+
+    def _resource(self, kind: str, record: Record, display: str, upn: str | None) -> dict:
         if kind == "school":
-            return school_resource(self.profile_id, self.source.schools[key], entry.display_name)
+            return school_resource(self.profile_id, record, display)
         if kind == "class":
-            return class_resource(
-                self.profile_id, self.source.classes[key], entry.display_name, self.options
-            )
-        role = key.partition(":")[0]
-        return user_resource(
-            self.profile_id, role, self.source.users[key], entry.display_name, entry.upn
-        )
+            return class_resource(self.profile_id, record, display, self.options)
+        role = record.key.partition(":")[0]
+        return user_resource(self.profile_id, role, record, display, upn)
 
 
 def plan_sync(
-    profile_id: str, source: Source, options: SyncOptions, baseline: Baseline
+    profile_id: str, source: Source, options: SyncOptions, baseline: Baseline | None = None
 ) -> SyncPlan:
     """Plan the run that brings the directory from `baseline` to what `source` describes."""
-    return _Planner(SyncPlan(profile_id, source, options), baseline).run()
+    plan = SyncPlan(profile_id, source, options)
+    return _Planner(plan, baseline if baseline is not None else Baseline.empty()).run()
+
+
+@dataclass
+class _Kind:
+    """The planner's view of one kind: source entities against the baseline."""
+
+    name: str
+    entities: Entities
+    ekeys: pa.Array
+    base: np.ndarray  # baseline row of each entity, -1 if new
+    base_active: np.ndarray
+    resource_frozen: np.ndarray
 
 
 class _Planner:
     def __init__(self, plan: SyncPlan, old: Baseline) -> None:
         self.plan, self.old = plan, old
         self.source, self.options = plan.source, plan.options
-        self.decided: dict[
-            str, tuple[str, Record, str | None]
-        ] = {}  # ekey -> (display, record, upn)
-        self.role: dict[str, str | None] = {}
-        self._frozen: dict[tuple[str, str, str | None], bool] = {}
+        self.shape, decisions = fingerprints(self.options)
+        self.same_decisions = len(old) > 0 and old.decisions == decisions
+        self.decisions_fingerprint = decisions
+        self.kinds = {kind: self._view(kind) for kind in KINDS}
 
     def frozen(self, kind: str, part: str, role: str | None = None) -> bool:
-        key = (kind, part, role)
-        if key not in self._frozen:
-            self._frozen[key] = any(self.options.deferred(n) for n in _depends(kind, part, role))
-        return self._frozen[key]
+        return any(self.options.deferred(n) for n in _depends(kind, part, role))
+
+    def _view(self, kind: str) -> _Kind:
+        entities = self.plan.entities(kind)
+        ekeys = pc.binary_join_element_wise(kind, entities.keys, "/")
+        base = np.full(len(entities), -1, np.int64)
+        if len(self.old) and len(entities):
+            base = (
+                pc.index_in(ekeys, value_set=self.old.ekeys)
+                .fill_null(-1)
+                .to_numpy(zero_copy_only=False)
+            )
+            base = base.astype(np.int64)
+        known = base >= 0
+        active = np.zeros(len(entities), bool)
+        active[known] = self.old.active[base[known]]
+        if kind == "user":
+            frozen = np.array([self.frozen(kind, "resource", r) for r in ROLES])[entities.roles]
+        else:
+            frozen = np.full(len(entities), self.frozen(kind, "resource"))
+        return _Kind(kind, entities, ekeys, base, active, frozen)
 
     def issue(
         self, kind: str, record: Record, problem: Problem, name: str = "", role: str = ""
@@ -153,35 +244,72 @@ class _Planner:
             )
         )
 
-    def display(self, ekey: str, new: str, customization: str) -> str:
-        base = self.old.get(ekey)
-        if (
-            base is None
-            or not base.active
-            or self.options.customization(customization).allow_display_name_update
-        ):
-            return new
-        return base.display_name
-
     def run(self) -> SyncPlan:
-        self.decide_orgs()
+        for kind in KINDS:
+            self.plan.decisions[kind] = self.keep_unchanged(self.kinds[kind])
+        self.decide_orgs("school")
+        self.decide_orgs("class")
         self.decide_users()
         self.link()
         self.compare()
         return self.plan
 
-    def decide_orgs(self) -> None:
-        for kind, records, custom in (
-            ("school", self.source.schools, "school"),
-            ("class", self.source.classes, "section"),
+    # -- decisions --------------------------------------------------------------------------
+
+    def keep_unchanged(self, view: _Kind) -> Decisions:
+        """Entities whose synced values did not change keep the last run's decisions as they are."""
+        n = len(view.entities)
+        fast = np.zeros(n, bool)
+        if self.same_decisions:
+            known = view.base >= 0
+            same = np.zeros(n, bool)
+            same[known] = self.old.row_digests[view.base[known]] == view.entities.row_digests[known]
+            fast = known & view.base_active & same & ~view.resource_frozen
+        decided = Decisions(
+            fast, np.full(n, None, object), np.full(n, None, object), np.zeros((n, 3), np.uint64)
+        )
+        rows = view.base[fast]
+        if len(rows):
+            decided.display[fast] = self.old.display.take(rows).to_numpy(zero_copy_only=False)
+            decided.upns[fast] = self.old.upns.take(rows).to_numpy(zero_copy_only=False)
+            decided.digests[fast, 0] = self.old.digests[rows, 0]
+        return decided
+
+    def to_judge(self, view: _Kind, first: np.ndarray | None = None) -> np.ndarray:
+        """Entities to judge one by one (new or changed), by `first` then in file order."""
+        pending = np.flatnonzero(~self.plan.decisions[view.name].mask & ~view.resource_frozen)
+        rows = view.entities.row_numbers[pending]
+        order = np.lexsort((rows,) if first is None else (rows, first[pending]))
+        return pending[order]
+
+    def display(self, view: _Kind, i: int, new: str, customization: str) -> str:
+        base = int(view.base[i])
+        if (
+            base < 0
+            or not view.base_active[i]
+            or self.options.customization(customization).allow_display_name_update
         ):
-            if self.frozen(kind, "resource"):
-                continue
-            for key, record in records.items():
+            return new
+        return self.old.display[base].as_py()
+
+    def decide(self, view: _Kind, i: int, display: str, upn: str | None) -> None:
+        decided = self.plan.decisions[view.name]
+        row = int(view.entities.row_digests[i])
+        decided.mask[i] = True
+        decided.display[i] = display
+        decided.upns[i] = upn
+        decided.digests[i, 0] = text_digest(f"{self.shape}\x1e{row:x}\x1e{display}\x1e{upn or ''}")
+
+    def decide_orgs(self, kind: str) -> None:
+        view = self.kinds[kind]
+        pending = self.to_judge(view)
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            for i, record in zip(chunk.tolist(), view.entities.records(chunk), strict=True):
                 name = record.values.get("Name" if kind == "school" else "Section Name", "")
-                problem = display_name_problem(name, "school" if kind == "school" else "class")
+                problem = display_name_problem(name, kind)
                 if problem is None and kind == "class":
-                    nickname = mail_nickname(key, self.options)
+                    nickname = mail_nickname(record.key, self.options)
                     if len(nickname) > MAX_MAIL_NICKNAME:
                         problem = Problem(
                             "AzureActiveDirectoryInvalidPropertyValue",
@@ -190,37 +318,48 @@ class _Planner:
                 if problem:
                     self.issue(kind, record, problem, name)
                     continue
-                ekey = f"{kind}/{key}"
-                self.decided[ekey] = (self.display(ekey, name, custom), record, None)
-                self.role[ekey] = None
+                self.decide(view, i, self.display(view, i, name, CUSTOMIZATIONS[kind]), None)
+
+    def owners(self) -> dict[str, str]:
+        """Principal names (lower case) held by users of the baseline, active or not."""
+        users = self.old.of_kind("user")
+        if not users.any():
+            return {}
+        ekeys = self.old.ekeys.filter(users).to_pylist()
+        upns = self.old.upns.filter(users).to_pylist()
+        return {upn.lower(): ekey for ekey, upn in zip(ekeys, upns, strict=True) if upn}
 
     def decide_users(self) -> None:
-        owners: dict[str, str] = {}
-        for ekey, entry in self.old.items():
-            if entry.upn and ekey.startswith("user/"):
-                owners[entry.upn.lower()] = ekey
-        wanted: list[tuple[str, str, Record, str | None]] = []
-        for role in ("teacher", "student"):  # staff accounts win a contested name
-            if self.frozen("user", "resource", role):
-                continue
-            for key, record in self.source.users.items():
-                if not key.startswith(role + ":"):
-                    continue
+        view = self.kinds["user"]
+        teachers_first = (view.entities.roles == 0).astype(
+            np.int8
+        )  # staff accounts win a contested name
+        pending = self.to_judge(view, teachers_first)
+        if not len(pending):
+            return
+        owners = self.owners()
+        wanted: list[tuple[int, Record, str | None, str]] = []
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            for i, record in zip(chunk.tolist(), view.entities.records(chunk), strict=True):
+                role = ROLES[view.entities.roles[i]]
                 upn = principal_name(role, record.values, self.options)
                 name = person_display_name(record)
                 problem = upn if isinstance(upn, Problem) else display_name_problem(name, role)
                 if problem:
                     self.issue("user", record, problem, record.values.get("Username", ""), role)
                     continue
-                ekey = f"user/{key}"
-                base = self.old.get(ekey)
-                if base and base.upn and base.upn != upn and owners.get(base.upn.lower()) == ekey:
-                    del owners[base.upn.lower()]  # renamed: the old name is free again
-                wanted.append((ekey, role, record, upn))
-        for ekey, role, record, upn in wanted:
+                base = int(view.base[i])
+                old_upn = self.old.upns[base].as_py() if base >= 0 else None
+                ekey = f"user/{record.key}"
+                if old_upn and old_upn != upn and owners.get(old_upn.lower()) == ekey:
+                    del owners[old_upn.lower()]  # renamed: the old name is free again
+                wanted.append((i, record, upn, name))
+        for i, record, upn, name in wanted:
+            role = ROLES[view.entities.roles[i]]
             if upn is not None:
-                owner = owners.setdefault(upn.lower(), ekey)
-                if owner != ekey:
+                owner = owners.setdefault(upn.lower(), f"user/{record.key}")
+                if owner != f"user/{record.key}":
                     self.issue(
                         "user",
                         record,
@@ -232,112 +371,184 @@ class _Planner:
                         role,
                     )
                     continue
-            name = self.display(ekey, person_display_name(record), role)
-            self.decided[ekey] = (name, record, upn)
-            self.role[ekey] = role
+            self.decide(view, i, self.display(view, i, name, role), upn)
+
+    # -- links ------------------------------------------------------------------------------
+
+    def present(self, kind: str) -> np.ndarray:
+        """Entities that exist after the run: written now, or kept active as they were."""
+        view, decided = self.kinds[kind], self.plan.decisions[kind]
+        return decided.mask | ((view.base >= 0) & view.base_active)
 
     def link(self) -> None:
-        present = set(self.decided)
-        present.update(
-            k for k, e in self.old.items() if e.active and k not in self.decided and self.carried(k)
-        )
         src, links = self.source, self.plan.links
-        user_classes: dict[str, set[str]] = {}
-        school_users: dict[str, set[str]] = {}
-        school_classes: dict[str, set[str]] = {}
-        for key in src.classes:
-            if f"class/{key}" not in present:
-                continue
-            rosters = {}
-            for part, roster in (("members", src.members), ("teachers", src.teachers)):
-                users = sorted({u for u in roster.get(key, ()) if f"user/{u}" in present})
-                rosters[part] = tuple(users)
-                for u in users:
-                    user_classes.setdefault(u, set()).add(key)
-            links[f"class/{key}"] = rosters
-            school = src.classes[key].schools[0]
-            if f"school/{school}" in present:
-                school_classes.setdefault(school, set()).add(key)
-        for key, record in src.users.items():
-            if f"user/{key}" not in present:
-                continue
-            schools = tuple(sorted(s for s in record.schools if f"school/{s}" in present))
-            for s in schools:
-                school_users.setdefault(s, set()).add(key)
-            links[f"user/{key}"] = {
-                "schools": schools,
-                "classes": tuple(sorted(user_classes.get(key, ()))),
-            }
-        for key in src.schools:
-            links[f"school/{key}"] = {
-                "users": tuple(sorted(school_users.get(key, ()))),
-                "classes": tuple(sorted(school_classes.get(key, ()))),
-            }
+        n = {kind: len(self.kinds[kind].entities) for kind in KINDS}
+        school, klass, user = (self.present(k) for k in KINDS)
+        members = kept_pairs(*src.members, klass, user)
+        teachers = kept_pairs(*src.teachers, klass, user)
+        links[("class", "members")] = adjacency(*members, n["class"], n["user"])
+        links[("class", "teachers")] = adjacency(*teachers, n["class"], n["user"])
+        links[("user", "classes")] = adjacency(
+            np.concatenate([members[1], teachers[1]]),
+            np.concatenate([members[0], teachers[0]]),
+            n["user"],
+            n["class"],
+        )
+        user_schools = kept_pairs(*src.user_schools, user, school)
+        links[("user", "schools")] = adjacency(*user_schools, n["user"], n["school"])
+        links[("school", "users")] = adjacency(
+            user_schools[1], user_schools[0], n["school"], n["user"]
+        )
+        classes = np.flatnonzero(klass & (src.class_school >= 0))
+        of_school = src.class_school[classes]
+        keep = school[of_school] if len(of_school) else np.zeros(0, bool)
+        links[("school", "classes")] = adjacency(
+            of_school[keep], classes[keep], n["school"], n["class"]
+        )
 
-    def carried(self, ekey: str) -> bool:
-        """An entity of the baseline that stays as it is: its file is deferred, or its record failed."""
-        kind, _, key = ekey.partition("/")
-        role = key.partition(":")[0] if kind == "user" else None
-        if self.frozen(kind, "resource", role):
-            return True
-        records = {
-            "school": self.source.schools,
-            "class": self.source.classes,
-            "user": self.source.users,
-        }
-        return key in records[kind]
+    # -- comparing --------------------------------------------------------------------------
 
     def compare(self) -> None:
-        plan, new = self.plan, self.plan.baseline
-        later: list[Step] = []
-        for ekey, entry in self.old.items():
-            if ekey in self.decided or self.carried(ekey):
-                new[ekey] = entry
-                continue
-            kind = ekey.partition("/")[0]
-            if kind == "user":
-                if entry.active:
-                    later.append(Step(ekey, "deactivate"))
-                new[ekey] = Entry(
-                    (entry.digests[0], _EMPTY, _EMPTY), entry.display_name, entry.upn, False
-                )
-            else:
-                later.append(Step(ekey, "remove"))
-        order = {"school": 0, "user": 1, "class": 2}
+        plan = self.plan
+        steps: list[Step] = []
+        kept = np.zeros(len(self.old), bool)  # baseline rows that stay as they are
+        for kind in KINDS:
+            view, decided = self.kinds[kind], plan.decisions[kind]
+            for p, part in enumerate(PARTS[kind][1:], start=1):
+                target = self.kinds[LINK_KINDS[part]].entities
+                decided.digests[:, p] = plan.links[(kind, part)].digests(target.key_digests)
+            steps.extend(self.changed(view, decided))
+            carried = (view.base >= 0) & ~decided.mask
+            kept[view.base[carried]] = True
+            kept |= self.frozen_in_baseline(kind)
+        matched = np.zeros(len(self.old), bool)
+        for kind in KINDS:
+            view = self.kinds[kind]
+            matched[view.base[view.base >= 0]] = True
+        gone = ~kept & ~matched
         pid = plan.profile_id
 
-        def place(ekey: str) -> tuple[int, str]:
+        def place(step: Step) -> tuple[int, str]:
             # By kind, then by id: neighbouring writes share a storage partition in the target.
-            kind, _, key = ekey.partition("/")
-            return order[kind], entity_id(pid, kind, key)
+            kind, _, key = step.ekey.partition("/")
+            return WRITE_ORDER[kind], entity_id(pid, kind, key)
 
-        for ekey in sorted(self.decided, key=place):
-            display, record, upn = self.decided[ekey]
-            kind, _, key = ekey.partition("/")
-            role = self.role[ekey]
-            new[ekey] = Entry((None, None, None), display, upn)
-            resource = plan._resource(kind, key)
-            values = {"resource": resource, **plan.links.get(ekey, {})}
-            base = self.old.get(ekey)
-            digests, parts = [], []
-            for i, part in enumerate(PARTS[kind]):
-                if self.frozen(kind, part, role):
-                    digests.append(base.digests[i] if base else None)
-                    continue
-                d = digest(values[part]) if part == "resource" else digest(list(values[part]))
-                digests.append(d)
-                if base is None or not base.active or base.digests[i] != d:
-                    parts.append(part)
-            new[ekey] = Entry(tuple(digests), display, upn)
-            if base is None:
-                plan.steps.append(Step(ekey, "add", tuple(parts)))
-            elif parts or not base.active:
-                plan.steps.append(Step(ekey, "update", tuple(parts)))
-        plan.steps.extend(
-            sorted(
-                later,
-                key=lambda s: (s.op != "deactivate", s.ekey.startswith("school/"), place(s.ekey)),
+        steps.sort(key=place)
+        later, inactive = self.retire(gone)
+        later.sort(key=lambda s: (s.op != "deactivate", s.ekey.startswith("school/"), place(s)))
+        plan.steps = steps + later
+        plan.baseline = self.new_baseline(kept, inactive)
+
+    def frozen_in_baseline(self, kind: str) -> np.ndarray:
+        """Baseline rows of a kind (and role) whose file is deferred: they stay as they are."""
+        if not len(self.old):
+            return np.zeros(0, bool)
+        if kind != "user":
+            return self.old.of_kind(kind) & self.frozen(kind, "resource")
+        out = np.zeros(len(self.old), bool)
+        for role in ROLES:
+            if self.frozen(kind, "resource", role):
+                out |= pc.starts_with(self.old.ekeys, f"user/{role}:").to_numpy(
+                    zero_copy_only=False
+                )
+        return out
+
+    def part_frozen(self, view: _Kind) -> np.ndarray:
+        """(n, 3): whether each part of each entity is deferred."""
+        kind = view.name
+        if kind != "user":
+            row = np.array([self.frozen(kind, part) for part in PARTS[kind]])
+            return np.broadcast_to(row, (len(view.entities), 3))
+        table = np.array(
+            [[self.frozen(kind, part, role) for part in PARTS[kind]] for role in ROLES]
+        )
+        return table[view.entities.roles]
+
+    def changed(self, view: _Kind, decided: Decisions) -> list[Step]:
+        """The adds and updates of one kind; frozen parts keep the baseline's digests."""
+        n = len(view.entities)
+        known = view.base >= 0
+        base = np.zeros((n, 3), np.uint64)
+        base[known] = self.old.digests[view.base[known]]
+        frozen = self.part_frozen(view)
+        decided.digests[:] = np.where(frozen, base, decided.digests)
+        fresh = (~known | ~view.base_active)[:, None]
+        differs = decided.mask[:, None] & ~frozen & (fresh | (decided.digests != base))
+        needed = decided.mask & (~known | ~view.base_active | differs.any(axis=1))
+        names = PARTS[view.name]
+        keys = view.entities.key_list
+        steps = []
+        for i in np.flatnonzero(needed).tolist():
+            parts = tuple(names[p] for p in range(3) if differs[i, p])
+            steps.append(Step(f"{view.name}/{keys[i]}", "update" if known[i] else "add", parts, i))
+        return steps
+
+    def retire(self, gone: np.ndarray) -> tuple[list[Step], np.ndarray]:
+        """Baseline entities no longer in the files: users deactivated, schools and classes removed."""
+        rows = np.flatnonzero(gone)
+        if not len(rows):
+            return [], rows
+        ekeys = self.old.ekeys.take(rows).to_pylist()
+        active = self.old.active[rows]
+        later = []
+        users = []
+        for row, ekey, on in zip(rows.tolist(), ekeys, active.tolist(), strict=True):
+            if ekey.startswith("user/"):
+                users.append(row)
+                if on:
+                    later.append(Step(ekey, "deactivate"))
+            else:
+                later.append(Step(ekey, "remove"))
+        return later, np.array(users, np.int64)
+
+    def new_baseline(self, kept: np.ndarray, inactive: np.ndarray) -> Baseline:
+        """Decided entities, baseline rows kept as they were, and users now inactive."""
+        old, parts = self.old, []
+        for kind in KINDS:
+            view, decided = self.kinds[kind], self.plan.decisions[kind]
+            mask = decided.mask
+            parts.append(
+                (
+                    view.ekeys.filter(mask),
+                    view.entities.row_digests[mask],
+                    decided.digests[mask],
+                    pa.array(decided.display[mask], pa.string()),
+                    pa.array(decided.upns[mask], pa.string()),
+                    np.ones(int(mask.sum()), bool),
+                )
             )
+        keep = np.flatnonzero(kept)
+        parts.append(
+            (
+                old.ekeys.take(keep),
+                old.row_digests[keep],
+                old.digests[keep],
+                old.display.take(keep),
+                old.upns.take(keep),
+                old.active[keep],
+            )
+        )
+        emptied = old.digests[inactive].copy()
+        emptied[:, 1:] = EMPTY_SET
+        parts.append(
+            (
+                old.ekeys.take(inactive),
+                old.row_digests[inactive],
+                emptied,
+                old.display.take(inactive),
+                old.upns.take(inactive),
+                np.zeros(len(inactive), bool),
+            )
+        )
+        return Baseline(
+            ekeys=pa.concat_arrays([p[0] for p in parts]),
+            row_digests=np.concatenate([p[1] for p in parts]),
+            digests=np.concatenate([p[2] for p in parts]),
+            display=pa.concat_arrays([p[3] for p in parts]),
+            upns=pa.concat_arrays([p[4] for p in parts]),
+            active=np.concatenate([p[5] for p in parts]),
+            shape=self.shape,
+            decisions=self.decisions_fingerprint,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any
@@ -11,7 +12,10 @@ from sds_core.sync.options import SyncOptions
 from sds_core.sync.source import Record
 
 SOURCE_DETAIL = "School Data Sync CSV"
+# Part of every resource digest: raise it when a shape below changes, and every resource is rewritten.
+SHAPE_VERSION = 1
 _NAMESPACE = uuid.UUID("5f1b8a2e-3c4d-4e6f-9a0b-1c2d3e4f5a6b")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _MDY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
@@ -67,8 +71,17 @@ PROPERTIES = {"school": SCHOOL_PROPERTIES, "class": CLASS_PROPERTIES, "user": US
 
 
 def entity_id(profile_id: str, kind: str, key: str) -> str:
-    """The stable id of an entity: the same profile, kind and source key give the same id."""
-    return str(uuid.uuid5(_NAMESPACE, f"{profile_id}\n{kind}\n{key}"))
+    """The stable id of an entity: the same profile, kind and source key give the same id.
+
+    It is uuid5(_NAMESPACE, "{profile_id}\\n{kind}\\n{key}"), written out: uuid.uuid5 costs 5x more.
+    """
+    raw = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + f"{profile_id}\n{kind}\n{key}".encode()).digest()[:16]
+    )
+    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def iso_date(value: str | None) -> str | None:

@@ -1,10 +1,22 @@
-"""The source side of a sync: the six files read into compact records and their links."""
+"""The source side of a sync: the six files as entities (sorted by key) and the links between them.
+
+Everything here is columns: a district-sized file set is read without a Python object per row.
+Each entity keeps the row it was first seen in, the columns synced for it, and a digest of them
+that the planner compares with the last run's to skip what did not change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sds_core.sync.columns import FileColumns, FileInput, empty_columns, file_columns
+from sds_core.sync.digests import row_digests, text_digests
 from sds_core.sync.options import SyncOptions
 
 # Optional columns that have a place in the Graph v1.0 shapes, per file (CSV header names).
@@ -38,31 +50,85 @@ STUDENT_COLUMNS = ("Middle Name", "Student Number", "Grade", "Birthdate", "Gradu
 TEACHER_COLUMNS = ("Middle Name", "Teacher Number")
 # Columns a user record always keeps: they name the account, they are not optional properties.
 PERSON_COLUMNS = ("Username", "First Name", "Last Name", "Password")
+# Kept for the account's creation only: a new password alone is not a change to write.
+NOT_DIGESTED = frozenset({"Password"})
 
+ROLES = ("student", "teacher")  # in key order: "student:..." sorts before "teacher:..."
 ROLE_FILES = {"student": "student.csv", "teacher": "teacher.csv"}
 ROSTER_FILES = {"student": "studentenrollment.csv", "teacher": "teacherroster.csv"}
+FILE_NAMES = (
+    "school.csv",
+    "section.csv",
+    "student.csv",
+    "teacher.csv",
+    "studentenrollment.csv",
+    "teacherroster.csv",
+)
+_NO_LINKS = (np.empty(0, np.int64), np.empty(0, np.int64))
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Record:
-    """One source entity: its key, the row it came from and the columns kept for it."""
+    """One source entity: its key, the row it came from and its non-empty synced values."""
 
     key: str
     row: int
     values: dict[str, str]
-    schools: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Entities:
+    """One kind's entities in key order: first row, synced values and their digest, role, file."""
+
+    keys: pa.Array
+    row_numbers: np.ndarray
+    values: pa.Table
+    row_digests: np.ndarray
+    roles: np.ndarray  # index into ROLES for users, 0 otherwise
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @cached_property
+    def key_list(self) -> list[str]:
+        """The keys as Python strings, for building writes."""
+        return self.keys.to_pylist()
+
+    @cached_property
+    def key_digests(self) -> np.ndarray:
+        """A digest of each key: what a set of links to these entities is made of."""
+        return text_digests(self.keys)
+
+    def records(self, indices: Sequence[int] | np.ndarray) -> list[Record]:
+        """The records of some entities (values without empty ones)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        rows = self.values.take(indices).to_pylist() if len(indices) else []
+        keys = self.key_list
+        return [
+            Record(keys[i], int(self.row_numbers[i]), {k: v for k, v in row.items() if v})
+            for i, row in zip(indices.tolist(), rows, strict=True)
+        ]
 
 
 @dataclass
 class Source:
-    """Schools, classes and users of one file set, with class rosters and user schools."""
+    """Schools, classes and users of one file set, with the links the files give them."""
 
-    schools: dict[str, Record] = field(default_factory=dict)
-    classes: dict[str, Record] = field(default_factory=dict)
-    users: dict[str, Record] = field(default_factory=dict)  # key: "student:<SIS ID>"
-    members: dict[str, list[str]] = field(default_factory=dict)  # class -> user keys
-    teachers: dict[str, list[str]] = field(default_factory=dict)
+    schools: Entities
+    classes: Entities
+    users: Entities  # key: "student:<SIS ID>" / "teacher:<SIS ID>"
+    class_school: np.ndarray  # class -> school index (-1: none)
+    user_schools: tuple[np.ndarray, np.ndarray] = _NO_LINKS  # (user, school) pairs
+    members: tuple[np.ndarray, np.ndarray] = _NO_LINKS  # (class, student) pairs
+    teachers: tuple[np.ndarray, np.ndarray] = _NO_LINKS  # (class, teacher) pairs
     rows: dict[str, int] = field(default_factory=dict)  # file -> data rows read
+
+    @property
+    def memberships(self) -> int:
+        """Roster rows that name a known class and user."""
+        return sum(
+            int(np.count_nonzero((c >= 0) & (u >= 0))) for c, u in (self.members, self.teachers)
+        )
 
 
 def user_key(role: str, sis_id: str) -> str:
@@ -70,66 +136,125 @@ def user_key(role: str, sis_id: str) -> str:
     return f"{role}:{sis_id}"
 
 
-def _kept(row: Mapping[str, str], always: Iterable[str], optional: Iterable[str], allows) -> dict:
-    values = {c: v for c in always if (v := (row.get(c) or "").strip())}
-    for column in optional:
-        if allows(column) and (v := (row.get(column) or "").strip()):
-            values[column] = v
-    return values
+def kept_columns(kind: str, options: SyncOptions, role: str | None = None) -> tuple[str, ...]:
+    """The columns synced for an entity of `kind` (and role), given the profile's options."""
+    if kind == "school":
+        always, optional, custom = ("Name",), SCHOOL_COLUMNS, options.customization("school")
+    elif kind == "class":
+        always, optional, custom = (
+            ("Section Name",),
+            SECTION_COLUMNS,
+            options.customization("section"),
+        )
+    else:
+        match = options.matching.get(role or "")
+        always = PERSON_COLUMNS if match is None else (*PERSON_COLUMNS, match.source_property)
+        optional = STUDENT_COLUMNS if role == "student" else TEACHER_COLUMNS
+        custom = options.customization(role or "")
+    columns = (*always, *(c for c in optional if custom.allows(c)))
+    return tuple(dict.fromkeys(columns))
 
 
-def read_source(files: Mapping[str, Iterable[Mapping[str, str]]], options: SyncOptions) -> Source:
-    """Read the six files (rows keyed by US header names) into a Source."""
-    source = Source()
-    school_c = options.customization("school")
-    for row_no, row in enumerate(files.get("school.csv", ()), start=2):
-        source.rows["school.csv"] = row_no - 1
-        key = row.get("SIS ID", "")
-        if key and key not in source.schools:
-            values = _kept(row, ("Name",), SCHOOL_COLUMNS, school_c.allows)
-            source.schools[key] = Record(key, row_no, values)
-    section_c = options.customization("section")
-    for row_no, row in enumerate(files.get("section.csv", ()), start=2):
-        source.rows["section.csv"] = row_no - 1
-        key = row.get("SIS ID", "")
-        if key and key not in source.classes:
-            values = _kept(row, ("Section Name",), SECTION_COLUMNS, section_c.allows)
-            source.classes[key] = Record(key, row_no, values, [row.get("School SIS ID", "")])
-    for role, name in ROLE_FILES.items():
-        _read_people(source, role, files.get(name, ()), options)
+def read_source(files: Mapping[str, FileInput], options: SyncOptions) -> Source:
+    """Read the six files (bytes, or rows keyed by US header names) into a Source."""
+    tables = {
+        name: file_columns(name, files[name]) if name in files else empty_columns(name)
+        for name in FILE_NAMES
+    }
+    schools, _ = _entities(
+        tables["school.csv"], tables["school.csv"].column("SIS ID"), kept_columns("school", options)
+    )
+    section = tables["section.csv"]
+    classes, section_rows = _entities(
+        section, section.column("SIS ID"), kept_columns("class", options)
+    )
+    class_school = _first_of(
+        section_rows, _index(section.column("School SIS ID"), schools.keys), len(classes)
+    )
+    people = []
+    for role in ROLES:
+        table = tables[ROLE_FILES[role]]
+        keys = _prefixed(role, table.column("SIS ID"))
+        people.append(
+            (table, keys, _entities(table, keys, kept_columns("user", options, role), role))
+        )
+    users = _merge([e for _, _, (e, _) in people])
+    user_schools = []
+    for table, keys, _ in people:
+        user_schools.append(
+            (_index(keys, users.keys), _index(table.column("School SIS ID"), schools.keys))
+        )
+    rosters = {}
     for role, name in ROSTER_FILES.items():
-        rosters = source.members if role == "student" else source.teachers
-        for row_no, row in enumerate(files.get(name, ()), start=2):
-            source.rows[name] = row_no - 1
-            key = user_key(role, row.get("SIS ID", ""))
-            record = source.users.get(key)
-            # The user's own key object: 4M roster rows then cost a pointer each, not a string.
-            rosters.setdefault(row.get("Section SIS ID", ""), []).append(
-                record.key if record else key
-            )
-    return source
+        table = tables[name]
+        rosters[role] = (
+            _index(table.column("Section SIS ID"), classes.keys),
+            _index(_prefixed(role, table.column("SIS ID")), users.keys),
+        )
+    return Source(
+        schools=schools,
+        classes=classes,
+        users=users,
+        class_school=class_school,
+        user_schools=(
+            np.concatenate([u for u, _ in user_schools]),
+            np.concatenate([s for _, s in user_schools]),
+        ),
+        members=rosters["student"],
+        teachers=rosters["teacher"],
+        rows={name: table.row_count for name, table in tables.items() if name in files},
+    )
 
 
-def _read_people(
-    source: Source, role: str, rows: Iterable[Mapping[str, str]], options: SyncOptions
-) -> None:
-    name = ROLE_FILES[role]
-    custom = options.customization(role)
-    optional = STUDENT_COLUMNS if role == "student" else TEACHER_COLUMNS
-    match = options.matching.get(role)
-    always = PERSON_COLUMNS if match is None else (*PERSON_COLUMNS, match.source_property)
-    for row_no, row in enumerate(rows, start=2):
-        source.rows[name] = row_no - 1
-        sis_id = row.get("SIS ID", "")
-        if not sis_id:
-            continue
-        key = user_key(role, sis_id)
-        record = source.users.get(key)
-        if record is None:
-            # Later rows with the same SIS ID add schools: one person in several schools.
-            record = source.users[key] = Record(
-                key, row_no, _kept(row, always, optional, custom.allows)
-            )
-        school = row.get("School SIS ID", "")
-        if school and school not in record.schools:
-            record.schools.append(school)
+def _prefixed(role: str, sis_ids: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(role, sis_ids, ":")
+
+
+def _index(values: pa.Array, keys: pa.Array) -> np.ndarray:
+    """Each value's position among `keys` (-1: not there)."""
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    found = pc.index_in(values, value_set=keys)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _first_of(row_entity: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """For each entity, `values` at its first row."""
+    return values[_first_rows(row_entity, count)] if count else np.empty(0, np.int64)
+
+
+def _first_rows(row_entity: np.ndarray, count: int) -> np.ndarray:
+    """The first row of each entity 0..count-1 (every entity has one)."""
+    found, first = np.unique(row_entity, return_index=True)
+    return first[found >= 0][:count]
+
+
+def _entities(
+    table: FileColumns, keys: pa.Array, kept: tuple[str, ...], role: str | None = None
+) -> tuple[Entities, np.ndarray]:
+    """The distinct non-empty keys of a file in key order, each with its first row's values."""
+    distinct = pc.unique(keys.filter(pc.not_equal(keys, ""))) if len(keys) else keys
+    distinct = distinct.take(pc.sort_indices(distinct))
+    row_entity = _index(keys, distinct)
+    first = _first_rows(row_entity, len(distinct))
+    values = pa.table({c: pc.utf8_trim_whitespace(table.column(c).take(first)) for c in kept})
+    digested = [values.column(c).combine_chunks() for c in kept if c not in NOT_DIGESTED]
+    entities = Entities(
+        keys=distinct,
+        row_numbers=table.row_numbers[first],
+        values=values,
+        row_digests=row_digests(digested),
+        roles=np.full(len(distinct), ROLES.index(role) if role else 0, np.int8),
+    )
+    return entities, row_entity
+
+
+def _merge(parts: list[Entities]) -> Entities:
+    """Entities of consecutive key ranges (students, then teachers) as one kind."""
+    return Entities(
+        keys=pa.concat_arrays([p.keys for p in parts]),
+        row_numbers=np.concatenate([p.row_numbers for p in parts]),
+        values=pa.concat_tables([p.values for p in parts], promote_options="default"),
+        row_digests=np.concatenate([p.row_digests for p in parts]),
+        roles=np.concatenate([p.roles for p in parts]),
+    )

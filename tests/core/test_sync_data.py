@@ -62,7 +62,7 @@ def expected_counts(files: Files) -> dict[str, int]:
 def test_each_sample_set_plans_one_add_per_entity_and_every_membership(folder: str) -> None:
     files = sample(folder)
     options = SyncOptions.from_profile(CREATION)
-    plan = plan_sync(f"p-{folder}", read_source(files, options), options, {})
+    plan = plan_sync(f"p-{folder}", read_source(files, options), options)
     changes = plan.changes(plan.steps)
     kinds = [c.kind for c in changes]
     links = {

@@ -156,7 +156,7 @@ def profile(**customizations: dict[str, Any]) -> dict[str, Any]:
 
 def plan(data, profile_json=None, baseline=None):  # noqa: ANN001, ANN201
     options = SyncOptions.from_profile(profile_json or CREATION)
-    return plan_sync(P, read_source(data, options), options, baseline or {})
+    return plan_sync(P, read_source(data, options), options, baseline)
 
 
 def steps(result) -> list[tuple[str, str, tuple[str, ...]]]:  # noqa: ANN001
