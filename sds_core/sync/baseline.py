@@ -2,12 +2,13 @@
 
 Per entity (`kind/key`): the digest of its synced source values, the digests of its parts (in
 PARTS order; 0: never written), its display name, user principal name and whether it is active.
-The fingerprints say which profile options the digests were made under.
+The fingerprints say, per kind, which profile options the digests were made under.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -39,8 +40,7 @@ class Baseline:
     display: pa.Array
     upns: pa.Array
     active: np.ndarray
-    shape: str = ""  # fingerprint of the options that shape resources
-    decisions: str = ""  # ... and of those that decide names
+    fingerprints: dict[str, list[str]] = field(default_factory=dict)  # kind -> [shape, decisions]
 
     def __len__(self) -> int:
         return len(self.ekeys)
@@ -85,7 +85,7 @@ class Baseline:
 def dump_baseline(baseline: Baseline) -> bytes:
     """The baseline as a compressed Arrow IPC stream."""
     table = baseline.to_table().replace_schema_metadata(
-        {"schemaVersion": SCHEMA_VERSION, "shape": baseline.shape, "decisions": baseline.decisions}
+        {"schemaVersion": SCHEMA_VERSION, "fingerprints": json.dumps(baseline.fingerprints)}
     )
     sink = pa.BufferOutputStream()
     options = ipc.IpcWriteOptions(compression="zstd")
@@ -119,6 +119,5 @@ def load_baseline(data: bytes | None) -> Baseline:
         display=column("display"),
         upns=column("upn"),
         active=column("active").to_numpy(zero_copy_only=False).astype(bool),
-        shape=meta.get("shape", ""),
-        decisions=meta.get("decisions", ""),
+        fingerprints=json.loads(meta.get("fingerprints") or "{}"),
     )

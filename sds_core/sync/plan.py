@@ -61,27 +61,42 @@ def _depends(kind: str, part: str, role: str | None) -> tuple[str, ...]:
     }[part]
 
 
-def fingerprints(options: SyncOptions) -> tuple[str, str]:
-    """What the resource digests were made under, and that plus what decides display names."""
-    shape = json.dumps(
-        {
-            "version": SHAPE_VERSION,
-            "optional": {
-                name: sorted(c.optional_properties) if c.optional_properties is not None else None
-                for name, c in sorted(options.customizations.items())
-            },
-            "creates": options.creates_users,
-            "domains": sorted(options.user_domains.items()),
-            "matching": sorted(
-                (r, m.source_property, m.target_property, m.target_domain)
-                for r, m in options.matching.items()
-            ),
-            "special": options.replace_special_characters,
-        },
-        sort_keys=True,
-    )
-    renames = sorted(n for n, c in options.customizations.items() if c.allow_display_name_update)
-    return shape, json.dumps({"shape": shape, "renames": renames})
+def fingerprints(options: SyncOptions) -> dict[str, tuple[str, str]]:
+    """Per kind: the options its resources are made under, and those plus what decides its names.
+
+    A kind's resources are all rewritten when the first changes; its records are all judged again
+    when the second does. Options of one kind leave the others alone.
+    """
+
+    def optional(name: str) -> list[str] | None:
+        props = options.customization(name).optional_properties
+        return None if props is None else sorted(props)
+
+    def renames(*names: str) -> list[bool]:
+        return [options.customization(n).allow_display_name_update for n in names]
+
+    identity = {
+        "creates": options.creates_users,
+        "domains": sorted(options.user_domains.items()),
+        "matching": sorted(
+            (r, m.source_property, m.target_property, m.target_domain)
+            for r, m in options.matching.items()
+        ),
+    }
+    special = options.replace_special_characters
+    shapes = {
+        "school": ({"school": optional("school")}, renames("school")),
+        "class": ({"section": optional("section"), "special": special}, renames("section")),
+        "user": (
+            {r: optional(r) for r in ROLES} | {"identity": identity, "special": special},
+            renames(*ROLES),
+        ),
+    }
+    out = {}
+    for kind, (shape, names) in shapes.items():
+        text = json.dumps({"version": SHAPE_VERSION, **shape}, sort_keys=True)
+        out[kind] = (text, json.dumps([text, names]))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +216,12 @@ class _Planner:
     def __init__(self, plan: SyncPlan, old: Baseline) -> None:
         self.plan, self.old = plan, old
         self.source, self.options = plan.source, plan.options
-        self.shape, decisions = fingerprints(self.options)
-        self.same_decisions = len(old) > 0 and old.decisions == decisions
-        self.decisions_fingerprint = decisions
+        self.fingerprints = fingerprints(self.options)
+        self.shape = {kind: shape for kind, (shape, _) in self.fingerprints.items()}
+        self.same_decisions = {
+            kind: len(old) > 0 and old.fingerprints.get(kind) == list(pair)
+            for kind, pair in self.fingerprints.items()
+        }
         self.kinds = {kind: self._view(kind) for kind in KINDS}
 
     def frozen(self, kind: str, part: str, role: str | None = None) -> bool:
@@ -260,7 +278,7 @@ class _Planner:
         """Entities whose synced values did not change keep the last run's decisions as they are."""
         n = len(view.entities)
         fast = np.zeros(n, bool)
-        if self.same_decisions:
+        if self.same_decisions[view.name]:
             known = view.base >= 0
             same = np.zeros(n, bool)
             same[known] = self.old.row_digests[view.base[known]] == view.entities.row_digests[known]
@@ -298,7 +316,9 @@ class _Planner:
         decided.mask[i] = True
         decided.display[i] = display
         decided.upns[i] = upn
-        decided.digests[i, 0] = text_digest(f"{self.shape}\x1e{row:x}\x1e{display}\x1e{upn or ''}")
+        decided.digests[i, 0] = text_digest(
+            f"{self.shape[view.name]}\x1e{row:x}\x1e{display}\x1e{upn or ''}"
+        )
 
     def decide_orgs(self, kind: str) -> None:
         view = self.kinds[kind]
@@ -547,8 +567,7 @@ class _Planner:
             display=pa.concat_arrays([p[3] for p in parts]),
             upns=pa.concat_arrays([p[4] for p in parts]),
             active=np.concatenate([p[5] for p in parts]),
-            shape=self.shape,
-            decisions=self.decisions_fingerprint,
+            fingerprints={kind: list(pair) for kind, pair in self.fingerprints.items()},
         )
 
 

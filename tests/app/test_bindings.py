@@ -108,7 +108,13 @@ def test_host_json_carries_only_what_the_app_uses() -> None:
     }
     assert host["extensions"] == {
         "http": {"routePrefix": ""},
-        "queues": {"messageEncoding": "base64", "maxDequeueCount": 5},
+        # One sync at a time per instance: a district-sized one holds ~1.3 GiB; more scale out.
+        "queues": {
+            "messageEncoding": "base64",
+            "maxDequeueCount": 5,
+            "batchSize": 1,
+            "newBatchThreshold": 0,
+        },
         "blobs": {"maxDegreeOfParallelism": 2},
     }
 

@@ -1,4 +1,4 @@
-"""Sample sets for the sync tests, read as the lead's reader hands rows over (US header names)."""
+"""Sample sets for the sync tests: as uploaded (bytes) and as rows keyed by US header names."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from sds_core.reader import iter_rows
 from sds_core.sync import SyncOptions, plan_sync, read_source
+from sds_core.sync.columns import file_columns
+from tests.core.test_sync_columns import rows_of
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SETS = sorted(p.name for p in SAMPLES.glob("sds-v1*"))
@@ -26,12 +27,14 @@ CREATION = {
 Files = dict[str, list[dict[str, str]]]
 
 
+def raw_sample(folder: str) -> dict[str, bytes]:
+    """A sample set as uploaded: canonical file name -> bytes."""
+    return {p.name.lower(): p.read_bytes() for p in (SAMPLES / folder).glob("*.csv")}
+
+
 def sample(folder: str) -> Files:
     """A sample set: canonical file name -> rows."""
-    return {
-        p.name.lower(): list(iter_rows(p.name.lower(), p.read_bytes()))
-        for p in (SAMPLES / folder).glob("*.csv")
-    }
+    return {name: rows_of(file_columns(name, data)) for name, data in raw_sample(folder).items()}
 
 
 def csv_files(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Files:
@@ -81,3 +84,11 @@ def test_each_sample_set_plans_one_add_per_entity_and_every_membership(folder: s
     assert plan.issues == []
     assert {c.op for c in changes} == {"add"}
     assert plan_sync(f"p-{folder}", read_source(files, options), options, plan.baseline).steps == []
+    uploaded = plan_sync(f"p-{folder}", read_source(raw_sample(folder), options), options)
+    assert uploaded.changes(uploaded.steps) == changes
+    assert (
+        plan_sync(
+            f"p-{folder}", read_source(raw_sample(folder), options), options, plan.baseline
+        ).steps
+        == []
+    )
