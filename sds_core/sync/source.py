@@ -171,19 +171,26 @@ def read_source(files: Mapping[str, FileInput], options: SyncOptions) -> Source:
     class_school = _first_of(
         section_rows, _index(section.column("School SIS ID"), schools.keys), len(classes)
     )
-    people = []
-    for role in ROLES:
-        table = tables[ROLE_FILES[role]]
-        keys = _prefixed(role, table.column("SIS ID"))
-        people.append(
-            (table, keys, _entities(table, keys, kept_columns("user", options, role), role))
+    people = {role: tables[ROLE_FILES[role]] for role in ROLES}
+    users = _merge(
+        [
+            _entities(
+                table,
+                _prefixed(role, table.column("SIS ID")),
+                kept_columns("user", options, role),
+                role,
+            )[0]
+            for role, table in people.items()
+        ]
+    )
+    # Every row of a person names a school: one person can be in several.
+    user_schools = [
+        (
+            _index(_prefixed(role, table.column("SIS ID")), users.keys),
+            _index(table.column("School SIS ID"), schools.keys),
         )
-    users = _merge([e for _, _, (e, _) in people])
-    user_schools = []
-    for table, keys, _ in people:
-        user_schools.append(
-            (_index(keys, users.keys), _index(table.column("School SIS ID"), schools.keys))
-        )
+        for role, table in people.items()
+    ]
     rosters = {}
     for role, name in ROSTER_FILES.items():
         table = tables[name]
