@@ -42,7 +42,7 @@ param sdsUploadUrlTtlMinutes string = '60'
 @description('Most instances the app may scale out to.')
 param maximumInstanceCount string = '40'
 
-@description('Memory of an instance (MB): 2048 verifies district files of 5M rows; syncing that many needs 4096.')
+@description('Memory of an instance (MB): 2048 verifies and syncs district files of 5M rows (peaks ~0.7 and ~1.3 GiB); 4096 for larger districts.')
 @allowed(['2048', '4096'])
 param instanceMemoryMB string = '2048'
 
