@@ -429,6 +429,7 @@ class _Planner:
     # -- comparing --------------------------------------------------------------------------
 
     def compare(self) -> None:
+        """Digest the links, plan the writes in order, and make the baseline this run leaves."""
         plan = self.plan
         steps: list[Step] = []
         kept = np.zeros(len(self.old), bool)  # baseline rows that stay as they are
@@ -441,11 +442,10 @@ class _Planner:
             carried = (view.base >= 0) & ~decided.mask
             kept[view.base[carried]] = True
             kept |= self.frozen_in_baseline(kind)
-        matched = np.zeros(len(self.old), bool)
-        for kind in KINDS:
-            view = self.kinds[kind]
-            matched[view.base[view.base >= 0]] = True
-        gone = ~kept & ~matched
+        in_files = np.zeros(len(self.old), bool)
+        for view in self.kinds.values():
+            in_files[view.base[view.base >= 0]] = True
+        gone = ~kept & ~in_files
         pid = plan.profile_id
 
         def place(step: Step) -> tuple[int, str]:
