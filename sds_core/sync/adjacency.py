@@ -24,11 +24,6 @@ class Adjacency:
         """Each owner's set digest, from the targets' own digests."""
         return set_digests(self.starts, self.targets, element)
 
-    @property
-    def size(self) -> int:
-        """Links in all."""
-        return len(self.targets)
-
 
 def adjacency(owners: np.ndarray, targets: np.ndarray, n_owners: int, n_targets: int) -> Adjacency:
     """Group (owner, target) pairs by owner; repeated pairs count once."""

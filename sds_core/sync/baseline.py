@@ -57,11 +57,15 @@ class Baseline:
             np.zeros(0, bool),
         )
 
-    def of_kind(self, kind: str) -> np.ndarray:
-        """Whether each entry is of `kind`."""
+    def starting(self, prefix: str) -> np.ndarray:
+        """Whether each entry's `kind/key` starts with `prefix`."""
         if not len(self):
             return np.zeros(0, bool)
-        return pc.starts_with(self.ekeys, f"{kind}/").to_numpy(zero_copy_only=False)
+        return pc.starts_with(self.ekeys, prefix).to_numpy(zero_copy_only=False)
+
+    def of_kind(self, kind: str) -> np.ndarray:
+        """Whether each entry is of `kind`."""
+        return self.starting(f"{kind}/")
 
     def sizes(self, kinds: tuple[str, ...]) -> dict[str, int]:
         """Entries per kind."""

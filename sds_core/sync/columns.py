@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sds_core.csvread import parse_csv
 from sds_core.header import analyse_header
@@ -23,7 +22,6 @@ class FileColumns:
 
     columns: Mapping[str, pa.Array]
     row_numbers: np.ndarray
-    name: str = ""
 
     @property
     def row_count(self) -> int:
@@ -37,10 +35,6 @@ class FileColumns:
             return pa.nulls(self.row_count, pa.string()).fill_null("")
         return found
 
-    def trimmed(self, name: str) -> pa.Array:
-        """A column's values without surrounding white space."""
-        return pc.utf8_trim_whitespace(self.column(name))
-
 
 def file_columns(file_name: str, data: FileInput) -> FileColumns:
     """Read one verified file (bytes, or rows keyed by US names) into columns.
@@ -50,13 +44,13 @@ def file_columns(file_name: str, data: FileInput) -> FileColumns:
     """
     if isinstance(data, bytes | bytearray):
         return _from_bytes(file_name, data)
-    return _from_rows(file_name, list(data))
+    return _from_rows(list(data))
 
 
 def _from_bytes(file_name: str, data: bytes | bytearray) -> FileColumns:
     parsed = parse_csv(data)
     if parsed.problem or parsed.table is None:
-        return FileColumns({}, np.empty(0, np.int64), file_name)
+        return empty_columns()
     layout = analyse_header(FILES_BY_NAME[file_name], parsed.header, VerifyOptions())
     table = parsed.table
     columns = {
@@ -65,19 +59,19 @@ def _from_bytes(file_name: str, data: bytes | bytearray) -> FileColumns:
         if index < table.num_columns
     }
     numbers = parsed.rows.of(np.arange(table.num_rows, dtype=np.int64))
-    return FileColumns(columns, numbers, file_name)
+    return FileColumns(columns, numbers)
 
 
-def _from_rows(file_name: str, rows: list[Mapping[str, str]]) -> FileColumns:
+def _from_rows(rows: list[Mapping[str, str]]) -> FileColumns:
     names = list(dict.fromkeys(name for row in rows for name in row))
     columns = {name: pa.array([row.get(name) or "" for row in rows], pa.string()) for name in names}
-    return FileColumns(columns, np.arange(2, len(rows) + 2, dtype=np.int64), file_name)
+    return FileColumns(columns, np.arange(2, len(rows) + 2, dtype=np.int64))
 
 
 def _whole(column: pa.ChunkedArray) -> pa.Array:
     return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
 
 
-def empty_columns(file_name: str) -> FileColumns:
-    """A file that was not uploaded."""
-    return FileColumns({}, np.empty(0, np.int64), file_name)
+def empty_columns() -> FileColumns:
+    """A file that was not uploaded, or has no rows to read."""
+    return FileColumns({}, np.empty(0, np.int64))

@@ -153,10 +153,15 @@ class SyncPlan:
 
     def changes(self, steps: Sequence[Step]) -> list[DirectoryChange]:
         """The writes of `steps`, with their Graph resources and linked keys."""
+        # Only a resource or a new account needs the row's values; links come from the indices.
         records: dict[str, dict[int, Record]] = {}
         for kind in KINDS:
             wanted = sorted(
-                {s.index for s in steps if s.index >= 0 and s.ekey.startswith(kind + "/")}
+                {
+                    s.index
+                    for s in steps
+                    if s.ekey.startswith(kind + "/") and (s.op == "add" or "resource" in s.parts)
+                }
             )
             records[kind] = dict(zip(wanted, self.entities(kind).records(wanted), strict=True))
         return [self._change(step, records) for step in steps]
@@ -170,13 +175,15 @@ class SyncPlan:
             return DirectoryChange(
                 kind, key, ident, "deactivate", links={"schools": (), "classes": ()}
             )
-        i, record = step.index, records[kind][step.index]
+        i, record = step.index, records[kind].get(step.index)
         links = {p: self._linked(kind, p, i) for p in step.parts if p != "resource"}
         decided = self.decisions[kind]
         resource = None
-        if "resource" in step.parts:
+        if record is not None and "resource" in step.parts:
             resource = self._resource(kind, record, decided.display[i], decided.upns[i])
-        password = record.values.get("Password") if kind == "user" and step.op == "add" else None
+        password = None
+        if record is not None and kind == "user" and step.op == "add":
+            password = record.values.get("Password")
         return DirectoryChange(kind, key, ident, step.op, resource, links, password)
 
     def _linked(self, kind: str, part: str, index: int) -> tuple[str, ...]:
@@ -461,16 +468,12 @@ class _Planner:
 
     def frozen_in_baseline(self, kind: str) -> np.ndarray:
         """Baseline rows of a kind (and role) whose file is deferred: they stay as they are."""
-        if not len(self.old):
-            return np.zeros(0, bool)
         if kind != "user":
             return self.old.of_kind(kind) & self.frozen(kind, "resource")
         out = np.zeros(len(self.old), bool)
         for role in ROLES:
             if self.frozen(kind, "resource", role):
-                out |= pc.starts_with(self.old.ekeys, f"user/{role}:").to_numpy(
-                    zero_copy_only=False
-                )
+                out |= self.old.starting(f"user/{role}:")
         return out
 
     def part_frozen(self, view: _Kind) -> np.ndarray:

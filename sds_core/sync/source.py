@@ -131,11 +131,6 @@ class Source:
         )
 
 
-def user_key(role: str, sis_id: str) -> str:
-    """The key of a user: role and SIS ID (students and teachers have separate SIS IDs)."""
-    return f"{role}:{sis_id}"
-
-
 def kept_columns(kind: str, options: SyncOptions, role: str | None = None) -> tuple[str, ...]:
     """The columns synced for an entity of `kind` (and role), given the profile's options."""
     if kind == "school":
@@ -158,7 +153,7 @@ def kept_columns(kind: str, options: SyncOptions, role: str | None = None) -> tu
 def read_source(files: Mapping[str, FileInput], options: SyncOptions) -> Source:
     """Read the six files (bytes, or rows keyed by US header names) into a Source."""
     tables = {
-        name: file_columns(name, files[name]) if name in files else empty_columns(name)
+        name: file_columns(name, files[name]) if name in files else empty_columns()
         for name in FILE_NAMES
     }
     schools, _ = _entities(
@@ -172,23 +167,16 @@ def read_source(files: Mapping[str, FileInput], options: SyncOptions) -> Source:
         section_rows, _index(section.column("School SIS ID"), schools.keys), len(classes)
     )
     people = {role: tables[ROLE_FILES[role]] for role in ROLES}
+    keys = {role: _prefixed(role, table.column("SIS ID")) for role, table in people.items()}
     users = _merge(
         [
-            _entities(
-                table,
-                _prefixed(role, table.column("SIS ID")),
-                kept_columns("user", options, role),
-                role,
-            )[0]
+            _entities(table, keys[role], kept_columns("user", options, role), role)[0]
             for role, table in people.items()
         ]
     )
     # Every row of a person names a school: one person can be in several.
     user_schools = [
-        (
-            _index(_prefixed(role, table.column("SIS ID")), users.keys),
-            _index(table.column("School SIS ID"), schools.keys),
-        )
+        (_index(keys[role], users.keys), _index(table.column("School SIS ID"), schools.keys))
         for role, table in people.items()
     ]
     rosters = {}
