@@ -36,7 +36,7 @@ def compare(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[s
 
 
 def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
-    from sds_core.verify import verify_folder
+    from sds_core.verification.verify import verify_folder
 
     def check(result: object) -> dict:
         expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))

@@ -14,9 +14,9 @@ from sds_app.storage.sync_queue import enqueue_run
 from sds_app.storage.uploads import UploadChanged, UploadFolder
 from sds_app.storage.verifications import VerificationResult, VerificationStore
 from sds_app.verification import Folder, current_folder, verify_current
-from sds_core import status as run_status
-from sds_core.profiles import ProfileRecord
-from sds_core.spec import FILES_BY_NAME
+from sds_core.models import status as run_status
+from sds_core.models.profiles import ProfileRecord
+from sds_core.verification.spec import FILES_BY_NAME
 
 _LOG = logging.getLogger("sds_app.start")
 KEEP_FROZEN_RUNS = 3

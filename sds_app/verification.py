@@ -18,10 +18,10 @@ from sds_app.storage.verifications import (
     VerificationResult,
     VerificationStore,
 )
-from sds_core.fingerprint import fingerprint
-from sds_core.options import VerifyOptions
-from sds_core.profiles import ProfileRecord, ProfileState
-from sds_core.verify import verify_files
+from sds_core.verification.fingerprint import fingerprint
+from sds_core.verification.options import VerifyOptions
+from sds_core.models.profiles import ProfileRecord, ProfileState
+from sds_core.verification.verify import verify_files
 
 _LOG = logging.getLogger("sds_app.verification")
 MAX_ATTEMPTS = 5

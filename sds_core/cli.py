@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from sds_core.options import VerifyOptions
-from sds_core.report import report_csv, start_body
-from sds_core.verify import verify_folder
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.report import report_csv, start_body
+from sds_core.verification.verify import verify_folder
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/beta"
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2

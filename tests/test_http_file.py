@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sds_app.settings import UPLOAD_CONTAINER
-from sds_core.profiles import Invalid, parse_settings
+from sds_core.models.profiles import Invalid, parse_settings
 from tests.infra.functions import http_routes
 
 REPO = Path(__file__).resolve().parent.parent

@@ -41,8 +41,8 @@ from sds_app.storage.sas import upload_url
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_app.storage.sync_queue import enqueue_run
 from sds_app.storage.uploads import UploadFolder
-from sds_core import status as run_status
-from sds_core.profiles import (
+from sds_core.models import status as run_status
+from sds_core.models.profiles import (
     Invalid,
     Profile,
     ProfileRecord,

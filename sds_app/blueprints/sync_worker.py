@@ -26,8 +26,8 @@ from sds_app.storage.directory import SyncStateStore, TableDirectory
 from sds_app.storage.documents import DocumentMissing
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.sync_errors import SyncErrorStore
-from sds_core.profiles import ProfileRecord
-from sds_core.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
+from sds_core.models.profiles import ProfileRecord
+from sds_core.models.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
 from sds_core.sync import (
     Batch,
     SyncIssue,

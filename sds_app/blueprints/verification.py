@@ -24,8 +24,8 @@ from sds_app.storage.clients import get_account
 from sds_app.storage.uploads import UploadChanged
 from sds_app.storage.verifications import VerificationStore
 from sds_app.verification import current_folder, verify_on_upload
-from sds_core.profiles import ProfileState
-from sds_core.report import report_csv, start_body
+from sds_core.models.profiles import ProfileState
+from sds_core.verification.report import report_csv, start_body
 
 bp = func.Blueprint()
 _LOG = logging.getLogger("sds_app.verification")

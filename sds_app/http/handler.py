@@ -15,7 +15,7 @@ from sds_app.http.responses import error_response
 from sds_app.settings import get_settings
 from sds_app.storage.documents import DocumentMissing, TooMuchContention
 from sds_app.telemetry import operation, profile_in_path
-from sds_core.status import Refused
+from sds_core.models.status import Refused
 
 Handler = Callable[[RequestContext], func.HttpResponse]
 

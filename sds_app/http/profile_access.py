@@ -11,7 +11,7 @@ from sds_app.http.errors import conflict, not_found, not_supported
 from sds_app.storage.clients import get_account
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.provisioning import ensure_storage
-from sds_core.profiles import ProfileRecord, ProfileState
+from sds_core.models.profiles import ProfileRecord, ProfileState
 
 # Ids become blob folders and table partition keys: GUIDs, or script-chosen ids like them.
 PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.documents import DocumentExists, DocumentMissing, DocumentStore
-from sds_core.profiles import ProfileRecord
+from sds_core.models.profiles import ProfileRecord
 
 STATE_CONTAINER = "sds-state"
 _PREFIX = "profiles/"

@@ -9,7 +9,7 @@ from typing import Any
 from azure.data.tables import TableClient, UpdateMode
 
 from sds_app.storage.account import StorageAccount
-from sds_core.status import SCHEMA_VERSION, SyncErrorEntry
+from sds_core.models.status import SCHEMA_VERSION, SyncErrorEntry
 
 SYNC_ERRORS_TABLE = "sdsSyncErrors"
 BATCH = 100  # the most operations in one table transaction

@@ -6,7 +6,7 @@ from azure.storage.queue import TextBase64EncodePolicy
 
 from sds_app.settings import SYNC_QUEUE
 from sds_app.storage.account import StorageAccount
-from sds_core.status import SyncMessage
+from sds_core.models.status import SyncMessage
 
 
 def enqueue_run(account: StorageAccount, message: SyncMessage) -> None:

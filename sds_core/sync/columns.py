@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sds_core.csvread import parse_csv
-from sds_core.header import analyse_header
-from sds_core.options import VerifyOptions
-from sds_core.spec import FILES_BY_NAME
+from sds_core.verification.csvread import parse_csv
+from sds_core.verification.header import analyse_header
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.spec import FILES_BY_NAME
 
 FileInput = bytes | bytearray | Iterable[Mapping[str, str]]
 

@@ -12,7 +12,7 @@ from azure.storage.queue import TextBase64DecodePolicy
 from sds_app.blueprints import profiles as api
 from sds_app.settings import SYNC_QUEUE
 from sds_app.storage.profiles import ProfileStore
-from sds_core import status as run_status
+from sds_core.models import status as run_status
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import ROOT, call, request
 

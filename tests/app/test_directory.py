@@ -34,7 +34,7 @@ from sds_core.sync import (
 )
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, Answer, call, envelope, request
-from tests.core.test_sync_data import CREATION, expected_counts, sample
+from tests.core.sync.test_data import CREATION, expected_counts, sample
 
 EDU = f"{BASE}/education"
 

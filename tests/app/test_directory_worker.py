@@ -17,12 +17,12 @@ from sds_app.blueprints.directory import get_user, list_users
 from sds_app.settings import SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage.directory import SyncStateStore, TableDirectory
 from sds_app.storage.profiles import ProfileStore
-from sds_core import status as run_status
-from sds_core.status import FrozenFile
+from sds_core.models import status as run_status
+from sds_core.models.status import FrozenFile
 from sds_core.sync import entity_id
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, ROOT, call, request
-from tests.core.test_sync_data import SAMPLES, SETS, expected_counts, sample
+from tests.core.sync.test_data import SAMPLES, SETS, expected_counts, sample
 
 PROFILE = {
     "displayName": "Worker test",

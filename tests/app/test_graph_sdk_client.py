@@ -30,7 +30,7 @@ from sds_app.blueprints import verification
 from tests.app.fixtures import AppEnv
 from tests.app.flow import queued, trigger, upload
 from tests.core.builders import SAMPLES, sample_files
-from tests.core.test_seed_messages import SEED, seed_files
+from tests.core.verification.test_seed_messages import SEED, seed_files
 
 HOST = "https://sds.contoso.example"
 ROUTES: list[tuple[str, str, Callable[[func.HttpRequest], func.HttpResponse]]] = [

@@ -17,9 +17,9 @@ from sds_app.settings import SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage import purge as purge_module
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore, record_name
 from sds_app.storage.sync_errors import SyncErrorStore
-from sds_core import status as run_status
-from sds_core.profiles import ProfileState
-from sds_core.status import FrozenFile, SyncErrorEntry, SyncStatus
+from sds_core.models import status as run_status
+from sds_core.models.profiles import ProfileState
+from sds_core.models.status import FrozenFile, SyncErrorEntry, SyncStatus
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, ROOT, Answer, call, envelope, request
 

@@ -31,7 +31,7 @@ from msgraph_beta.generated.models.education_user_role import EducationUserRole
 
 from sds_app.blueprints import profiles as api
 from sds_app.storage.sync_errors import SyncErrorStore
-from sds_core.status import SyncErrorEntry
+from sds_core.models.status import SyncErrorEntry
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import ROOT, Answer, call, request
 

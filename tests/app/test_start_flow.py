@@ -18,7 +18,7 @@ from tests.app.flow import (
 )
 from tests.app.helpers import BASE, envelope
 from tests.core.builders import SAMPLES, sample_files
-from tests.core.test_seed_messages import SEED, seed_files
+from tests.core.verification.test_seed_messages import SEED, seed_files
 
 CONTEXT = f"{BASE}/$metadata#education/Collection(microsoft.graph.verificationMessage)"
 GOOD = sample_files(SAMPLES / "sds-v1_25-users")

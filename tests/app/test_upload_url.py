@@ -15,8 +15,8 @@ from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount, StorageConfig
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.sas import AccountKeySigner, UserDelegationSigner, signer_for
-from sds_core import status as run_status
-from sds_core.status import FrozenFile
+from sds_core.models import status as run_status
+from sds_core.models.status import FrozenFile
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import BASE, ROOT, Answer, call, envelope, request
 

@@ -6,7 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+from tests.paths import SAMPLES
+
 MIN_REQUIRED = SAMPLES / "sds-v1_min-required"
 
 HEADERS = {

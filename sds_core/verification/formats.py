@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sds_core.spec import Kind
+from sds_core.verification.spec import Kind
 
 _ENTRA_CHARS = r"A-Za-z0-9'._!#^~\-"
 _PREFIX_CHARS = r"A-Za-z0-9'_!#^~\-"  # without the dot, which may only join runs of these

@@ -7,7 +7,6 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-
 VERIFICATION_CONTEXT = "{base}/$metadata#education/Collection(microsoft.graph.verificationMessage)"
 REPORT_COLUMNS = ("file", "row", "column", "value", "problem")
 _FORMULA_START = ("=", "+", "-", "@")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from sds_core.options import VerifyOptions
-from sds_core.report import start_body
-from sds_core.verify import verify_folder
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.report import start_body
+from sds_core.verification.verify import verify_folder
+from tests.paths import GOLDEN
 
-GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 BASE_URL = "https://graph.microsoft.com/beta"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from sds_core.status import SCHEMA_VERSION, Run, StatusFields
+from sds_core.models.status import SCHEMA_VERSION, Run, StatusFields
 
 GRAPH_PREFIX = "#microsoft.graph."
 # Graph echoes an unset customization date as the smallest DateTimeOffset.

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sds_core import status as s
-from sds_core.profiles import Invalid, merge_patch, odata_type_name, parse_settings
-from sds_core.status import RunState, StatusFields, SyncStatus
+from sds_core.models import status as s
+from sds_core.models.profiles import Invalid, merge_patch, odata_type_name, parse_settings
+from sds_core.models.status import RunState, StatusFields, SyncStatus
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 EARLIER = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)

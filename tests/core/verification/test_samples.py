@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sds_core.verify import verify_folder
+from sds_core.verification.verify import verify_folder
 from tests.core.builders import SAMPLES
 
 SETS = sorted(p.name for p in SAMPLES.glob("sds-v1*"))

@@ -7,8 +7,8 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sds_core.options import VerifyOptions
-from sds_core.verify import verify_files
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.verify import verify_files
 from tests.core.builders import HEADERS, csv_bytes
 from tests.core.oracle import expected_messages
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sds_core.verify import verify_files
+from sds_core.verification.verify import verify_files
 from tests.core.builders import HEADERS, csv_bytes
 
 SEED = [

@@ -16,14 +16,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sds_core import formats
-from sds_core.csvread import ParsedCsv
-from sds_core.header import Layout, required
-from sds_core.memory import release_unused
-from sds_core.messages import Code, Message, Row, Severity, render
-from sds_core.options import VerifyOptions
-from sds_core.formats import Values
-from sds_core.spec import Column, FileSpec, Kind
+from sds_core.verification import formats
+from sds_core.verification.csvread import ParsedCsv
+from sds_core.verification.formats import Values
+from sds_core.verification.header import Layout, required
+from sds_core.verification.memory import release_unused
+from sds_core.verification.messages import Code, Message, Row, Severity, render
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.spec import Column, FileSpec, Kind
 
 MAX_VALUE_CHARS = 200
 MASK = "***"

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from sds_core.csvread import parse_csv
+from sds_core.verification.csvread import parse_csv
 
 
 def big_file(quotes: bool) -> tuple[bytes, list[int], list[int]]:

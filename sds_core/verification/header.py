@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sds_core.messages import Code, Message, Row, render
-from sds_core.options import VerifyOptions
-from sds_core.spec import UK_MARKERS, US_MARKERS, Column, FileSpec
+from sds_core.verification.messages import Code, Message, Row, render
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.spec import UK_MARKERS, US_MARKERS, Column, FileSpec
 
 
 @dataclass

@@ -16,7 +16,7 @@ from sds_core.sync import (
     plan_sync,
     read_source,
 )
-from tests.core.test_sync_data import CREATION, csv_files
+from tests.core.sync.test_data import CREATION, csv_files
 
 P = "plan-profile"
 SCHOOLS = [

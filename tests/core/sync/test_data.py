@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sds_core.sync import SyncOptions, plan_sync, read_source
 from sds_core.sync.columns import file_columns
-from tests.core.test_sync_columns import rows_of
+from tests.core.sync.test_columns import rows_of
+from tests.paths import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SETS = sorted(p.name for p in SAMPLES.glob("sds-v1*"))
 CREATION = {
     "identitySynchronizationConfiguration": {

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from sds_core.verify import verify_files
+from sds_core.verification.verify import verify_files
 from tests.core.builders import HEADERS, csv_bytes, rows_of, sample_files
 
 SECTION_HEADER = HEADERS["Section.csv"]

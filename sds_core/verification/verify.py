@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from sds_core.checks import FileChecker, KeyIndex, shorten
-from sds_core.csvread import ParsedCsv, parse_csv
-from sds_core.header import analyse_header
-from sds_core.memory import release_unused, use_lean_allocator
-from sds_core.messages import Code, Message, Row, Severity, render
-from sds_core.options import VerifyOptions
-from sds_core.spec import FILES, FILES_BY_NAME, FileSpec
+from sds_core.verification.checks import FileChecker, KeyIndex, shorten
+from sds_core.verification.csvread import ParsedCsv, parse_csv
+from sds_core.verification.header import analyse_header
+from sds_core.verification.memory import release_unused, use_lean_allocator
+from sds_core.verification.messages import Code, Message, Row, Severity, render
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.spec import FILES, FILES_BY_NAME, FileSpec
 
 READ_AHEAD = 1
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.

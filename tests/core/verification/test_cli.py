@@ -16,7 +16,7 @@ from sds_core.cli import main
 from tests.core.builders import MIN_REQUIRED, SAMPLES
 
 CONTEXT = "https://graph.microsoft.com/beta/$metadata#education/Collection(microsoft.graph.verificationMessage)"
-GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
+from tests.paths import GOLDEN
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

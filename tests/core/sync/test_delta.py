@@ -23,8 +23,8 @@ from sds_core.sync import (
 from sds_core.sync import plan as plan_module
 from sds_core.sync.resources import _NAMESPACE
 from tests.core.builders import csv_bytes
-from tests.core.test_sync_data import CREATION
-from tests.core.test_sync_plan import STUDENTS, MemoryTarget, files, profile, steps
+from tests.core.sync.test_data import CREATION
+from tests.core.sync.test_plan import STUDENTS, MemoryTarget, files, profile, steps
 
 P = "delta-profile"
 RENAMES = {

@@ -1,0 +1,7 @@
+"""Where the tests' committed data lives."""
+
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+GOLDEN = DATA / "golden"
+SAMPLES = DATA / "samples"
