@@ -20,6 +20,7 @@ from sds_app.storage.verifications import (
 )
 from sds_core.verification.fingerprint import fingerprint
 from sds_core.verification.options import VerifyOptions
+from sds_core.models.ids import is_canonical
 from sds_core.models.profiles import ProfileRecord, ProfileState
 from sds_core.verification.verify import verify_files
 
@@ -131,7 +132,7 @@ def verify_current(
 def verify_on_upload(account: StorageAccount, settings: Settings, blob_name: str) -> None:
     """The blob trigger's work: verify the whole folder of the uploaded blob, once at a time."""
     profile_id, _, file_name = blob_name.partition("/")
-    found = ProfileStore(account).get(profile_id) if profile_id and file_name else None
+    found = ProfileStore(account).get(profile_id) if is_canonical(profile_id) and file_name else None
     if found is None:
         _LOG.warning("Upload %s/%s belongs to no profile: removed", UPLOAD_CONTAINER, blob_name)
         account.blobs.get_container_client(UPLOAD_CONTAINER).delete_blob(blob_name, delete_snapshots="include")

@@ -22,7 +22,6 @@ from sds_app.http.errors import (
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging
 from sds_app.http.profile_access import (
-    PROFILE_ID,
     csv_only,
     load,
     profile_id_of,
@@ -42,6 +41,7 @@ from sds_app.storage.sync_errors import SyncErrorStore
 from sds_app.storage.sync_queue import enqueue_run
 from sds_app.storage.uploads import UploadFolder
 from sds_core.models import status as run_status
+from sds_core.models.ids import canonical_profile_id
 from sds_core.models.profiles import (
     Invalid,
     Profile,
@@ -145,11 +145,14 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
     """PUT /synchronizationProfiles/{id}: create or replace the profile with that id (202)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        profile_id = req.route_params.get("id", "")
-        if not PROFILE_ID.match(profile_id):
-            raise bad_request("A profile id is 1 to 64 letters, digits, '.', '_' or '-'.")
+        profile_id = canonical_profile_id(req.route_params.get("id", ""))
+        if profile_id is None:
+            raise bad_request(
+                "A profile id is a GUID, or 1 to 64 letters, digits, '.', '_' or '-' "
+                "starting with a letter or a digit."
+            )
         body = read_json_object(req)
-        if body.get("id", profile_id) != profile_id:
+        if canonical_profile_id(body.get("id", profile_id)) != profile_id:
             raise bad_request("The id in the body differs from the id in the URL.")
         settings = _valid(parse_settings(body))
         if profiles().get(profile_id) is None:
@@ -180,7 +183,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
         body = read_json_object(req)
-        if body.get("id", profile_id) != profile_id:
+        if canonical_profile_id(body.get("id", profile_id)) != profile_id:
             raise bad_request("The id of a profile cannot be changed.")
         load(ctx, profile_id)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import azure.functions as func
 
 from sds_app.http.context import RequestContext
@@ -11,10 +9,10 @@ from sds_app.http.errors import conflict, not_found, not_supported
 from sds_app.storage.clients import get_account
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.provisioning import ensure_storage
+from sds_core.models.ids import canonical_profile_id
 from sds_core.models.profiles import ProfileRecord, ProfileState
+from sds_core.verification.checks import shorten
 
-# Ids become blob folders and table partition keys: GUIDs, or script-chosen ids like them.
-PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 GONE_STATES = frozenset({ProfileState.DELETING, ProfileState.DELETION_FAILED})
 
 
@@ -24,10 +22,11 @@ def profiles() -> ProfileStore:
 
 
 def profile_id_of(req: func.HttpRequest) -> str:
-    """The `{id}` of the route; 404 when it cannot be an id."""
-    profile_id = req.route_params.get("id", "")
-    if not PROFILE_ID.match(profile_id):
-        raise not_found(f"No synchronization profile has the id {profile_id!r}.")
+    """The `{id}` of the route in its stored spelling; 404 when it cannot be an id."""
+    raw = req.route_params.get("id", "")
+    profile_id = canonical_profile_id(raw)
+    if profile_id is None:
+        raise not_found(f"No synchronization profile has the id {shorten(raw)!r}.")
     return profile_id
 
 

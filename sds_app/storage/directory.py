@@ -34,6 +34,7 @@ from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from sds_app.storage.account import StorageAccount
+from sds_app.storage.names import data_blob
 from sds_app.storage.profiles import STATE_CONTAINER
 from sds_core.sync import LINK_KINDS, PROPERTIES, DirectoryChange, SyncIssue, entity_id
 
@@ -447,8 +448,8 @@ class SyncStateStore:
         self.container = container
 
     def _blob(self, profile_id: str, name: str):  # noqa: ANN202 - BlobClient
-        # Under `{profileId}/`, where the profile purge looks in every sds-* container.
-        return self.account.blobs.get_blob_client(self.container, f"{profile_id}/sync/{name}")
+        # Under the profile's data prefix, which the profile purge empties.
+        return self.account.blobs.get_blob_client(self.container, data_blob(profile_id, "sync", name))
 
     def _write(self, profile_id: str, name: str, data: bytes) -> None:
         blob = self._blob(profile_id, name)

@@ -6,17 +6,17 @@ from collections.abc import Callable
 
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.documents import DocumentExists, DocumentMissing, DocumentStore
+from sds_app.storage.names import RECORDS_ROOT, record_blob, record_id
 from sds_core.models.profiles import ProfileRecord
 
 STATE_CONTAINER = "sds-state"
-_PREFIX = "profiles/"
 
 __all__ = ["STATE_CONTAINER", "DocumentExists", "DocumentMissing", "ProfileStore"]
 
 
 def record_name(profile_id: str) -> str:
     """Blob name of a profile's record."""
-    return f"{_PREFIX}{profile_id}.json"
+    return record_blob(profile_id)
 
 
 class ProfileStore:
@@ -50,7 +50,8 @@ class ProfileStore:
 
     def ids(self) -> list[str]:
         """Every profile id, in order."""
-        return [n[len(_PREFIX) : -len(".json")] for n in self.documents.names(_PREFIX)]
+        found = (record_id(n) for n in self.documents.names(RECORDS_ROOT))
+        return [profile_id for profile_id in found if profile_id is not None]
 
     def list(self, skip: int, top: int) -> tuple[list[ProfileRecord], int]:
         """One page of records in id order, and how many there are in all."""

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.directory import purge_directory
-from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.names import data_prefix, upload_prefix
+from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore
 from sds_app.storage.sync_errors import delete_partition
 
 PurgeStep = Callable[[StorageAccount, str], None]
-# The app's own containers and tables are recognised by name: every later store follows it.
-CONTAINER_PREFIX = "sds-"
+# The app's own tables are recognised by name: every later table store follows it.
 TABLE_PREFIX = "sds"
 
 
 def purge_profile_blobs(account: StorageAccount, profile_id: str) -> None:
-    """Blobs under `{profileId}/` in every sds-* container (uploads included), snapshots too."""
-    for container in account.blobs.list_containers(name_starts_with=CONTAINER_PREFIX):
-        client = account.blobs.get_container_client(container.name)
-        for name in list(client.list_blob_names(name_starts_with=f"{profile_id}/")):
+    """The profile's uploads (snapshots too) and its data in the state container."""
+    for container, prefix in (
+        (UPLOAD_CONTAINER, upload_prefix(profile_id)),
+        (STATE_CONTAINER, data_prefix(profile_id)),
+    ):
+        client = account.blobs.get_container_client(container)
+        for name in list(client.list_blob_names(name_starts_with=prefix)):
             client.delete_blob(name, delete_snapshots="include")
 
 

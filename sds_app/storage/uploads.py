@@ -11,6 +11,7 @@ from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 
 from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
+from sds_app.storage.names import upload_prefix
 
 RUN_ID_METADATA = "sdsrunid"
 
@@ -66,7 +67,7 @@ class UploadFolder:
 
     def __init__(self, account: StorageAccount, profile_id: str) -> None:
         self.container = account.blobs.get_container_client(UPLOAD_CONTAINER)
-        self.prefix = f"{profile_id}/"
+        self.prefix = upload_prefix(profile_id)
 
     def list(self) -> list[Upload]:
         """Current files (not snapshots), by name."""

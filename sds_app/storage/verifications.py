@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.documents import DocumentStore
+from sds_app.storage.names import data_blob
 from sds_app.storage.profiles import STATE_CONTAINER
 
 SCHEMA_VERSION = 1
@@ -75,7 +76,7 @@ def _remember(key: tuple[str, str, str], result: VerificationResult) -> None:
 
 
 def _folder(profile_id: str) -> str:
-    return f"{profile_id}/verification/"
+    return data_blob(profile_id, "verification", "")
 
 
 class VerificationStore:

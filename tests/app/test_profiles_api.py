@@ -15,6 +15,7 @@ from azure.storage.queue import TextBase64DecodePolicy
 from sds_app.blueprints import profiles as api
 from sds_app.settings import SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage import purge as purge_module
+from sds_app.storage.names import data_blob, data_prefix
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore, record_name
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_core.models import status as run_status
@@ -531,11 +532,17 @@ def test_put_creates_then_replaces_the_profile_with_that_id(app_env: AppEnv) -> 
     )
 
 
+BAD_ID = (
+    "A profile id is a GUID, or 1 to 64 letters, digits, '.', '_' or '-' "
+    "starting with a letter or a digit."
+)
+
+
 @pytest.mark.parametrize(
     ("profile_id", "body", "message"),
     [
-        ("has space", csv_body(), "A profile id is 1 to 64 letters, digits, '.', '_' or '-'."),
-        ("a" * 65, csv_body(), "A profile id is 1 to 64 letters, digits, '.', '_' or '-'."),
+        ("has space", csv_body(), BAD_ID),
+        ("a" * 65, csv_body(), BAD_ID),
         (
             "ok-id",
             {**csv_body(), "id": "other-id"},
@@ -639,7 +646,7 @@ def test_delete_is_202_deleting_then_everything_kept_for_the_profile_is_gone(
     for profile_id in (doomed, kept):
         uploads.upload_blob(f"{profile_id}/school.csv", b"SIS ID,Name\n1,A\n")
         uploads.get_blob_client(f"{profile_id}/school.csv").create_snapshot()
-        state.upload_blob(f"{profile_id}/results/abc.json", b"{}")
+        state.upload_blob(data_blob(profile_id, "results", "abc.json"), b"{}")
         SyncErrorStore(account).add_many(
             profile_id, [SyncErrorEntry(id="e1", errorCode="UnsynchronizableChange")]
         )
@@ -656,12 +663,14 @@ def test_delete_is_202_deleting_then_everything_kept_for_the_profile_is_gone(
     assert seen == [entity(profile(doomed, "deleting"))]
     assert item(app_env, api.get_profile, "GET", doomed).status == 404
     assert list(uploads.list_blobs(name_starts_with=f"{doomed}/", include=["snapshots"])) == []
-    assert list(state.list_blob_names(name_starts_with=f"{doomed}/")) == []
+    assert list(state.list_blob_names(name_starts_with=data_prefix(doomed))) == []
     assert not state.get_blob_client(record_name(doomed)).exists()
     assert SyncErrorStore(account).count(doomed) == 0
     assert list(other_table.query_entities("PartitionKey eq @pk", parameters={"pk": doomed})) == []
     assert len(list(uploads.list_blobs(name_starts_with=f"{kept}/", include=["snapshots"]))) == 2
-    assert list(state.list_blob_names(name_starts_with=f"{kept}/")) == [f"{kept}/results/abc.json"]
+    assert list(state.list_blob_names(name_starts_with=data_prefix(kept))) == [
+        data_blob(kept, "results", "abc.json")
+    ]
     assert SyncErrorStore(account).count(kept) == 1
 
 
