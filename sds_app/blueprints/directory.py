@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from sds_app.auth import Access
 from sds_app.http.context import RequestContext
 from sds_app.http.errors import bad_request, not_found
 from sds_app.http.handler import handle
-from sds_app.http.paging import page_body, parse_paging
+from sds_app.http.paging import page_body, parse_paging, shown
 from sds_app.http.responses import json_response
 from sds_app.storage.clients import get_account
 from sds_app.storage.directory import Row, TableDirectory
@@ -34,6 +35,9 @@ NAVIGATIONS = {
     "user": {"schools": "schools", "classes": "classes"},
 }
 SKIPTOKEN = "$skiptoken"
+MAX_SKIPTOKEN = 2048  # ours are under 200 characters
+# $skip reads the rows it skips: beyond this, follow @odata.nextLink ($skiptoken costs one page).
+MAX_SKIP = 10_000
 
 
 def _directory() -> TableDirectory:
@@ -45,17 +49,25 @@ def _encode(after: tuple[str, str]) -> str:
 
 
 def _decode(token: str) -> tuple[str, str]:
+    if len(token) > MAX_SKIPTOKEN:
+        raise bad_request(f"Invalid value for {SKIPTOKEN}.")
     try:
         pk, rk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return str(pk), str(rk)
-    except (ValueError, TypeError) as error:
+        if not isinstance(pk, str) or not isinstance(rk, str):
+            raise TypeError("not a pair of strings")
+        return pk, rk
+    except (ValueError, TypeError, RecursionError) as error:
         raise bad_request(f"Invalid value for {SKIPTOKEN}.") from error
 
 
+# Entity ids are uuid5 values, written lower-case: nothing else is looked up.
+_ENTITY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _item(directory: TableDirectory, kind: str, ident: str) -> Row:
-    row = directory.get(kind, ident) if ident else None
+    row = directory.get(kind, ident) if _ENTITY_ID.fullmatch(ident) else None
     if row is None:
-        raise not_found(f"No {kind} has the id {ident!r}.")
+        raise not_found(f"No {kind} has the id {shown(ident)!r}.")
     return row
 
 
@@ -63,7 +75,7 @@ def collection(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.Ht
     """A page of schools, classes or users over every profile."""
     params = dict(req.params)
     token = params.pop(SKIPTOKEN, None)
-    paging = parse_paging(params)
+    paging = parse_paging(params, MAX_SKIP)
     directory = _directory()
     after = _decode(token) if token else None
     rows, following = directory.page(kind, paging.skip + paging.top, after)

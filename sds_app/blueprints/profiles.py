@@ -51,6 +51,7 @@ from sds_core.models.profiles import (
     new_profile,
     parse_settings,
     patch_settings,
+    provider_change,
     with_settings,
 )
 
@@ -167,7 +168,8 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
                 )
 
         def replace(current: ProfileRecord) -> ProfileRecord:
-            writable(current).profile = with_settings(current.profile, settings)
+            _valid(provider_change(writable(current).profile, settings) or settings)
+            current.profile = with_settings(current.profile, settings)
             return current
 
         record = profiles().update(profile_id, replace)
@@ -189,6 +191,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
 
         def patch(current: ProfileRecord) -> ProfileRecord:
             settings = _valid(patch_settings(writable(current).profile, body))
+            _valid(provider_change(current.profile, settings) or settings)
             current.profile = with_settings(current.profile, settings)
             return current
 

@@ -13,6 +13,7 @@ from sds_app.http.context import RequestContext, new_context
 from sds_app.http.errors import GraphError, conflict, general, not_found, unavailable
 from sds_app.http.responses import error_response
 from sds_app.settings import get_settings
+from sds_app.storage.deadlines import INTERACTIVE, StorageTimeout, storage_profile
 from sds_app.storage.documents import DocumentMissing, TooMuchContention
 from sds_app.telemetry import operation, profile_in_path
 from sds_core.models.status import Refused
@@ -21,7 +22,7 @@ Handler = Callable[[RequestContext], func.HttpResponse]
 
 
 def _storage_unavailable(error: Exception) -> bool:
-    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+    if isinstance(error, (ServiceRequestError, ServiceResponseError, StorageTimeout)):
         return True
     return isinstance(error, HttpResponseError) and (error.status_code or 0) >= 500
 
@@ -53,7 +54,8 @@ def handle(req: func.HttpRequest, access: Access, handler: Handler) -> func.Http
     ctx = new_context(req)
     profile_id = profile_in_path(ctx.path)
     with operation(f"{req.method} request", request_id=ctx.request_id, profile_id=profile_id):
-        return _handle(ctx, req, access, handler)
+        with storage_profile(INTERACTIVE):
+            return _handle(ctx, req, access, handler)
 
 
 def _handle(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +13,8 @@ from sds_app.http.errors import bad_request
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 999
+MAX_SKIP = 1_000_000
+_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit also accepts "²"
 SUPPORTED = ("$top", "$skip", "$count")
 
 
@@ -25,27 +28,34 @@ class Paging:
     top_given: bool = False
 
 
-def _non_negative(name: str, raw: str) -> int:
-    if not raw.strip().isdigit():
-        raise bad_request(f"Invalid value for {name}: {raw!r} is not a non-negative integer.")
-    return int(raw)
+def shown(raw: str, limit: int = 40) -> str:
+    """A query value short enough to quote in an error message."""
+    return raw if len(raw) <= limit else raw[:limit] + "…"
 
 
-def parse_paging(params: Mapping[str, str]) -> Paging:
+def _non_negative(name: str, raw: str, limit: int) -> int:
+    text = raw.strip()
+    if not _DIGITS.fullmatch(text):
+        raise bad_request(f"Invalid value for {name}: {shown(raw)!r} is not a non-negative integer.")
+    value = int(text)
+    if value > limit:
+        raise bad_request(f"Invalid value for {name}: the maximum is {limit}.")
+    return value
+
+
+def parse_paging(params: Mapping[str, str], max_skip: int = MAX_SKIP) -> Paging:
     """Paging from the query; other `$` options are refused rather than silently ignored."""
     unsupported = sorted(k for k in params if k.startswith("$") and k.lower() not in SUPPORTED)
     if unsupported:
-        raise bad_request(f"Query option {unsupported[0]} is not supported on this collection.")
+        raise bad_request(f"Query option {shown(unsupported[0])} is not supported on this collection.")
     given = {k.lower(): v for k, v in params.items()}
     top = DEFAULT_PAGE_SIZE
     if "$top" in given:
-        top = _non_negative("$top", given["$top"])
-        if top > MAX_PAGE_SIZE:
-            raise bad_request(f"Invalid value for $top: the maximum is {MAX_PAGE_SIZE}.")
-    skip = _non_negative("$skip", given["$skip"]) if "$skip" in given else 0
+        top = _non_negative("$top", given["$top"], MAX_PAGE_SIZE)
+    skip = _non_negative("$skip", given["$skip"], max_skip) if "$skip" in given else 0
     count_raw = given.get("$count", "false").strip().lower()
     if count_raw not in ("true", "false"):
-        raise bad_request(f"Invalid value for $count: {given['$count']!r} is not true or false.")
+        raise bad_request(f"Invalid value for $count: {shown(given['$count'])!r} is not true or false.")
     return Paging(skip=skip, top=top, count=count_raw == "true", top_given="$top" in given)
 
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from azure.data.tables import TableServiceClient
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, LinearRetry
+from azure.storage.queue import LinearRetry as QueueLinearRetry
 from azure.storage.queue import QueueServiceClient
 
 from sds_app.settings import STORAGE_CONNECTION
+from sds_app.storage.deadlines import BLOB_QUEUE_RETRY, TABLE_RETRY, DeadlineTransport
 
 
 def _parse_connection_string(value: str) -> dict[str, str]:
@@ -64,10 +66,16 @@ class StorageConfig:
 
 
 class StorageAccount:
-    """Lazily built service clients for blobs, queues and tables."""
+    """Lazily built service clients for blobs, queues and tables, every call under a deadline."""
 
     def __init__(self, config: StorageConfig) -> None:
         self.config = config
+
+    def _storage_options(self, retry: type) -> dict[str, object]:
+        return {"transport": DeadlineTransport(), "retry_policy": retry(**BLOB_QUEUE_RETRY)}
+
+    def _table_options(self) -> dict[str, object]:
+        return {"transport": DeadlineTransport(), **TABLE_RETRY}
 
     @cached_property
     def credential(self):  # noqa: ANN201 - azure.identity type, imported lazily
@@ -80,19 +88,31 @@ class StorageAccount:
     def blobs(self) -> BlobServiceClient:
         """Blob service client."""
         if self.config.connection_string:
-            return BlobServiceClient.from_connection_string(self.config.connection_string)
-        return BlobServiceClient(self.config.blob_uri, credential=self.credential)
+            return BlobServiceClient.from_connection_string(
+                self.config.connection_string, **self._storage_options(LinearRetry)
+            )
+        return BlobServiceClient(
+            self.config.blob_uri, credential=self.credential, **self._storage_options(LinearRetry)
+        )
 
     @cached_property
     def queues(self) -> QueueServiceClient:
         """Queue service client."""
         if self.config.connection_string:
-            return QueueServiceClient.from_connection_string(self.config.connection_string)
-        return QueueServiceClient(self.config.queue_uri, credential=self.credential)
+            return QueueServiceClient.from_connection_string(
+                self.config.connection_string, **self._storage_options(QueueLinearRetry)
+            )
+        return QueueServiceClient(
+            self.config.queue_uri, credential=self.credential, **self._storage_options(QueueLinearRetry)
+        )
 
     @cached_property
     def tables(self) -> TableServiceClient:
         """Table service client."""
         if self.config.connection_string:
-            return TableServiceClient.from_connection_string(self.config.connection_string)
-        return TableServiceClient(endpoint=self.config.table_uri, credential=self.credential)
+            return TableServiceClient.from_connection_string(
+                self.config.connection_string, **self._table_options()
+            )
+        return TableServiceClient(
+            endpoint=self.config.table_uri, credential=self.credential, **self._table_options()
+        )

@@ -1,13 +1,15 @@
 """The default sync target: the synced directory in Azure Table storage, and the sync's own state blobs.
 
 Layout: one row per entity in table `sdsdirectory{kind}{digit}` (kind: school, class, user;
-digit: the id's first hex digit), PartitionKey = `{kind}.{profileId}.{bucket}` (bucket: the id's
+digit: the id's first hex digit), PartitionKey = `{kind}:{profileId}:{bucket}` (bucket: the id's
 first hex digits, as many as the profile's size needs, fixed at its first sync and kept in its
 registry row), RowKey = id. Both spreads are for Azurite, which keeps a table in one in-memory
 collection: measured, a write slows down with the size of its partition (650 rows/s into an empty
 partition, under 100/s at 8,000 rows) and an update with the size of its table (L, one table:
 1,676 inserts/s but 254 updates/s). The plan writes in id order so a batch fills whole
-transactions; a profile's rows of one kind are a PartitionKey range in each table (purge).
+transactions; a profile's rows of one kind are a PartitionKey range in each table (purge). The
+separator `:` appears in no profile id, so the range of one profile never covers another's (`a`
+and `a.b` are `[school:a:, school:a;)` and `[school:a.b:, school:a.b;)`).
 
 A row holds the Graph resource as compact JSON (`doc`, nulls left out), `key` (the source key)
 and `active`; its links (class members and teachers, school users and classes, user schools and
@@ -35,6 +37,7 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.names import data_blob
+from sds_core.models.ids import is_canonical
 from sds_app.storage.profiles import STATE_CONTAINER
 from sds_core.sync import LINK_KINDS, PROPERTIES, DirectoryChange, SyncIssue, entity_id
 
@@ -57,9 +60,18 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
+SEPARATOR = ":"  # in no profile id (sds_core.models.ids), so a profile's range is its own
+
+
 def partition(kind: str, profile_id: str, ident: str, digits: int) -> str:
     """The PartitionKey of an entity's row."""
-    return f"{kind}.{profile_id}.{ident[:digits]}"
+    return f"{kind}{SEPARATOR}{_checked(profile_id)}{SEPARATOR}{ident[:digits]}"
+
+
+def _checked(profile_id: str) -> str:
+    if not is_canonical(profile_id):
+        raise ValueError(f"not a canonical profile id: {profile_id!r}")
+    return profile_id
 
 
 def bucket_digits(rows: int) -> int:
@@ -68,9 +80,9 @@ def bucket_digits(rows: int) -> int:
 
 
 def _range(kind: str, profile_id: str | None = None) -> str:
-    # '.' + 1 == '/': [prefix., prefix/) is every partition under the prefix.
-    prefix = _quote(kind if profile_id is None else f"{kind}.{profile_id}")
-    return f"PartitionKey ge '{prefix}.' and PartitionKey lt '{prefix}/'"
+    # ':' + 1 == ';': [prefix:, prefix;) is every partition under the prefix, and only those.
+    prefix = _quote(kind if profile_id is None else f"{kind}{SEPARATOR}{_checked(profile_id)}")
+    return f"PartitionKey ge '{prefix}{SEPARATOR}' and PartitionKey lt '{prefix};'"
 
 
 @dataclass(frozen=True)
@@ -105,8 +117,8 @@ class Row:
 
 
 def _row(entity: dict[str, Any]) -> Row:
-    kind, _, rest = entity["PartitionKey"].partition(".")
-    profile_id = rest.rpartition(".")[0]
+    kind, _, rest = entity["PartitionKey"].partition(SEPARATOR)
+    profile_id = rest.rpartition(SEPARATOR)[0]
     return Row(
         profile_id,
         kind,
@@ -169,7 +181,7 @@ class TableDirectory:
         return self.account.tables.get_table_client(f"{self.table_name}{kind}{digit}")
 
     def _shard_of(self, entity: Mapping[str, Any]) -> TableClient:
-        return self.shard(entity["PartitionKey"].partition(".")[0], entity["RowKey"][0])
+        return self.shard(entity["PartitionKey"].partition(SEPARATOR)[0], entity["RowKey"][0])
 
     # -- DirectoryTarget --------------------------------------------------------------------
 

@@ -48,12 +48,19 @@ class DocumentStore(Generic[M]):
         return self.model.model_validate_json(download.readall()), download.properties.etag
 
     def create(self, name: str, document: M) -> str:
-        """Write a new document (If-None-Match: *); its ETag."""
+        """Write a new document (If-None-Match: *); its ETag.
+
+        The SDK retries a write whose answer was lost: a retry that finds the document exactly as
+        this call wrote it means the first attempt landed, and answers as that attempt would have.
+        """
         try:
             result = self.container.get_blob_client(name).upload_blob(
                 self._bytes(document), overwrite=False, content_settings=_JSON
             )
         except ResourceExistsError:
+            found = self.get(name)
+            if found is not None and found[0] == document:
+                return found[1]
             raise DocumentExists(name) from None
         return result["etag"]
 
@@ -81,12 +88,19 @@ class DocumentStore(Generic[M]):
         return sorted(b for b in self.container.list_blob_names(name_starts_with=prefix))
 
     def update(self, name: str, mutate: Callable[[M], M]) -> M:
-        """Apply `mutate` to the latest version until the write wins; mutate may raise to abort."""
+        """Apply `mutate` to the latest version until the write wins; mutate may raise to abort.
+
+        A replace refused for its ETag may have landed (the SDK retried a write whose answer was
+        lost): when the document now reads exactly as that write made it, the write won.
+        """
+        written: M | None = None
         for attempt in range(MAX_ATTEMPTS):
             found = self.get(name)
             if found is None:
                 raise DocumentMissing(name)
             current, etag = found
+            if written is not None and current == written:
+                return current
             changed = mutate(current.model_copy(deep=True))
             if changed == current:
                 return current
@@ -94,6 +108,7 @@ class DocumentStore(Generic[M]):
                 self.replace(name, changed, etag)
                 return changed
             except (ResourceModifiedError, ResourceNotFoundError):
+                written = changed
                 # Jittered backoff spreads the retries of writers that collided.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise TooMuchContention(name)

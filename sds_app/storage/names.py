@@ -47,3 +47,36 @@ def data_blob(profile_id: str, *parts: str) -> str:
 def upload_prefix(profile_id: str) -> str:
     """The profile's folder in sds-uploads (`{profileId}/`, fixed by the upload contract)."""
     return f"{_checked(profile_id)}/"
+
+
+MAX_FILE_NAME = 255
+_UNSAFE_CHARS = frozenset("/\\") | {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def is_plain_file_name(name: str) -> bool:
+    """A file name that addresses one blob as written: no path, no dot segment, no control character.
+
+    Names outside this are never read, verified or deleted by name: the storage client resolves
+    `..` segments (and the service turns `\\` into `/`), so such a name could address another blob.
+    """
+    return (
+        0 < len(name) <= MAX_FILE_NAME
+        and name not in (".", "..")
+        and not any(c in _UNSAFE_CHARS for c in name)
+        and name == name.strip()
+    )
+
+
+def upload_blob(profile_id: str, file_name: str) -> str:
+    """The sds-uploads blob of one of a profile's files."""
+    if not is_plain_file_name(file_name):
+        raise ValueError(f"not a plain file name: {file_name!r}")
+    return upload_prefix(profile_id) + file_name
+
+
+def split_upload_blob(blob_name: str) -> tuple[str, str] | None:
+    """(profile id, file name) of an sds-uploads blob named as the app names them; else None."""
+    profile_id, slash, file_name = blob_name.partition("/")
+    if not slash or canonical_profile_id(profile_id) != profile_id:
+        return None
+    return (profile_id, file_name) if is_plain_file_name(file_name) else None

@@ -289,6 +289,8 @@ class ProfileSettings(GraphModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+            raise ValueError("must not hold control characters")
         return value
 
     @property
@@ -372,6 +374,16 @@ def patch_settings(current: ProfileSettings, body: dict[str, Any]) -> ProfileSet
 def new_profile(profile_id: str, settings: ProfileSettings) -> Profile:
     """A profile just accepted: provisioning until its storage is ready."""
     return Profile(id=profile_id, state=ProfileState.PROVISIONING, **dict(settings))
+
+
+def provider_change(current: ProfileSettings, new: ProfileSettings) -> Invalid | None:
+    """Why `new` may not replace `current`: a profile's data provider keeps its type for life."""
+    if type(current.data_provider) is type(new.data_provider):
+        return None
+    return Invalid(
+        "The data provider of a profile cannot change its type "
+        f"({GRAPH_PREFIX}{current.data_provider.ODATA_TYPE}); create a new profile instead."
+    )
 
 
 def with_settings(profile: Profile, settings: ProfileSettings) -> Profile:

@@ -612,25 +612,30 @@ def test_an_invalid_patch_changes_nothing(app_env: AppEnv) -> None:
     )
 
 
-def test_patch_can_switch_the_data_provider(app_env: AppEnv) -> None:
+PROVIDER_FIXED = (
+    "The data provider of a profile cannot change its type "
+    "(#microsoft.graph.educationCsvDataProvider); create a new profile instead."
+)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_the_data_provider_keeps_its_type(app_env: AppEnv, method: str) -> None:
+    # Switching a CSV profile to PowerSchool would strand its uploads, runs and directory.
     profile_id = create(app_env)
-    body = {
-        "dataProvider": {
-            "@odata.type": "#microsoft.graph.educationPowerSchoolDataProvider",
-            "clientId": "c",
-            "clientSecret": "s3cret",
-        }
-    }
-    answer = item(app_env, api.update_profile, "PATCH", profile_id, body=body)
-    assert answer.json["dataProvider"] == {
+    provider = {
         "@odata.type": "#microsoft.graph.educationPowerSchoolDataProvider",
-        "customizations": NO_CUSTOMIZATIONS,
-        "connectionUrl": None,
         "clientId": "c",
-        "schoolsIds": [],
-        "schoolYear": None,
-        "allowTeachersInMultipleSchools": False,
+        "clientSecret": "s3cret",
     }
+    body = {"dataProvider": provider}
+    if method == "PUT":
+        body["displayName"] = "District CSV profile"
+    handler = api.update_profile if method == "PATCH" else api.replace_profile
+    answer = item(app_env, handler, method, profile_id, body=body)
+    assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", PROVIDER_FIXED))
+    assert item(app_env, api.get_profile, "GET", profile_id).json == entity(
+        profile(profile_id, "provisioned")
+    )
 
 
 # --- DELETE ----------------------------------------------------------------------------------
