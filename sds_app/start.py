@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from sds_app.settings import Settings
 from sds_app.storage.account import StorageAccount
-from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.profiles import ProfileGone, ProfileStore
+from sds_app.storage.purge import purge_data
 from sds_app.storage.sync_queue import enqueue_run
 from sds_app.storage.uploads import UploadChanged, UploadFolder
 from sds_app.storage.verifications import VerificationResult, VerificationStore
@@ -40,7 +41,18 @@ class Started:
 
 
 def start(account: StorageAccount, settings: Settings, record: ProfileRecord) -> Started:
-    """Verify (if the stored result is stale), then either refuse the files or queue one run."""
+    """Verify (if the stored result is stale), then either refuse the files or queue one run.
+
+    ProfileGone when the profile is deleted meanwhile; what this call wrote is removed first.
+    """
+    try:
+        return _start(account, settings, record)
+    except ProfileGone:
+        purge_data(account, record.profile.id)
+        raise
+
+
+def _start(account: StorageAccount, settings: Settings, record: ProfileRecord) -> Started:
     refusal = run_status.start_refusal(record.run)
     if refusal:
         raise run_status.Refused(refusal)
@@ -71,7 +83,7 @@ def _refuse(account: StorageAccount, profile_id: str) -> None:
         transition = run_status.validation_failed(current.status, current.run, now)
         return current.model_copy(update={"status": transition.status, "run": transition.run})
 
-    ProfileStore(account).update(profile_id, failed)
+    ProfileStore(account).update_live(profile_id, failed)
 
 
 def _queue_run(account: StorageAccount, profile_id: str, folder: Folder, result: VerificationResult) -> str:
@@ -95,8 +107,8 @@ def _queue_run(account: StorageAccount, profile_id: str, folder: Folder, result:
 
     store = ProfileStore(account)
     try:
-        record = store.update(profile_id, queued)
-    except run_status.Refused:
+        record = store.update_live(profile_id, queued)
+    except (run_status.Refused, ProfileGone):
         uploads.drop_run(run_id)  # another start won: its snapshots are not needed
         raise
     try:

@@ -7,10 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from azure.core.exceptions import ResourceNotFoundError
+
 from sds_app import telemetry
 from sds_app.settings import UPLOAD_CONTAINER, Settings
 from sds_app.storage.account import StorageAccount
-from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.names import split_upload_blob
+from sds_app.storage.profiles import ProfileGone, ProfileStore
+from sds_app.storage.purge import purge_data
+from sds_app.storage.strays import remove_exactly
 from sds_app.storage.uploads import Upload, UploadChanged, UploadFolder
 from sds_app.storage.verifications import (
     VerificationDetail,
@@ -20,7 +25,6 @@ from sds_app.storage.verifications import (
 )
 from sds_core.verification.fingerprint import fingerprint
 from sds_core.verification.options import VerifyOptions
-from sds_core.models.ids import is_canonical
 from sds_core.models.profiles import ProfileRecord, ProfileState
 from sds_core.verification.verify import verify_files
 
@@ -107,7 +111,7 @@ def _touch(account: StorageAccount, profile_id: str, now: datetime) -> None:
         record.status = record.status.model_copy(update={"last_activity_date_time": now})
         return record
 
-    ProfileStore(account).update(profile_id, touched)
+    ProfileStore(account).update_live(profile_id, touched)  # ProfileGone: the caller cleans up
 
 
 def verify_current(
@@ -131,11 +135,20 @@ def verify_current(
 
 def verify_on_upload(account: StorageAccount, settings: Settings, blob_name: str) -> None:
     """The blob trigger's work: verify the whole folder of the uploaded blob, once at a time."""
-    profile_id, _, file_name = blob_name.partition("/")
-    found = ProfileStore(account).get(profile_id) if is_canonical(profile_id) and file_name else None
+    named = split_upload_blob(blob_name)
+    if named is None:
+        _remove_stray(account, blob_name)
+        return
+    profile_id = named[0]
+    found = ProfileStore(account).get(profile_id)
     if found is None:
         _LOG.warning("Upload %s/%s belongs to no profile: removed", UPLOAD_CONTAINER, blob_name)
-        account.blobs.get_container_client(UPLOAD_CONTAINER).delete_blob(blob_name, delete_snapshots="include")
+        try:
+            account.blobs.get_container_client(UPLOAD_CONTAINER).delete_blob(
+                blob_name, delete_snapshots="include"
+            )
+        except ResourceNotFoundError:
+            pass  # removed meanwhile
         return
     if found[0].profile.state in (ProfileState.DELETING, ProfileState.DELETION_FAILED):
         _LOG.info("Upload %s for profile %s, which is being deleted: ignored", blob_name, profile_id)
@@ -151,7 +164,12 @@ def verify_on_upload(account: StorageAccount, settings: Settings, blob_name: str
             record = _record(account, profile_id)
             if record is None:
                 return
-            folder, result = verify_current(account, record, settings, heartbeat=lease.renew)
+            try:
+                folder, result = verify_current(account, record, settings, heartbeat=lease.renew)
+            except ProfileGone:
+                _LOG.info("Profile %s was deleted during its verification: its results removed", profile_id)
+                purge_data(account, profile_id)
+                return
             _LOG.info("Profile %s verified (%s): %d messages, errors: %s", profile_id,
                       folder.fingerprint, len(result.messages), result.has_errors)
         finally:
@@ -163,6 +181,18 @@ def verify_on_upload(account: StorageAccount, settings: Settings, blob_name: str
         now = current_folder(account, record, settings)
         if VerificationStore(account, profile_id).result(now.fingerprint) is not None:
             return
+
+
+def _remove_stray(account: StorageAccount, blob_name: str) -> None:
+    """An upload whose name the app does not use: removed exactly (by its listed ETag) or left."""
+    container = account.blobs.get_container_client(UPLOAD_CONTAINER)
+    listed = [b for b in container.list_blobs(name_starts_with=blob_name) if b.name == blob_name]
+    if not listed:
+        return
+    removed = remove_exactly(account, UPLOAD_CONTAINER, blob_name, listed[0].etag)
+    _LOG.warning(
+        "Upload %r is not named {profileId}/{file}: %s", blob_name, "removed" if removed else "left"
+    )
 
 
 def _record(account: StorageAccount, profile_id: str) -> ProfileRecord | None:

@@ -34,14 +34,15 @@ from sds_app.settings import UPLOAD_CONTAINER, get_settings
 from sds_app.storage.clients import get_account
 from sds_app.storage.directory import SyncStateStore
 from sds_app.storage.documents import DocumentExists
+from sds_app.storage.names import is_plain_file_name, upload_blob
 from sds_app.storage.provisioning import ensure_state_container
-from sds_app.storage.purge import purge
 from sds_app.storage.sas import upload_url
 from sds_app.storage.sync_errors import SyncErrorStore
-from sds_app.storage.sync_queue import enqueue_run
+from sds_app.storage.sync_queue import enqueue_purge, enqueue_run
 from sds_app.storage.uploads import UploadFolder
 from sds_core.models import status as run_status
 from sds_core.models.ids import canonical_profile_id
+from sds_core.verification.checks import shorten
 from sds_core.models.profiles import (
     Invalid,
     Profile,
@@ -203,7 +204,11 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=ITEM, methods=["DELETE"])
 def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
-    """DELETE /synchronizationProfiles/{id}: 202; `deleting`, then all kept for it is gone."""
+    """DELETE /synchronizationProfiles/{id}: 202 and `deleting`; the worker then purges it all.
+
+    Writers that still run for the profile (a sync, a verification) see `deleting` or the missing
+    record at their next step, stop, and purge what they wrote; so nothing outlives the purge.
+    """
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
@@ -215,24 +220,13 @@ def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
 
         profiles().update(profile_id, deleting)
         try:
-            purge(get_account(), profile_id)
+            enqueue_purge(get_account(), profile_id)
         except Exception:
-            ctx.log.exception("Purging profile %s failed", profile_id)
-            _mark_deletion_failed(profile_id)
+            ctx.log.exception("Queueing the purge of profile %s failed", profile_id)
+            raise unavailable("The deletion could not be queued; send DELETE again.") from None
         return empty_response(ctx, 202)
 
     return handle(req, Access.WRITE, run)
-
-
-def _mark_deletion_failed(profile_id: str) -> None:
-    def failed(current: ProfileRecord) -> ProfileRecord:
-        current.profile.state = ProfileState.DELETION_FAILED
-        return current
-
-    try:
-        profiles().update(profile_id, failed)
-    except Exception:  # noqa: BLE001, S110 - it stays `deleting`, which a DELETE retries as well
-        pass
 
 
 # --- uploads --------------------------------------------------------------------------------
@@ -284,8 +278,13 @@ def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
         file_name = req.route_params.get("fileName", "")
+        if not is_plain_file_name(file_name):
+            raise bad_request(
+                "A file name is 1 to 255 characters without '/', '\\' or control characters, "
+                "and not '.' or '..'."
+            )
         record = csv_only(writable(load(ctx, profile_id)))
-        blob_name = f"{profile_id}/{file_name}"
+        blob_name = upload_blob(profile_id, file_name)
         if record.run is not None:
             if record.run.is_busy:
                 raise conflict(
@@ -299,7 +298,7 @@ def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
         try:
             container.delete_blob(blob_name, delete_snapshots="include")
         except ResourceNotFoundError:
-            raise not_found(f"No upload named {file_name!r}.") from None
+            raise not_found(f"No upload named {shorten(file_name)!r}.") from None
         return empty_response(ctx, 204)
 
     return handle(req, Access.WRITE, run)

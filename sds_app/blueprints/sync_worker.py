@@ -24,9 +24,10 @@ from sds_app.storage.account import StorageAccount
 from sds_app.storage.clients import get_account
 from sds_app.storage.directory import SyncStateStore, TableDirectory
 from sds_app.storage.documents import DocumentMissing
-from sds_app.storage.profiles import ProfileStore
+from sds_app.storage.profiles import ProfileGone, ProfileStore
+from sds_app.storage.purge import purge_data, purge_deleted
 from sds_app.storage.sync_errors import SyncErrorStore
-from sds_core.models.profiles import ProfileRecord
+from sds_core.models.profiles import ProfileRecord, ProfileState
 from sds_core.models.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
 from sds_core.sync import (
     Batch,
@@ -54,6 +55,10 @@ _ERROR_IDS = uuid.UUID("0d7c5b7e-2f5a-4a51-9a39-3c7f0e8b6a21")
 
 class Stop(Exception):
     """The run must not go on: paused, superseded by a reset, finished, or the profile is gone."""
+
+
+class Gone(Stop):
+    """The profile is deleted or being deleted: the run stops and removes what it wrote."""
 
 
 def _now() -> datetime:
@@ -120,9 +125,9 @@ class SyncRun:
             )
 
         try:
-            return self.profiles.update(self.pid, mutate)
-        except DocumentMissing:
-            raise Stop("the profile no longer exists") from None
+            return self.profiles.update_live(self.pid, mutate)
+        except ProfileGone as gone:
+            raise Gone(str(gone)) from None
 
     def execute(self) -> None:
         """Run, or continue, the sync of the message's run."""
@@ -170,6 +175,8 @@ class SyncRun:
             )
             try:
                 self._move(f"{batch.stage} ({batch.done} of {batch.total})")
+            except Gone:
+                raise  # not a pause: the profile's rows must go, not wait
             except Stop as stop:
                 log.info(
                     "Sync of profile %s run %s stops after %d of %d steps: %s",
@@ -203,7 +210,7 @@ class SyncRun:
         for name, frozen in (record.run.snapshots if record.run else {}).items():
             data = (
                 container.get_blob_client(frozen.blob, snapshot=frozen.snapshot)
-                .download_blob()
+                .download_blob(decompress=False)  # the bytes verified, as stored
                 .readall()
             )
             files[name] = data
@@ -233,6 +240,9 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
         return
     telemetry.bind_profile(message.profile_id)
     telemetry.record_queue_age(msg.insertion_time)
+    if message.reason == "delete":
+        _purge(account, message.profile_id, msg.dequeue_count or 0)
+        return
     run = SyncRun(account, message)
     log.info(
         "Sync of profile %s run %s (%s), delivery %s",
@@ -243,6 +253,10 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
     )
     try:
         run.execute()
+    except Gone as gone:
+        log.info("Profile %s run %s stopped: %s; removing what it wrote",
+                 message.profile_id, message.run_id, gone)
+        purge_data(account, message.profile_id)
     except Stop as stop:
         log.info(
             "Dropped the message of profile %s run %s: %s", message.profile_id, message.run_id, stop
@@ -261,6 +275,33 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
         raise
 
 
+def _purge(account: StorageAccount, profile_id: str, dequeue_count: int) -> None:
+    """Purge a profile being deleted; on the last failed delivery it becomes deletionFailed."""
+    try:
+        if not purge_deleted(account, profile_id):
+            log.info("Purge of profile %s dropped: the profile is not being deleted", profile_id)
+            return
+    except Exception:
+        if dequeue_count >= MAX_DEQUEUE_COUNT:
+            _deletion_failed(account, profile_id)
+        raise
+    log.info("Profile %s purged", profile_id)
+
+
+def _deletion_failed(account: StorageAccount, profile_id: str) -> None:
+    """State deletionFailed: a new DELETE queues the purge again."""
+
+    def failed(record: ProfileRecord) -> ProfileRecord:
+        if record.is_gone:
+            record.profile.state = ProfileState.DELETION_FAILED
+        return record
+
+    try:
+        ProfileStore(account).update(profile_id, failed)
+    except DocumentMissing:
+        pass
+
+
 def handle_poison(msg: func.QueueMessage, account: StorageAccount) -> None:
     """A run message the host gave up on: its profile's status becomes error."""
     message = _message(msg.get_body())
@@ -268,6 +309,10 @@ def handle_poison(msg: func.QueueMessage, account: StorageAccount) -> None:
         log.error("Dropped an sds-sync-poison message that is not a run message (id %s)", msg.id)
         return
     telemetry.bind_profile(message.profile_id)
+    if message.reason == "delete":
+        log.error("The purge of profile %s failed repeatedly (poison queue)", message.profile_id)
+        _deletion_failed(account, message.profile_id)
+        return
     log.error(
         "Profile %s run %s failed repeatedly (poison queue)", message.profile_id, message.run_id
     )

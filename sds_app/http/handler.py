@@ -15,6 +15,7 @@ from sds_app.http.responses import error_response
 from sds_app.settings import get_settings
 from sds_app.storage.deadlines import INTERACTIVE, StorageTimeout, storage_profile
 from sds_app.storage.documents import DocumentMissing, TooMuchContention
+from sds_app.storage.profiles import ProfileGone
 from sds_app.telemetry import operation, profile_in_path
 from sds_core.models.status import Refused
 
@@ -32,8 +33,10 @@ def _known(error: Exception) -> GraphError | None:
         return error
     if isinstance(error, Refused):
         return conflict(error.message)
-    if isinstance(error, DocumentMissing):
+    if isinstance(error, DocumentMissing) or (isinstance(error, ProfileGone) and error.missing):
         return not_found("The synchronization profile no longer exists.")
+    if isinstance(error, ProfileGone):
+        return conflict("The profile is being deleted.")
     if isinstance(error, TooMuchContention):
         return unavailable("Too many concurrent changes to this profile; try again.", 1)
     return None

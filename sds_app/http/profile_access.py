@@ -13,7 +13,6 @@ from sds_core.models.ids import canonical_profile_id
 from sds_core.models.profiles import ProfileRecord, ProfileState
 from sds_core.verification.checks import shorten
 
-GONE_STATES = frozenset({ProfileState.DELETING, ProfileState.DELETION_FAILED})
 
 
 def profiles() -> ProfileStore:
@@ -59,7 +58,7 @@ def provision(ctx: RequestContext, profile_id: str, record: ProfileRecord) -> Pr
 
 def writable(record: ProfileRecord) -> ProfileRecord:
     """409 while the profile is being deleted."""
-    if record.profile.state in GONE_STATES:
+    if record.is_gone:
         raise conflict("The profile is being deleted.")
     return record
 

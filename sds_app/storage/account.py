@@ -74,6 +74,10 @@ class StorageAccount:
     def _storage_options(self, retry: type) -> dict[str, object]:
         return {"transport": DeadlineTransport(), "retry_policy": retry(**BLOB_QUEUE_RETRY)}
 
+    def blob_options(self) -> dict[str, object]:
+        """Transport and retries of a blob client built apart from `blobs`."""
+        return self._storage_options(LinearRetry)
+
     def _table_options(self) -> dict[str, object]:
         return {"transport": DeadlineTransport(), **TABLE_RETRY}
 

@@ -11,7 +11,15 @@ from sds_core.models.profiles import ProfileRecord
 
 STATE_CONTAINER = "sds-state"
 
-__all__ = ["STATE_CONTAINER", "DocumentExists", "DocumentMissing", "ProfileStore"]
+__all__ = ["STATE_CONTAINER", "DocumentExists", "DocumentMissing", "ProfileGone", "ProfileStore"]
+
+
+class ProfileGone(Exception):
+    """The profile was deleted or is being deleted: a writer must stop and clean up after itself."""
+
+    def __init__(self, profile_id: str, missing: bool) -> None:
+        super().__init__(f"profile {profile_id} is {'gone' if missing else 'being deleted'}")
+        self.missing = missing
 
 
 def record_name(profile_id: str) -> str:
@@ -47,6 +55,21 @@ class ProfileStore:
     ) -> ProfileRecord:
         """Read-modify-write until it wins; DocumentMissing when there is no such profile."""
         return self.documents.update(record_name(profile_id), mutate)
+
+    def update_live(
+        self, profile_id: str, mutate: Callable[[ProfileRecord], ProfileRecord]
+    ) -> ProfileRecord:
+        """`update` of a profile that must not be deleted or deleting; ProfileGone otherwise."""
+
+        def live(current: ProfileRecord) -> ProfileRecord:
+            if current.is_gone:
+                raise ProfileGone(profile_id, missing=False)
+            return mutate(current)
+
+        try:
+            return self.documents.update(record_name(profile_id), live)
+        except DocumentMissing:
+            raise ProfileGone(profile_id, missing=True) from None
 
     def ids(self) -> list[str]:
         """Every profile id, in order."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import ContainerClient
+
 from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.directory import purge_directory
-from sds_app.storage.names import data_prefix, upload_prefix
+from sds_app.storage.names import data_prefix, is_plain_file_name, upload_prefix
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore
+from sds_app.storage.strays import remove_exactly
 from sds_app.storage.sync_errors import delete_partition
 
 PurgeStep = Callable[[StorageAccount, str], None]
@@ -17,14 +21,28 @@ TABLE_PREFIX = "sds"
 
 
 def purge_profile_blobs(account: StorageAccount, profile_id: str) -> None:
-    """The profile's uploads (snapshots too) and its data in the state container."""
-    for container, prefix in (
-        (UPLOAD_CONTAINER, upload_prefix(profile_id)),
-        (STATE_CONTAINER, data_prefix(profile_id)),
-    ):
-        client = account.blobs.get_container_client(container)
-        for name in list(client.list_blob_names(name_starts_with=prefix)):
-            client.delete_blob(name, delete_snapshots="include")
+    """The profile's uploads (snapshots too) and its data in the state container.
+
+    Uploads whose names are not plain files are removed exactly or left and reported
+    (sds_app.storage.strays): such a name never reaches a delete as written.
+    """
+    uploads = account.blobs.get_container_client(UPLOAD_CONTAINER)
+    prefix = upload_prefix(profile_id)
+    for blob in list(uploads.list_blobs(name_starts_with=prefix)):
+        if is_plain_file_name(blob.name[len(prefix):]):
+            _delete(uploads, blob.name)
+        else:
+            remove_exactly(account, UPLOAD_CONTAINER, blob.name, blob.etag)
+    state = account.blobs.get_container_client(STATE_CONTAINER)
+    for name in list(state.list_blob_names(name_starts_with=data_prefix(profile_id))):
+        _delete(state, name)  # the app's own names
+
+
+def _delete(container: ContainerClient, name: str) -> None:
+    try:
+        container.delete_blob(name, delete_snapshots="include")
+    except ResourceNotFoundError:
+        pass  # removed meanwhile (two purges of one profile)
 
 
 def purge_profile_partitions(account: StorageAccount, profile_id: str) -> None:
@@ -38,8 +56,25 @@ def purge_profile_partitions(account: StorageAccount, profile_id: str) -> None:
 PURGE_STEPS: list[PurgeStep] = [purge_profile_blobs, purge_profile_partitions, purge_directory]
 
 
-def purge(account: StorageAccount, profile_id: str, steps: list[PurgeStep] | None = None) -> None:
-    """Run every step, then remove the record; a failure leaves the record for a retried DELETE."""
-    for step in PURGE_STEPS if steps is None else steps:
+def purge_data(account: StorageAccount, profile_id: str) -> None:
+    """Every purge step: all the app keeps for the profile except its record."""
+    for step in PURGE_STEPS:
         step(account, profile_id)
+
+
+def purge(account: StorageAccount, profile_id: str) -> None:
+    """Run every step, then remove the record; a failure leaves the record for a retried DELETE."""
+    purge_data(account, profile_id)
     ProfileStore(account).delete(profile_id)
+
+
+def purge_deleted(account: StorageAccount, profile_id: str) -> bool:
+    """The worker's purge of a profile being deleted; False when it is not (recreated since)."""
+    found = ProfileStore(account).get(profile_id)
+    if found is None:
+        purge_data(account, profile_id)  # what a writer may have left after the record went
+        return True
+    if not found[0].is_gone:
+        return False
+    purge(account, profile_id)
+    return True

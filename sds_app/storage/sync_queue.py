@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 from azure.storage.queue import TextBase64EncodePolicy
 
 from sds_app.settings import SYNC_QUEUE
 from sds_app.storage.account import StorageAccount
 from sds_core.models.status import SyncMessage
+
+
+def enqueue_purge(account: StorageAccount, profile_id: str) -> None:
+    """Have the worker purge a profile being deleted."""
+    enqueue_run(account, SyncMessage.for_purge(profile_id, str(uuid.uuid4())))
 
 
 def enqueue_run(account: StorageAccount, message: SyncMessage) -> None:

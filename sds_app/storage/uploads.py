@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import BlobProperties
 
 from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
-from sds_app.storage.names import upload_prefix
+from sds_app.storage.names import is_plain_file_name, upload_prefix
 
 RUN_ID_METADATA = "sdsrunid"
 
@@ -69,11 +70,22 @@ class UploadFolder:
         self.container = account.blobs.get_container_client(UPLOAD_CONTAINER)
         self.prefix = upload_prefix(profile_id)
 
+    def scan(self) -> tuple[list[Upload], list[Upload]]:
+        """Current files (not snapshots) by name, and the strays: names that are not plain files.
+
+        Strays (a path, a dot segment, a control character after `{profileId}/`) are never read,
+        verified or listed as uploads: their names could address another blob (sds_app.storage.strays).
+        """
+        uploads: list[Upload] = []
+        strays: list[Upload] = []
+        for b in self.container.list_blobs(name_starts_with=self.prefix):
+            upload = Upload(b.name[len(self.prefix):], b.etag, b.size, b.last_modified)
+            (uploads if is_plain_file_name(upload.name) else strays).append(upload)
+        return sorted(uploads, key=lambda u: u.name), sorted(strays, key=lambda u: u.name)
+
     def list(self) -> list[Upload]:
-        """Current files (not snapshots), by name."""
-        blobs = self.container.list_blobs(name_starts_with=self.prefix)
-        uploads = [Upload(b.name[len(self.prefix):], b.etag, b.size, b.last_modified) for b in blobs]
-        return sorted(uploads, key=lambda u: u.name)
+        """Current files (not snapshots), by name; strays left out."""
+        return self.scan()[0]
 
     def reader(self, upload: Upload) -> Callable[[], bytearray]:
         """Reads the file as listed, streamed into one buffer; UploadChanged if it was replaced."""
@@ -81,8 +93,11 @@ class UploadFolder:
         def read() -> bytearray:
             client = self.container.get_blob_client(self.prefix + upload.name)
             try:
+                # The stored bytes, whatever Content-Encoding the uploader set: the SDK would
+                # otherwise inflate gzip into a buffer sized for the stored length.
                 stream = client.download_blob(
-                    etag=upload.etag, match_condition=MatchConditions.IfNotModified, max_concurrency=2
+                    etag=upload.etag, match_condition=MatchConditions.IfNotModified,
+                    max_concurrency=2, decompress=False,
                 )
                 sink = _Sink(stream.size)
                 stream.readinto(sink)
@@ -110,8 +125,8 @@ class UploadFolder:
 
     def drop_run(self, run_id: str) -> None:
         """Delete the snapshots taken for a run that was not queued."""
-        for blob in self.container.list_blobs(name_starts_with=self.prefix, include=["snapshots", "metadata"]):
-            if blob.snapshot and (blob.metadata or {}).get(RUN_ID_METADATA) == run_id:
+        for blob in self._snapshots():
+            if (blob.metadata or {}).get(RUN_ID_METADATA) == run_id:
                 self._delete_snapshot(blob.name, blob.snapshot)
 
     def prune_snapshots(self, current_run: str, keep_runs: int) -> int:
@@ -121,13 +136,10 @@ class UploadFolder:
         """
         runs: dict[str, str] = {}
         snapshots = []
-        for blob in self.container.list_blobs(
-            name_starts_with=self.prefix, include=["snapshots", "metadata"]
-        ):
-            if blob.snapshot:
-                run_id = (blob.metadata or {}).get(RUN_ID_METADATA, "")
-                runs[run_id] = max(runs.get(run_id, ""), blob.snapshot)
-                snapshots.append((blob.name, blob.snapshot, run_id))
+        for blob in self._snapshots():
+            run_id = (blob.metadata or {}).get(RUN_ID_METADATA, "")
+            runs[run_id] = max(runs.get(run_id, ""), blob.snapshot)
+            snapshots.append((blob.name, blob.snapshot, run_id))
         newest = runs.get(current_run, "")
         earlier = sorted((r for r in runs if r != current_run and runs[r] < newest), key=runs.__getitem__)
         kept = {current_run, *earlier[len(earlier) - (keep_runs - 1):]} if keep_runs > 1 else {current_run}
@@ -136,6 +148,12 @@ class UploadFolder:
             if run_id not in kept:
                 deleted += self._delete_snapshot(name, snapshot)
         return deleted
+
+    def _snapshots(self) -> Iterator[BlobProperties]:
+        """Snapshots of the folder's plain files (strays' names are never addressed)."""
+        for blob in self.container.list_blobs(name_starts_with=self.prefix, include=["snapshots", "metadata"]):
+            if blob.snapshot and is_plain_file_name(blob.name[len(self.prefix):]):
+                yield blob
 
     def _delete_snapshot(self, name: str, snapshot: str) -> int:
         try:

@@ -306,6 +306,9 @@ class Profile(ProfileSettings):
     state: ProfileState
 
 
+GONE_STATES = frozenset({ProfileState.DELETING, ProfileState.DELETION_FAILED})
+
+
 class ProfileRecord(BaseModel):
     """One profile's stored document: the resource, its sync status and its current or last run."""
 
@@ -317,6 +320,11 @@ class ProfileRecord(BaseModel):
     profile: Profile
     status: StatusFields = Field(default_factory=StatusFields)
     run: Run | None = None
+
+    @property
+    def is_gone(self) -> bool:
+        """Deleted or being deleted: nothing may be written for the profile any more."""
+        return self.profile.state in GONE_STATES
 
 
 @dataclass(frozen=True)

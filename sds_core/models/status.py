@@ -50,6 +50,8 @@ class RunState(StrEnum):
 OPEN_RUN_STATES = frozenset({RunState.QUEUED, RunState.IN_PROGRESS, RunState.PAUSED})
 BUSY_RUN_STATES = frozenset({RunState.QUEUED, RunState.IN_PROGRESS})
 RunReason = Literal["start", "reset", "resume"]
+# "delete": not a run; the worker purges what the app keeps for a profile being deleted.
+MessageReason = Literal["start", "reset", "resume", "delete"]
 
 
 class _Stored(BaseModel):
@@ -155,9 +157,14 @@ class SyncMessage(BaseModel):
     schema_version: int = SCHEMA_VERSION
     profile_id: str
     run_id: str
-    reason: RunReason
+    reason: MessageReason
     snapshots: dict[str, str] = Field(default_factory=dict)
     """Snapshot id of each frozen file (also in the profile record's run), for the logs and checks."""
+
+    @classmethod
+    def for_purge(cls, profile_id: str, purge_id: str) -> SyncMessage:
+        """The message that has the worker purge a profile being deleted."""
+        return cls(profile_id=profile_id, run_id=purge_id, reason="delete")
 
     @classmethod
     def for_run(cls, profile_id: str, run: Run, reason: RunReason) -> SyncMessage:

@@ -6,10 +6,11 @@ import base64
 import json
 from typing import Any
 
+import azure.functions as func
 from azure.storage.blob import ContainerClient
 
 from sds_app.blueprints import profiles as api
-from sds_app.blueprints import verification
+from sds_app.blueprints import sync_worker, verification
 from sds_app.settings import SYNC_QUEUE, UPLOAD_CONTAINER
 from tests.app.fixtures import AppEnv
 from tests.app.helpers import ROOT, Answer, call, request
@@ -86,3 +87,20 @@ def queued(env: AppEnv) -> list[dict[str, Any]]:
     """The run messages waiting on sds-sync, decoded from Base64 as the queue trigger does."""
     queue = env.account.queues.get_queue_client(SYNC_QUEUE)
     return [json.loads(base64.b64decode(m.content)) for m in queue.peek_messages(max_messages=32)]
+
+
+def deliver(env: AppEnv, profile_id: str, dequeue_count: int = 1) -> int:
+    """Hand this profile's messages on sds-sync to the worker, as the host would; how many."""
+    queue = env.account.queues.get_queue_client(SYNC_QUEUE)
+    delivered = 0
+    for m in list(queue.receive_messages(max_messages=32, visibility_timeout=5)):
+        body = base64.b64decode(m.content)
+        if json.loads(body)["profileId"] != profile_id:
+            queue.update_message(m, visibility_timeout=0)  # another test's: back at once
+            continue
+        queue.delete_message(m)
+        sync_worker.run_sync(
+            func.queue.QueueMessage(id=m.id, body=body, dequeue_count=dequeue_count)
+        )
+        delivered += 1
+    return delivered

@@ -21,6 +21,7 @@ from sds_core.models import status as run_status
 from sds_core.models.status import FrozenFile
 from sds_core.sync import entity_id
 from tests.app.fixtures import AppEnv
+from tests.app.flow import deliver
 from tests.app.helpers import BASE, ROOT, call, request
 from tests.core.sync.test_data import SAMPLES, SETS, expected_counts, sample
 
@@ -385,6 +386,7 @@ def test_deleting_the_profile_removes_its_directory_and_sync_state(app_env: AppE
         request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=app_env.token()),
     )
     assert answer.status == 202
+    assert deliver(app_env, pid) == 1
     state = SyncStateStore(app_env.account)
     assert (
         directory_state(app_env, pid),

@@ -22,6 +22,7 @@ from sds_core.models import status as run_status
 from sds_core.models.profiles import ProfileState
 from sds_core.models.status import FrozenFile, SyncErrorEntry, SyncStatus
 from tests.app.fixtures import AppEnv
+from tests.app.flow import deliver
 from tests.app.helpers import BASE, ROOT, Answer, call, envelope, request
 
 ENTITY = f"{BASE}/$metadata#education/synchronizationProfiles/$entity"
@@ -665,6 +666,8 @@ def test_delete_is_202_deleting_then_everything_kept_for_the_profile_is_gone(
     monkeypatch.setattr(purge_module, "PURGE_STEPS", [observe, *purge_module.PURGE_STEPS])
     answer = item(app_env, api.delete_profile, "DELETE", doomed)
     assert (answer.status, answer.raw) == (202, b"")
+    assert item(app_env, api.get_profile, "GET", doomed).json == entity(profile(doomed, "deleting"))
+    assert deliver(app_env, doomed) == 1  # the worker purges
     assert seen == [entity(profile(doomed, "deleting"))]
     assert item(app_env, api.get_profile, "GET", doomed).status == 404
     assert list(uploads.list_blobs(name_starts_with=f"{doomed}/", include=["snapshots"])) == []
@@ -691,10 +694,18 @@ def test_a_failed_purge_is_deletion_failed_and_a_new_delete_finishes_it(
     monkeypatch.setattr(purge_module, "PURGE_STEPS", [failing])
     answer = item(app_env, api.delete_profile, "DELETE", profile_id)
     assert (answer.status, answer.raw) == (202, b"")
+    with pytest.raises(RuntimeError):  # an early delivery fails: the host will retry
+        deliver(app_env, profile_id, dequeue_count=1)
+    got = item(app_env, api.get_profile, "GET", profile_id)
+    assert got.json == entity(profile(profile_id, "deleting"))
+    assert item(app_env, api.delete_profile, "DELETE", profile_id).status == 202
+    with pytest.raises(RuntimeError):  # the last delivery fails: deletionFailed
+        deliver(app_env, profile_id, dequeue_count=5)
     got = item(app_env, api.get_profile, "GET", profile_id)
     assert got.json == entity(profile(profile_id, "deletionFailed"))
     monkeypatch.setattr(purge_module, "PURGE_STEPS", steps)
     assert item(app_env, api.delete_profile, "DELETE", profile_id).status == 202
+    assert deliver(app_env, profile_id) == 1
     assert item(app_env, api.get_profile, "GET", profile_id).status == 404
 
 
@@ -712,6 +723,7 @@ def test_writes_to_a_profile_being_deleted_conflict(app_env: AppEnv) -> None:
         envelope(answer, "conflict", "The profile is being deleted."),
     )
     assert item(app_env, api.delete_profile, "DELETE", profile_id).status == 202
+    deliver(app_env, profile_id)
     assert item(app_env, api.get_profile, "GET", profile_id).status == 404
 
 
