@@ -14,7 +14,7 @@ from sds_app.http.errors import bad_request
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 999
 MAX_SKIP = 1_000_000
-_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit also accepts "²"
+_DIGITS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit also accepts "²"
 SUPPORTED = ("$top", "$skip", "$count")
 
 
@@ -37,7 +37,7 @@ def _non_negative(name: str, raw: str, limit: int) -> int:
     text = raw.strip()
     if not _DIGITS.fullmatch(text):
         raise bad_request(f"Invalid value for {name}: {shown(raw)!r} is not a non-negative integer.")
-    value = int(text)
+    value = int(text) if len(text) <= 20 else limit + 1  # never parse a huge number
     if value > limit:
         raise bad_request(f"Invalid value for {name}: the maximum is {limit}.")
     return value
