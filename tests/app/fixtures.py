@@ -13,6 +13,7 @@ from sds_app.auth import clear_key_sets
 from sds_app.settings import SYNC_QUEUE, get_settings
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.clients import get_account
+from sds_app.storage.directory import TableDirectory
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.provisioning import ensure_storage, forget_storage
 from sds_app.storage.purge import purge
@@ -94,5 +95,8 @@ def private_env(
     ensure_storage(account)
     for profile_id in ProfileStore(account).ids():
         purge(account, profile_id)
+    directory = TableDirectory(account)
+    for profile_id in directory.profiles():  # rows other tests synced without a record
+        directory.purge(profile_id)
     account.queues.get_queue_client(SYNC_QUEUE).clear_messages()
     return app_env
