@@ -29,6 +29,7 @@ from sds_app.http.responses import json_response
 from sds_app.settings import SYNC_QUEUE
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.clients import get_account
+from sds_app.storage.deadlines import StorageTimeout
 from sds_app.storage.profiles import STATE_CONTAINER
 from sds_app.storage.sync_errors import SYNC_ERRORS_TABLE
 
@@ -64,7 +65,7 @@ CHECKS: dict[str, Callable[[StorageAccount], None]] = {
 
 def reason(error: Exception) -> str:
     """A short, safe word for a failed check (the log line has the rest)."""
-    if isinstance(error, (ServiceRequestTimeoutError, ServiceResponseTimeoutError)):
+    if isinstance(error, (ServiceRequestTimeoutError, ServiceResponseTimeoutError, StorageTimeout)):
         return "timeout"
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         return "unreachable"

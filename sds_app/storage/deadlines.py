@@ -4,9 +4,10 @@ A frozen or unreachable storage account must not hold an HTTP request for minute
 defaults: 20 s to connect, 60 s per read, retries 15 s apart), nor a trigger. Every client of the
 app's account sends through `DeadlineTransport`, which applies the timeouts of the current
 `StorageProfile`: HTTP handlers run under `INTERACTIVE` (a call that times out is not retried: the
-client gets 503 with Retry-After and retries itself), triggers under `BACKGROUND` (longer, and
-retried by the SDK, then by the host). Retries of other transient failures are few and short
-(RETRY_OPTIONS), so storage that is down is reported within seconds too.
+client gets 503 with Retry-After and retries itself), triggers under `BACKGROUND` (longer; a call
+that times out fails the invocation, and the host delivers it again: every trigger's work is
+idempotent). Retries of other transient failures are few and short (BLOB_QUEUE_RETRY,
+TABLE_RETRY), so storage that is down is reported within seconds too.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class StorageProfile:
 
 
 INTERACTIVE = StorageProfile("interactive", connect_seconds=3, read_seconds=4, retry_timeouts=False)
-BACKGROUND = StorageProfile("background", connect_seconds=10, read_seconds=30, retry_timeouts=True)
+BACKGROUND = StorageProfile("background", connect_seconds=5, read_seconds=10, retry_timeouts=False)
 _PROFILE: contextvars.ContextVar[StorageProfile] = contextvars.ContextVar(
     "sds_storage_profile", default=BACKGROUND
 )
@@ -44,7 +45,7 @@ TABLE_RETRY = {"retry_total": 2, "retry_backoff_factor": 0.5, "retry_backoff_max
 
 
 class StorageTimeout(Exception):
-    """A storage call of an HTTP request went unanswered: answered 503, never retried in process."""
+    """A storage call went unanswered within its profile's timeout: never retried in process."""
 
 
 @contextmanager
