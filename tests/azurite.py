@@ -1,4 +1,4 @@
-"""Azurite for the tests: the one .ci/run started, or a private instance on free ports."""
+"""Azurite for the tests: a private instance on free ports, never one somebody else started."""
 
 from __future__ import annotations
 
@@ -91,10 +91,3 @@ class AzuriteProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def running_default() -> Azurite | None:
-    """The Azurite on the default ports, when SDS_TEST_AZURITE=default and it answers."""
-    if os.environ.get("SDS_TEST_AZURITE") == "default" and _answers(10000):
-        return Azurite(10000, 10001, 10002)
-    return None

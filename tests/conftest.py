@@ -6,16 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.azurite import Azurite, AzuriteProcess, running_default
+from tests.azurite import Azurite, AzuriteProcess
 
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
-    """A running Azurite: the one .ci/run started, else a private one for this session."""
-    existing = running_default()
-    if existing is not None:
-        yield existing
-        return
+    """A private Azurite for this session (free ports, a temporary data folder)."""
     process = AzuriteProcess()
     try:
         yield process.azurite

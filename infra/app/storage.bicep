@@ -7,6 +7,9 @@ param queues array
 param tables array
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_35: upload URLs (SAS, create and write only) are used from district networks anywhere
+  // checkov:skip=CKV_AZURE_59: the same: SAS uploads need the public endpoint; shared keys and anonymous access are off
+  // checkov:skip=CKV_AZURE_206: LRS keeps an idle deployment cheap; uploads are the district's own exports and can be sent again
   name: name
   location: location
   tags: tags
@@ -29,40 +32,48 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       bypass: 'AzureServices'
     }
   }
-
-  resource blobService 'blobServices' = {
-    name: 'default'
-
-    resource blobContainers 'containers' = [
-      for container in containers: {
-        name: container
-        properties: {
-          publicAccess: 'None'
-        }
-      }
-    ]
-  }
-
-  resource queueService 'queueServices' = {
-    name: 'default'
-
-    resource storageQueues 'queues' = [
-      for queue in queues: {
-        name: queue
-      }
-    ]
-  }
-
-  resource tableService 'tableServices' = {
-    name: 'default'
-
-    resource storageTables 'tables' = [
-      for table in tables: {
-        name: table
-      }
-    ]
-  }
 }
+
+// Children declared at the top level with `parent` (not nested): checkov's Bicep parser (pycep)
+// does not read a loop as the value of a nested resource.
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for container in containers: {
+    parent: blobService
+    name: container
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queue in queues: {
+    parent: queueService
+    name: queue
+  }
+]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource storageTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for table in tables: {
+    parent: tableService
+    name: table
+  }
+]
 
 output name string = account.name
 output blobEndpoint string = 'https://${account.name}.blob.${environment().suffixes.storage}'
