@@ -53,10 +53,14 @@ class AzuriteProcess:
     """Starts Azurite from node_modules in a temporary folder and stops it.
 
     `in_memory` keeps tables in memory only and `heap_mib` raises node's heap: at the L bench scale,
-    Azurite's periodic save of its table database outgrows what V8 allows.
+    Azurite's periodic save of its table database outgrows what V8 allows. `oauth_tls` (certificate
+    and key files) serves HTTPS and accepts bearer tokens (`--oauth basic`), as Azure does for
+    identity-based connections.
     """
 
-    def __init__(self, in_memory: bool = False, heap_mib: int | None = None) -> None:
+    def __init__(
+        self, in_memory: bool = False, heap_mib: int | None = None, oauth_tls: tuple[str, str] | None = None
+    ) -> None:
         self.folder = tempfile.mkdtemp(prefix="azurite-")
         self.azurite = Azurite(_free_port(), _free_port(), _free_port())
         binary = REPO / "node_modules" / ".bin" / "azurite"
@@ -70,6 +74,7 @@ class AzuriteProcess:
                 "--queuePort", str(self.azurite.queue_port),
                 "--tablePort", str(self.azurite.table_port),
                 *(["--inMemoryPersistence"] if in_memory else ["--location", self.folder]),
+                *(["--oauth", "basic", "--cert", oauth_tls[0], "--key", oauth_tls[1]] if oauth_tls else []),
             ],
             env={**os.environ, **({"NODE_OPTIONS": f"--max-old-space-size={heap_mib}"} if heap_mib else {})},
             stdout=subprocess.DEVNULL,
