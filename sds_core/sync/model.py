@@ -31,7 +31,8 @@ class DirectoryChange:
     op: str
     resource: dict[str, Any] | None = None
     links: dict[str, tuple[str, ...]] = field(default_factory=dict)  # part -> linked keys
-    password: str | None = None  # only on add; a target that creates accounts needs it
+    # Only on add (a target that creates accounts needs it); kept out of repr, so no log shows it.
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
