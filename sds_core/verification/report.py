@@ -21,6 +21,10 @@ _INVISIBLE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069"
     "\ufeff\ufff9-\ufffb\ud800-\udfff]"
 )
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
 Line = tuple[str, str, str, str, str, str]
 
 
@@ -33,12 +37,12 @@ def start_body(messages: Iterable[Mapping[str, str]], base_url: str) -> dict[str
 
 
 def shown_as(char: str) -> str:
-    """How one invisible character is written: a control picture (␀, ␉, ␊, ␡) or <U+XXXX>."""
+    """How one invisible character is written, readable in any font: <NUL>, <TAB>, <LF>, <DEL>, <U+202E>."""
     code = ord(char)
     if code < 0x20:
-        return chr(0x2400 + code)
+        return f"<{_C0_NAMES[code]}>"
     if code == 0x7F:
-        return "\u2421"
+        return "<DEL>"
     return f"<U+{code:04X}>"
 
 

@@ -138,7 +138,7 @@ def _verdict(details: Sequence[Mapping[str, Any]], state: str) -> str:
                 "No Error: <code>start</code> queues a run. Warnings and Information do not block it.")
     items = "".join(
         f'<li class="count" id="count-{s}" data-severity="{s}" data-count="{counts[s]}">'
-        f"<strong>{counts[s]:,}</strong>{_count_word(s, counts[s])}</li>"
+        f"<strong>{counts[s]:,}</strong> {_count_word(s, counts[s])}</li>"
         for s in SEVERITIES
     )
     return (f'<section class="verdict {head[0]}" id="verdict" data-verdict="{head[0]}">'

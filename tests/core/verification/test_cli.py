@@ -111,7 +111,7 @@ def test_report_for_a_spreadsheet_whole_text(capsys: pytest.CaptureFixture[str],
         "notes.csv,,,,Warning,The file is not part of the SDS format and was ignored.\r\n"
         f"student.csv,2,Username,'=HYPERLINK(1),Error,2 {invalid} Username\r\n"
         f"student.csv,,Username,,Error,2 {invalid} Username (1 more row(s) not listed)\r\n"
-        f"student.csv,3,First Name,Beu\u2401lah,Error,1 {invalid} First Name\r\n"
+        f"student.csv,3,First Name,Beu<SOH>lah,Error,1 {invalid} First Name\r\n"
         f"student.csv,2,Password,***,Error,1 {invalid} Password\r\n"
         f"studentenrollment.csv,46,Section SIS ID,{INJECTED_SCRIPT},Error,1 {invalid} Section SIS ID\r\n"
     )
