@@ -6,6 +6,7 @@ Missing browser packages fail the tests that need them, with the command that in
 
 from __future__ import annotations
 
+import base64
 import http.server
 import shutil
 import tempfile
@@ -74,10 +75,8 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     """A full-page screenshot under tests/out/ (git-ignored) for a reviewer to look at."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / name
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(int(height), 800), 12_000))
-    driver.save_screenshot(str(path))
-    driver.set_window_size(1280, 1600)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 

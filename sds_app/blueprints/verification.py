@@ -145,7 +145,7 @@ def _report_page(display_name: str, body: dict[str, object]) -> str:
     """The report's JSON body as the HTML page."""
     facts = [("Profile", display_name), ("Profile id", str(body["profileId"]))]
     if body["finishedDateTime"]:
-        facts.append(("Verified", str(body["finishedDateTime"])))
+        facts.append(("Verified", str(body["finishedDateTime"])[:16].replace("T", " ") + " UTC"))
     if body["seconds"] is not None:
         facts.append(("Took", f"{body['seconds']:.2f} s"))
     facts.append(("Fingerprint", str(body["fingerprint"])))
