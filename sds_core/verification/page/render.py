@@ -24,6 +24,7 @@ from sds_core.verification.report import (
     shown_as,
     shown_value,
     unlisted,
+    visible,
 )
 
 STATES = ("done", "running", "notVerified")
@@ -86,7 +87,7 @@ def render_page(
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_attr(META_POLICY)}\">\n"
         "<meta name=\"referrer\" content=\"no-referrer\">\n<link rel=\"icon\" href=\"data:,\">\n"
-        f"<title>{_text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{_plain(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
         f"{body}\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
 
@@ -109,7 +110,15 @@ def _text(value: object, limit: int | None = None) -> str:
 
 def _attr(value: object) -> str:
     """An attribute value: escaped, invisible characters written visibly."""
-    return html.escape("".join(shown_as(p) if inv else p for p, inv in invisible_spans(str(value))))
+    return html.escape(visible(value))
+
+
+def _plain(value: object, limit: int | None = None) -> str:
+    """Text where no markup may go (title, option, SVG): escaped, invisible characters written visibly."""
+    text = visible(value)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}… ({len(text):,} characters)"
+    return html.escape(text)
 
 
 def _facts(facts: Iterable[tuple[str, str]]) -> str:
@@ -165,7 +174,7 @@ def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
         y, x = 8 + index * row_height, label_width
         counts = per_file[file_name]
         parts = [f'<text class="label" x="{label_width - 8}" y="{y + 15}" text-anchor="end">'
-                 f"{_text(file_name, 28)}</text>"]
+                 f"{_plain(file_name, 28)}</text>"]
         for severity in SEVERITIES:
             count = counts.get(severity, 0)
             if not count:
@@ -175,8 +184,8 @@ def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
                          f'<text class="count" x="{x + width / 2:.0f}" y="{y + 15}" text-anchor="middle">{count}</text>')
             x += width
         summary = ", ".join(f"{counts[s]} {_count_word(s, counts[s])}" for s in SEVERITIES if counts.get(s))
-        bars.append(f'<g class="bar" data-file="{_attr(file_name)}"><title>{_text(file_name)}: '
-                    f"{_text(summary)}</title>{''.join(parts)}</g>")
+        bars.append(f'<g class="bar" data-file="{_attr(file_name)}"><title>{_plain(file_name)}: '
+                    f"{_plain(summary)}</title>{''.join(parts)}</g>")
     height = 16 + len(shown) * row_height
     more = len(per_file) - len(shown)
     note = f'<p class="note">{more:,} more files with messages are not drawn.</p>' if more else ""
@@ -221,7 +230,7 @@ def _files(files: Sequence[Mapping[str, Any]]) -> str:
 
 def _filters(details: Sequence[Mapping[str, Any]]) -> str:
     names = sorted({str(m.get("fileName")) for m in details})
-    options = "".join(f'<option value="{_attr(n)}">{_text(n, 80)}</option>' for n in names)
+    options = "".join(f'<option value="{_attr(n)}">{_plain(n, 80)}</option>' for n in names)
     boxes = "".join(
         f'<label><input type="checkbox" name="severity" value="{s}" checked> {_PLURAL[s]}</label> '
         for s in SEVERITIES

@@ -175,6 +175,12 @@ def test_a_message_section_escapes_everything() -> None:
         'title="U+202E">&lt;U+202E&gt;</mark>b</td><td class="note">n&amp;m</td></tr></tbody></table></section>'
     )
     assert "<title>&lt;t&gt;</title>" in page and "<h1>&lt;t&gt;</h1>" in page
+    assert '<option value="a&quot;b&lt;c&gt;.csv">a&quot;b&lt;c&gt;.csv</option>' in page
+    # Where markup cannot go (a title, an option, SVG text) invisible characters are plain text.
+    titled = render_page([{**message, "fileName": "x\x01.csv"}], [], title="a\x01b")
+    assert "<title>a&lt;SOH&gt;b</title>" in titled
+    assert '<option value="x&lt;SOH&gt;.csv">x&lt;SOH&gt;.csv</option>' in titled
+    assert "<title>x&lt;SOH&gt;.csv: 1 Error</title>" in titled
 
 
 def test_a_password_column_is_masked_even_if_the_detail_was_not() -> None:
