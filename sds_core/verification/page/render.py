@@ -108,6 +108,14 @@ def _text(value: object, limit: int | None = None) -> str:
     return "".join(out) + html.escape(suffix)
 
 
+def _value(value: str | None, limit: int) -> str:
+    """A row's value; one made of spaces only says how many (a reader cannot see them)."""
+    if value and value.strip(" ") == "":
+        count = len(value)
+        return f'<mark class="ctl" title="spaces only">({count} space{"" if count == 1 else "s"})</mark>'
+    return _text(value, limit)
+
+
 def _attr(value: object) -> str:
     """An attribute value: escaped, invisible characters written visibly."""
     return html.escape(visible(value))
@@ -287,7 +295,7 @@ def _message(index: int, message: Mapping[str, Any], rows: Sequence[Mapping[str,
         lines = "".join(
             f'<tr><td class="num">{_text(r.get("row"))}</td>'
             f'<td>{_text(r.get("column"), 200)}</td>'
-            f'<td class="value">{_text(shown_value(r), limits.value_chars)}</td>'
+            f'<td class="value">{_value(shown_value(r), limits.value_chars)}</td>'
             f'<td class="note">{_text(r.get("note"), limits.value_chars)}</td></tr>'
             for r in rows
         )

@@ -183,6 +183,14 @@ def test_a_message_section_escapes_everything() -> None:
     assert "<title>x&lt;SOH&gt;.csv: 1 Error</title>" in titled
 
 
+def test_a_value_of_spaces_says_how_many() -> None:
+    message = {"type": "Error", "fileName": "school.csv", "description": "d", "total": 2,
+               "rows": [{"row": 4, "column": "SIS ID", "value": " "}, {"row": 9, "column": "SIS ID", "value": "   "}]}
+    cells = re.findall(r'<td class="value">(.*?)</td>', render_page([message], [], title="t"))
+    assert cells == ['<mark class="ctl" title="spaces only">(1 space)</mark>',
+                     '<mark class="ctl" title="spaces only">(3 spaces)</mark>']
+
+
 def test_a_password_column_is_masked_even_if_the_detail_was_not() -> None:
     message = {"type": "Error", "fileName": "student.csv", "description": "d", "total": 1,
                "rows": [{"row": 2, "column": "Password", "value": "Secret1!"}]}
