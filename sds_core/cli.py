@@ -1,62 +1,316 @@
-"""Command line: `python -m sds_core verify DIR` prints the body `start` would answer."""
+"""Command line: `python -m sds_core verify DIR` (or `sds-verify DIR`) prints the body `start` would answer."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.report import report_csv, start_body
-from sds_core.verification.verify import verify_folder
+from sds_core.verification.page import render_page
+from sds_core.verification.report import report_csv, severity_counts, start_body
+from sds_core.verification.spec import FILES
+from sds_core.verification.verify import VerificationResult, verify_folder
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/beta"
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+DEFAULT_DETAIL_ROWS = 1000
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+Verify the School Data Sync (classic) CSV files of a folder as the retired profile API did, and
+print on stdout the JSON body that POST .../synchronizationProfiles/{id}/start would answer:
+Graph's collection of verification messages ("value": [] when nothing is wrong).
+
+The folder's *.csv files are read (other files are ignored); names match in any letter case, and
+each file may use the US or the UK header. The six files:
+  {files}
+One summary line goes to stderr at the end."""
+
+EPILOG = """\
+exit status:
+  0  no Error: a sync may start (Warnings and Information do not block it)
+  1  at least one Error: start would answer 400 and queue nothing
+  2  a usage or input problem (no such folder, a bad profile file, a report path that cannot be
+     written): one line on stderr, nothing on stdout
+  130  interrupted
+
+examples:
+  {prog} ./export
+  {prog} ./export --profile profile.json --html report.html --report report.csv"""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sds_core", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    verify = commands.add_parser("verify", help="verify the *.csv files of a folder")
-    verify.add_argument("folder", type=Path, help="folder holding the six SDS CSV files")
-    verify.add_argument("--profile", type=Path, help="profile JSON as the API stores it (default: none)")
-    verify.add_argument("--details", action="store_true", help='print {"response": ..., "details": [...]}')
-    verify.add_argument("--report", type=Path, help="write one CSV line per offending row to this file")
-    verify.add_argument("--base-url", default=DEFAULT_BASE_URL, help="<base> of @odata.context")
-    verify.add_argument("--max-rows", type=int, default=0, help="rows allowed per file (0: no limit)")
-    verify.add_argument("--detail-rows", type=int, default=1000, help="rows kept behind each message")
+class InputProblem(Exception):
+    """A usage or input problem: exit 2 with this one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one line for a usage error, pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", type=Path, help="folder holding the six SDS CSV files")
+    parser.add_argument("--profile", type=Path, metavar="FILE.json",
+                        help="apply a synchronizationProfile as the API stores it (default: none)")
+    parser.add_argument("--details", action="store_true",
+                        help='print {"response": <body>, "details": [...]}: every message with its rows')
+    parser.add_argument("--report", type=Path, metavar="FILE.csv",
+                        help="also write the spreadsheet report: one line per offending row")
+    parser.add_argument("--html", type=Path, metavar="FILE.html",
+                        help="also write the report as one self-contained HTML page")
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
+                        help="<base> of @odata.context (default: %(default)s)")
+    parser.add_argument("--max-rows", type=_count, default=0, metavar="N",
+                        help="rows allowed per file, 0 for no limit (default: %(default)s; the original's was 500000)")
+    parser.add_argument("--detail-rows", type=_count, default=DEFAULT_DETAIL_ROWS, metavar="N",
+                        help="rows kept behind each message; totals are always counted (default: %(default)s)")
+
+
+def _help_texts(prog: str) -> dict[str, Any]:
+    return {
+        "description": DESCRIPTION.replace("{files}", ", ".join(f.name for f in FILES)),
+        "epilog": EPILOG.replace("{prog}", prog),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
+def _parser(prog: str = "python -m sds_core") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="School Data Sync (classic) tools; see: verify --help")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    verify = commands.add_parser("verify", help="verify the *.csv files of a folder",
+                                 **_help_texts(f"{prog} verify"))
+    _add_verify_arguments(verify)
     return parser
+
+
+def _verify_parser(prog: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, **_help_texts(prog))
+    _add_verify_arguments(parser)
+    return parser
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "an array", str: "a string", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _expect(value: object, kind: type | tuple[type, ...], where: str, wanted: str) -> None:
+    if value is not None and not isinstance(value, kind):
+        raise InputProblem(f"{where} must be {wanted}, not {_json_type(value)}")
+
+
+def check_profile_shape(profile: object) -> Mapping[str, Any]:
+    """The profile when the members the verifier reads have the shapes Graph gives them."""
+    if not isinstance(profile, dict):
+        raise InputProblem(f"expected an object (a synchronizationProfile), not {_json_type(profile)}")
+    identity = profile.get("identitySynchronizationConfiguration")
+    _expect(identity, dict, "identitySynchronizationConfiguration", "an object")
+    if identity:
+        _expect(identity.get("@odata.type"), str, "identitySynchronizationConfiguration.@odata.type", "a string")
+        domains = identity.get("userDomains")
+        _expect(domains, list, "identitySynchronizationConfiguration.userDomains", "an array")
+        for index, domain in enumerate(domains or []):
+            where = f"identitySynchronizationConfiguration.userDomains[{index}]"
+            if not isinstance(domain, dict):
+                raise InputProblem(f"{where} must be an object, not {_json_type(domain)}")
+            _expect(domain.get("appliesTo"), str, f"{where}.appliesTo", "a string")
+    provider = profile.get("dataProvider")
+    _expect(provider, dict, "dataProvider", "an object")
+    customizations = (provider or {}).get("customizations")
+    _expect(customizations, dict, "dataProvider.customizations", "an object")
+    for name, customization in (customizations or {}).items():
+        where = f"dataProvider.customizations.{name}"
+        _expect(customization, dict, where, "an object")
+        optional = (customization or {}).get("optionalPropertiesToSync")
+        _expect(optional, list, f"{where}.optionalPropertiesToSync", "an array of column names")
+        for column in optional or []:
+            if not isinstance(column, str):
+                raise InputProblem(f"{where}.optionalPropertiesToSync must hold strings, not {_json_type(column)}")
+    _expect(profile.get("handleSpecialCharacterConstraint"), bool, "handleSpecialCharacterConstraint", "true or false")
+    return profile
+
+
+def load_profile(path: Path) -> Mapping[str, Any]:
+    """A profile file's JSON, checked for shape; InputProblem names the file and what is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputProblem(f"profile {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputProblem(f"profile {path}: not UTF-8 text") from None
+    except OSError as err:
+        raise InputProblem(f"profile {path}: {err.strerror or err}") from None
+    try:
+        profile = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputProblem(f"profile {path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    try:
+        return check_profile_shape(profile)
+    except InputProblem as problem:
+        raise InputProblem(f"profile {path}: {problem}") from None
+
+
+def check_writable(path: Path, option: str) -> None:
+    """InputProblem unless `path` can be written as a file (checked before anything is verified)."""
+    if path.is_dir():
+        raise InputProblem(f"{option} {path}: is a folder, not a file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputProblem(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputProblem(f"{option} {path}: permission denied")
+
+
+def _write(path: Path, text: str, option: str) -> None:
+    """Write a whole file or nothing: a temporary file beside it, then renamed over it."""
+    try:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise InputProblem(f"{option} {path}: {err.strerror or err}") from None
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it)."""
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _page(result: VerificationResult, details: list[dict[str, Any]], args: argparse.Namespace, seconds: float) -> str:
+    files = [{"fileName": name, **summary.to_json()} for name, summary in result.files.items()]
+    facts = [
+        ("Folder", str(args.folder)),
+        ("Profile", str(args.profile) if args.profile else "none"),
+        ("Verified", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Took", f"{seconds:.2f} s"),
+        ("Rows listed per message", f"up to {args.detail_rows:,}"),
+    ]
+    title = f"Verification report: {args.folder.resolve().name or args.folder}"
+    return render_page(details, files, title=title, facts=facts)
+
+
+def summary_line(result: VerificationResult, seconds: float) -> str:
+    """The one line on stderr: verdict, messages per severity, files, rows, seconds."""
+    counts = severity_counts(m.graph() for m in result.messages)
+
+    def many(count: int, word: str) -> str:
+        return f"{count:,} {word}" if count == 1 or word == "information" else f"{count:,} {word}s"
+
+    rows = sum(s.rows for s in result.files.values())
+    verdict = "sync blocked" if result.has_errors else "sync can start"
+    return (f"{verdict}: {many(counts['Error'], 'error')}, {many(counts['Warning'], 'warning')}, "
+            f"{many(counts['Information'], 'information')}; {many(len(result.files), 'file')}, "
+            f"{many(rows, 'row')}, {seconds:.2f} s")
 
 
 def _progress(file_name: str, size: int) -> None:
     print(f"verifying {file_name} ({size / 2**20:.1f} MiB)", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    if not args.folder.is_dir():
-        print(f"error: {args.folder} is not a folder", file=sys.stderr)
-        return EXIT_USAGE
+def _say(line: str) -> None:
+    """One line on stderr; a closed stderr is not a reason to fail."""
     try:
-        profile = json.loads(args.profile.read_text(encoding="utf-8")) if args.profile else None
-        options = VerifyOptions.from_profile(
-            profile, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows
-        )
-        progress = _progress if sys.stderr.isatty() else None
-        result = verify_folder(args.folder, options, progress=progress)
-    except (OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _print_stdout(text: str) -> None:
+    """Write the JSON as UTF-8; a reader that went away (`| head`) ends the output quietly."""
+    try:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None:
+            buffer.write(text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run `python -m sds_core ...` (or, with `prog`, the single-command `sds-verify`); the exit status."""
+    parser = _verify_parser(prog) if prog else _parser()
+    args = parser.parse_args(argv)
+    name = prog or f"{parser.prog} verify"
+    try:
+        return _verify(args)
+    except InputProblem as problem:
+        _say(f"{name}: error: {problem}")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say(f"{name}: interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if not args.folder.is_dir():
+        raise InputProblem(f"{args.folder}: no such folder")
+    profile = load_profile(args.profile) if args.profile else None
+    for path, option in ((args.report, "--report"), (args.html, "--html")):
+        if path is not None:
+            check_writable(path, option)
+    options = VerifyOptions.from_profile(
+        profile, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows
+    )
+    started = time.perf_counter()
+    try:
+        result = verify_folder(args.folder, options, progress=_progress if sys.stderr.isatty() else None)
+    except OSError as err:
+        raise InputProblem(f"{err.filename or args.folder}: {err.strerror or err}") from None
+    details = result.details()
+    if args.report is not None:
+        _write(args.report, report_csv(details), "--report")
+    if args.html is not None:
+        _write(args.html, _page(result, details, args, time.perf_counter() - started), "--html")
     body = start_body(result.graph_messages(), args.base_url)
-    output = {"response": body, "details": result.details()} if args.details else body
-    json.dump(output, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
-    if args.report:
-        try:
-            args.report.write_text(report_csv(result.details()), encoding="utf-8", newline="")
-        except OSError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return EXIT_USAGE
+    output = {"response": body, "details": details} if args.details else body
+    _print_stdout(json.dumps(output, indent=2, ensure_ascii=False) + "\n")
+    _say(summary_line(result, time.perf_counter() - started))
     return EXIT_ERRORS if result.has_errors else EXIT_OK
+
+
+def verify_main() -> int:
+    """The `sds-verify` console script."""
+    return main(sys.argv[1:], prog="sds-verify")

@@ -14,7 +14,7 @@ import azurefunctions.extensions.bindings.blob as blob
 from sds_app import telemetry
 from sds_app.auth import Access
 from sds_app.http.context import RequestContext
-from sds_app.http.errors import conflict, unavailable
+from sds_app.http.errors import bad_request, conflict, unavailable
 from sds_app.http.handler import handle
 from sds_app.http.profile_access import csv_only, load, profile_id_of, writable
 from sds_app.http.responses import json_response, text_response
@@ -25,6 +25,7 @@ from sds_app.storage.uploads import UploadChanged
 from sds_app.storage.verifications import VerificationStore
 from sds_app.verification import current_folder, verify_on_upload
 from sds_core.models.profiles import ProfileState
+from sds_core.verification.page import CONTENT_SECURITY_POLICY, render_page
 from sds_core.verification.report import report_csv, start_body
 
 bp = func.Blueprint()
@@ -79,9 +80,11 @@ def start_profile(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=ITEM + "/verificationReport", methods=["GET"])
 def verification_report(req: func.HttpRequest) -> func.HttpResponse:
-    """GET .../{id}/verificationReport (extension): row-level detail of the current uploads."""
+    """GET .../{id}/verificationReport (extension): row-level detail of the current uploads, as
+    JSON, as CSV (`$format=csv`, `Accept: text/csv`) or as a page (`$format=html`, `Accept: text/html`)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
+        wanted = _report_format(req)
         record = csv_only(load(ctx, profile_id_of(req)))
         account = get_account()
         folder = current_folder(account, record, get_settings())
@@ -89,7 +92,7 @@ def verification_report(req: func.HttpRequest) -> func.HttpResponse:
         result = store.result(folder.fingerprint)
         detail = store.detail(folder.fingerprint) if result else None
         messages = detail.details if detail else []
-        if _wants_csv(req):
+        if wanted == "csv":
             return text_response(ctx, report_csv(messages), "text/csv")
         state = store.state()
         body: dict[str, object] = {
@@ -105,15 +108,49 @@ def verification_report(req: func.HttpRequest) -> func.HttpResponse:
             "files": result.files if result else [u.to_json() for u in folder.uploads],
             "messages": messages,
         }
+        if wanted == "html":
+            return text_response(ctx, _report_page(record.profile.display_name, body), "text/html",
+                                 headers=PAGE_HEADERS)
         return json_response(ctx, body)
 
     return handle(req, Access.READ, run)
 
 
-def _wants_csv(req: func.HttpRequest) -> bool:
-    if req.params.get("$format", "").lower() == "csv":
-        return True
-    return "text/csv" in req.headers.get("Accept", "").lower()
+# The page's inline script and style are allowed by their hashes; nothing else may load or run.
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+_FORMATS = {"json": "json", "application/json": "json", "csv": "csv", "text/csv": "csv",
+            "html": "html", "text/html": "html"}
+
+
+def _report_format(req: func.HttpRequest) -> str:
+    """json, csv or html: `$format` first, then the Accept header; 400 for another `$format`."""
+    asked = req.params.get("$format")
+    if asked is not None:
+        wanted = _FORMATS.get(asked.strip().lower())
+        if wanted is None:
+            raise bad_request("$format must be json, csv or html.")
+        return wanted
+    accept = req.headers.get("Accept", "").lower()
+    if "text/csv" in accept:
+        return "csv"
+    return "html" if "text/html" in accept else "json"
+
+
+def _report_page(display_name: str, body: dict[str, object]) -> str:
+    """The report's JSON body as the HTML page."""
+    facts = [("Profile", display_name), ("Profile id", str(body["profileId"]))]
+    if body["finishedDateTime"]:
+        facts.append(("Verified", str(body["finishedDateTime"])[:16].replace("T", " ") + " UTC"))
+    if body["seconds"] is not None:
+        facts.append(("Took", f"{body['seconds']:.2f} s"))
+    facts.append(("Fingerprint", str(body["fingerprint"])))
+    return render_page(body["messages"], body["files"], title=f"Verification report: {display_name}",  # type: ignore[arg-type]
+                       facts=facts, state=str(body["state"]))
 
 
 def _iso(value: object) -> str | None:

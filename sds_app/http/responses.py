@@ -34,10 +34,12 @@ def json_response(
     )
 
 
-def text_response(ctx: RequestContext, text: str, mimetype: str, status: int = 200) -> func.HttpResponse:
-    """A text body (the CSV report) with the request ids as headers."""
+def text_response(
+    ctx: RequestContext, text: str, mimetype: str, status: int = 200, headers: Mapping[str, str] | None = None
+) -> func.HttpResponse:
+    """A text body (the CSV or HTML report) with the request ids as headers."""
     return func.HttpResponse(
-        text, status_code=status, headers=_headers(ctx, None), mimetype=mimetype, charset="utf-8"
+        text, status_code=status, headers=_headers(ctx, headers), mimetype=mimetype, charset="utf-8"
     )
 
 

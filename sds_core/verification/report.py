@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 VERIFICATION_CONTEXT = "{base}/$metadata#education/Collection(microsoft.graph.verificationMessage)"
-REPORT_COLUMNS = ("file", "row", "column", "value", "problem")
+REPORT_COLUMNS = ("file", "row", "column", "value", "severity", "problem")
+SEVERITIES = ("Error", "Warning", "Information")
+BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one
+PASSWORD_MASK = "***"
 _FORMULA_START = ("=", "+", "-", "@")
+# Characters a reader cannot see or that reorder text: C0/C1 controls, DEL, soft hyphen, zero-width
+# and bidirectional marks, the BOM, lone surrogates, interlinear annotation marks.
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
+Line = tuple[str, str, str, str, str, str]
 
 
 def start_body(messages: Iterable[Mapping[str, str]], base_url: str) -> dict[str, object]:
@@ -20,29 +36,82 @@ def start_body(messages: Iterable[Mapping[str, str]], base_url: str) -> dict[str
     }
 
 
+def shown_as(char: str) -> str:
+    """How one invisible character is written, readable in any font: <NUL>, <TAB>, <LF>, <DEL>, <U+202E>."""
+    code = ord(char)
+    if code < 0x20:
+        return f"<{_C0_NAMES[code]}>"
+    if code == 0x7F:
+        return "<DEL>"
+    return f"<U+{code:04X}>"
+
+
+def visible(value: object) -> str:
+    """The text with every invisible or reordering character written visibly."""
+    text = "" if value is None else str(value)
+    return _INVISIBLE.sub(lambda m: shown_as(m.group()), text)
+
+
+def invisible_spans(text: str) -> Iterable[tuple[str, bool]]:
+    """The text cut into (piece, is_invisible_character) pieces, in order."""
+    start = 0
+    for match in _INVISIBLE.finditer(text):
+        if match.start() > start:
+            yield text[start : match.start()], False
+        yield match.group(), True
+        start = match.end()
+    if start < len(text):
+        yield text[start:], False
+
+
+def shown_value(row: Mapping[str, Any]) -> str | None:
+    """A detail row's value, masked again when its column is a Password (the detail already is)."""
+    if str(row.get("column") or "").strip().lower() == "password" and row.get("value"):
+        return PASSWORD_MASK
+    return row.get("value")
+
+
+def unlisted(message: Mapping[str, Any]) -> int:
+    """Rows counted behind a message but not kept in its detail."""
+    return max(int(message.get("total") or 0) - len(message.get("rows") or []), 0)
+
+
+def severity_counts(details: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Messages per severity, every severity present (zero when none)."""
+    counts = Counter(str(m.get("type")) for m in details)
+    return {severity: counts.get(severity, 0) for severity in SEVERITIES}
+
+
 def safe_cell(value: object) -> str:
     """A cell a spreadsheet shows as text: formula-like values get a leading apostrophe."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def report_rows(details: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, str, str, str, str]]:
-    """One line per offending row of the detail (file-level messages give one line each)."""
+def report_rows(details: Iterable[Mapping[str, Any]]) -> Iterable[Line]:
+    """One line per offending row of the detail (file-level messages give one line each), and a
+    last line per message whose rows were capped, saying how many more there are."""
     for message in details:
         file_name, description = message["fileName"], message["description"]
-        if not message["rows"]:
-            yield file_name, "", message.get("field") or "", "", description
-        for row in message["rows"]:
+        severity, field = str(message.get("type") or ""), message.get("field") or ""
+        rows, more = message.get("rows") or [], unlisted(message)
+        if not rows and not more:
+            yield file_name, "", field, "", severity, description
+        for row in rows:
             problem = f"{description} ({row['note']})" if row.get("note") else description
             number = "" if row.get("row") is None else str(row["row"])
-            yield file_name, number, row.get("column") or "", row.get("value") or "", problem
+            yield file_name, number, row.get("column") or "", shown_value(row) or "", severity, problem
+        if more:
+            yield file_name, "", field, "", severity, f"{description} ({more} more row(s) not listed)"
 
 
 def report_csv(details: Iterable[Mapping[str, Any]]) -> str:
-    """The row-level report as CSV text (Password values are already masked in the detail)."""
+    """The row-level report as CSV text for a spreadsheet: a UTF-8 BOM first, invisible characters
+    written visibly, formula-like cells escaped, Password values masked."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(REPORT_COLUMNS)
     for line in report_rows(details):
-        writer.writerow([safe_cell(cell) for cell in line])
+        writer.writerow([safe_cell(visible(cell)) for cell in line])
     return out.getvalue()

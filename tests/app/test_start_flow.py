@@ -247,8 +247,8 @@ def test_verification_report_json_and_csv(private_env: AppEnv) -> None:
         "rows": [{"row": 2, "column": "Username", "value": "=cmd()"}],
     }]
     assert [f["fileName"] for f in body["files"]] == sorted(n.lower() for n in GOOD)
-    expected_csv = ("file,row,column,value,problem\r\n"
-                    "student.csv,2,Username,'=cmd(),1 row(s) have an invalid format for the field - Username\r\n")
+    expected_csv = ("\ufefffile,row,column,value,severity,problem\r\n"
+                    "student.csv,2,Username,'=cmd(),Error,1 row(s) have an invalid format for the field - Username\r\n")
     assert report(private_env, profile_id, "?$format=csv").raw.decode() == expected_csv
     as_text = report(private_env, profile_id, headers={"Accept": "text/csv"})
     assert as_text.raw.decode() == expected_csv and as_text.headers.get("Content-Type", "text/csv").startswith("text/csv")

@@ -1,0 +1,219 @@
+"""The HTML report page: its markup, its limits, and how it behaves in a real headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from sds_core.cli import main
+from sds_core.verification.page import CONTENT_SECURITY_POLICY, META_POLICY, PageLimits, render_page
+from tests.browser import chromium, console, screenshot
+from tests.core.builders import MIN_REQUIRED
+from tests.core.verification.report_data import INJECTED_IMAGE, INJECTED_SCRIPT, hostile_set
+
+INVALID = "row(s) have an invalid format for the field -"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
+
+
+def write_page(capsys: pytest.CaptureFixture[str], folder: Path, page: Path) -> list[dict[str, object]]:
+    """Run the CLI with --html and --details; the details it printed."""
+    main(["verify", str(folder), "--html", str(page), "--details"])
+    return json.loads(capsys.readouterr().out)["details"]
+
+
+def shown_messages(driver: WebDriver) -> list[tuple[str, str]]:
+    """(file, severity) of each message section on screen."""
+    return [
+        (s.get_attribute("data-file"), s.get_attribute("data-severity"))
+        for s in driver.find_elements(By.CSS_SELECTOR, "section.message")
+        if s.is_displayed()
+    ]
+
+
+def shown_rows(driver: WebDriver) -> list[list[str]]:
+    """The cells of each detail row on screen."""
+    return [
+        [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for row in driver.find_elements(By.CSS_SELECTOR, "section.message tbody tr")
+        if row.is_displayed()
+    ]
+
+
+def status_text(driver: WebDriver) -> str:
+    return driver.find_element(By.ID, "filter-status").text
+
+
+def test_the_page_in_chromium(browser: WebDriver, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    details = write_page(capsys, hostile_set(tmp_path / "set"), page)
+    browser.get(page.as_uri())
+
+    # The verdict's counts are the JSON's.
+    counts = Counter(str(m["type"]) for m in details)
+    on_screen = {s: browser.find_element(By.ID, f"count-{s}").text for s in ("Error", "Warning", "Information")}
+    assert on_screen == {"Error": f"{counts['Error']} Errors", "Warning": f"{counts['Warning']} Warning",
+                         "Information": "0 Information"} == {"Error": "4 Errors", "Warning": "1 Warning",
+                                                             "Information": "0 Information"}
+    assert browser.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "Sync blocked"
+    assert shown_messages(browser) == [(m["fileName"], m["type"]) for m in details]
+    assert status_text(browser) == "5 of 5 messages shown"
+
+    # Values are text: the injected markup is shown, never run; control characters are visible.
+    assert browser.execute_script("return window.__pwned") is None
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - reading it is the check
+    assert browser.execute_script("return document.images.length + document.scripts.length") == 1
+    assert shown_rows(browser) == [
+        ["2", "Username", "=HYPERLINK(1)", ""],
+        ["4", "Username", INJECTED_IMAGE, ""],
+        ["3", "First Name", "Beu<SOH>lah", ""],
+        ["2", "Password", "***", ""],
+        ["46", "Section SIS ID", INJECTED_SCRIPT, ""],
+    ]
+    assert "P\x00ssword" not in browser.page_source and "P&lt;NUL&gt;ssword" not in browser.page_source
+
+    # Filters: by file, by severity, and a search that finds one row.
+    files = Select(browser.find_element(By.ID, "filter-file"))
+    files.select_by_value("student.csv")
+    assert shown_messages(browser) == [("student.csv", "Error")] * 3
+    assert status_text(browser) == "3 of 5 messages shown"
+    files.select_by_value("")
+    browser.find_element(By.CSS_SELECTOR, "input[name=severity][value=Error]").click()
+    assert shown_messages(browser) == [("notes.csv", "Warning")]
+    browser.find_element(By.CSS_SELECTOR, "input[name=severity][value=Error]").click()
+    search = browser.find_element(By.ID, "filter-text")
+    search.send_keys("beu")
+    WebDriverWait(browser, 5).until(lambda d: "match" in status_text(d))
+    assert status_text(browser) == "1 of 5 messages shown, 1 listed rows match"
+    assert shown_messages(browser) == [("student.csv", "Error")]
+    assert shown_rows(browser) == [["3", "First Name", "Beu<SOH>lah", ""]]
+    search.clear()
+    search.send_keys("\n")
+    WebDriverWait(browser, 5).until(lambda d: status_text(d) == "5 of 5 messages shown")
+    assert len(shown_rows(browser)) == 5
+
+    # The chart: a bar per file; a click filters by its file.
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.chart .bar")
+    assert [b.get_attribute("data-file") for b in bars] == ["notes.csv", "student.csv", "studentenrollment.csv"]
+    bars[2].find_element(By.TAG_NAME, "rect").click()
+    assert files.first_selected_option.get_attribute("value") == "studentenrollment.csv"
+    assert shown_messages(browser) == [("studentenrollment.csv", "Error")]
+
+    # The files table: name as uploaded, variant, rows, size.
+    table = [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+             for r in browser.find_elements(By.CSS_SELECTOR, "#files tbody tr")]
+    assert [r[:3] for r in table] == [
+        ["School.csv", "US", "2"], ["Section.csv", "US", "2"], ["Student.csv", "US", "22"],
+        ["StudentEnrollment.csv", "US", "45"], ["Teacher.csv", "US", "2"], ["TeacherRoster.csv", "US", "2"],
+    ]
+    files.select_by_value("")
+    screenshot(browser, "report-page.png")
+    assert console(browser) == []
+
+
+def test_a_clean_set_says_sync_can_start(browser: WebDriver, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    page = tmp_path / "clean.html"
+    assert write_page(capsys, MIN_REQUIRED, page) == []
+    browser.get(page.as_uri())
+    assert browser.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "Sync can start"
+    assert [browser.find_element(By.ID, f"count-{s}").text for s in ("Error", "Warning", "Information")] == [
+        "0 Errors", "0 Warnings", "0 Information"]
+    assert browser.find_element(By.ID, "no-messages").text == "Nothing was found: no message."
+    assert console(browser) == []
+
+
+def test_inline_script_and_style_are_the_ones_the_policy_allows() -> None:
+    page = render_page([], [], title="t")
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    styles = re.findall(r"<style>(.*?)</style>", page, flags=re.S)
+    assert len(scripts) == len(styles) == 1
+
+    def source(text: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    assert META_POLICY == (f"default-src 'none'; script-src {source(scripts[0])}; style-src {source(styles[0])}; "
+                           "img-src data:; base-uri 'none'; form-action 'none'")
+    assert CONTENT_SECURITY_POLICY == META_POLICY + "; frame-ancestors 'none'"
+    assert f'<meta http-equiv="Content-Security-Policy" content="{html.escape(META_POLICY)}">' in page
+    assert " style=" not in page and " on" not in re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+
+
+def test_a_message_section_escapes_everything() -> None:
+    message = {
+        "type": "Error", "fileName": 'a"b<c>.csv', "description": "2 row(s) & <more>", "code": "invalidFormat",
+        "field": "User\x00name", "total": 3, "truncated": True,
+        "rows": [{"row": 2, "column": "Username", "value": '<b>"x"</b>'},
+                 {"row": 7, "column": "Username", "value": "a\u202eb", "note": "n&m"}],
+    }
+    page = render_page([message], [], title="<t>")
+    section = re.search(r'<section class="message".*?</section>', page, flags=re.S)
+    assert section is not None and section.group() == (
+        '<section class="message" id="message-1" data-file="a&quot;b&lt;c&gt;.csv" data-severity="Error" '
+        'data-total="3"><header><h3><span class="sev Error">Error</span><span class="file">a&quot;b&lt;c&gt;.csv'
+        '</span><span class="description">2 row(s) &amp; &lt;more&gt;</span></h3><p class="meta">3 rows in total, '
+        '2 listed; 1 more counted but not listed; field User<mark class="ctl" title="U+0000">&lt;NUL&gt;</mark>name</p>'
+        '</header><table><thead><tr><th class="num">Row</th><th>Column</th><th>Value</th><th>Note</th></tr></thead>'
+        '<tbody><tr><td class="num">2</td><td>Username</td><td class="value">&lt;b&gt;&quot;x&quot;&lt;/b&gt;</td>'
+        '<td class="note"></td></tr><tr><td class="num">7</td><td>Username</td><td class="value">a<mark class="ctl" '
+        'title="U+202E">&lt;U+202E&gt;</mark>b</td><td class="note">n&amp;m</td></tr></tbody></table></section>'
+    )
+    assert "<title>&lt;t&gt;</title>" in page and "<h1>&lt;t&gt;</h1>" in page
+    assert '<option value="a&quot;b&lt;c&gt;.csv">a&quot;b&lt;c&gt;.csv</option>' in page
+    # Where markup cannot go (a title, an option, SVG text) invisible characters are plain text.
+    titled = render_page([{**message, "fileName": "x\x01.csv"}], [], title="a\x01b")
+    assert "<title>a&lt;SOH&gt;b</title>" in titled
+    assert '<option value="x&lt;SOH&gt;.csv">x&lt;SOH&gt;.csv</option>' in titled
+    assert "<title>x&lt;SOH&gt;.csv: 1 Error</title>" in titled
+
+
+def test_a_value_of_spaces_says_how_many() -> None:
+    message = {"type": "Error", "fileName": "school.csv", "description": "d", "total": 2,
+               "rows": [{"row": 4, "column": "SIS ID", "value": " "}, {"row": 9, "column": "SIS ID", "value": "   "}]}
+    cells = re.findall(r'<td class="value">(.*?)</td>', render_page([message], [], title="t"))
+    assert cells == ['<mark class="ctl" title="spaces only">(1 space)</mark>',
+                     '<mark class="ctl" title="spaces only">(3 spaces)</mark>']
+
+
+def test_a_password_column_is_masked_even_if_the_detail_was_not() -> None:
+    message = {"type": "Error", "fileName": "student.csv", "description": "d", "total": 1,
+               "rows": [{"row": 2, "column": "Password", "value": "Secret1!"}]}
+    page = render_page([message], [], title="t")
+    assert "Secret1!" not in page and '<td class="value">***</td>' in page
+
+
+def test_what_a_page_renders_is_bounded() -> None:
+    def message(n: int) -> dict[str, object]:
+        return {"type": "Warning", "fileName": f"f{n}.csv", "description": f"m{n}", "total": 9,
+                "rows": [{"row": r, "column": "C", "value": "v" * 30} for r in range(5)]}
+
+    limits = PageLimits(rows_per_message=2, rows_per_page=3, messages_per_page=3, value_chars=10, chart_files=2)
+    page = render_page([message(n) for n in range(4)], [], title="t", limits=limits)
+    metas = re.findall(r'<p class="meta">(.*?)</p>', page)
+    assert metas == [
+        "9 rows in total, 5 listed; 4 more counted but not listed; the first 2 shown here (the CSV report has every listed row)",
+        "9 rows in total, 5 listed; 4 more counted but not listed; the first 1 shown here (the CSV report has every listed row)",
+        "9 rows in total, 5 listed; 4 more counted but not listed; the first 0 shown here (the CSV report has every listed row)",
+    ]
+    assert page.count('<td class="value">') == 3
+    assert '<td class="value">vvvvvvvvvv… (30 characters)</td>' in page
+    assert ('<p class="note" id="messages-not-shown">1 more messages are not shown on this page; '
+            "the JSON and CSV reports have them all.</p>") in page
+    assert page.count('<g class="bar"') == 2 and "2 more files with messages are not drawn." in page
+    assert "<strong>4</strong> Warnings" in page  # the verdict counts every message, drawn or not
