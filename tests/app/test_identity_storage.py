@@ -40,7 +40,7 @@ class EmulatorCredential:
             "aud": "https://storage.azure.com", "iss": f"https://sts.windows.net/{TENANT}/",
             "tid": TENANT, "oid": str(uuid.uuid4()), "iat": now, "nbf": now - 60, "exp": now + 3600,
         }
-        return AccessToken(jwt.encode(claims, "not-checked", algorithm="HS256"), now + 3600)
+        return AccessToken(jwt.encode(claims, "not-checked-by-the-emulator-32-bytes", algorithm="HS256"), now + 3600)
 
     def get_token_info(self, *scopes: str, **_: object) -> AccessToken:
         return self.get_token(*scopes)
