@@ -1,6 +1,6 @@
 """Small uploads, huge answers: the hostile files of issue 10 item 4, each verified in a fresh process.
 
-Usage: python bench/hostile.py [CASE ...]   (cases: wide, wide-app, long-name, ragged, ragged-password)
+Usage: python bench/hostile.py [CASE ...]   (default: every case; see CASES)
 
 Each case writes one valid sample set with one file made hostile and runs `python -m sds_core
 verify DIR` on it in a fresh process: seconds, peak RSS, the size of the input and of `start`'s body
@@ -35,12 +35,32 @@ def _wide(columns: int) -> Callable[[Path], None]:
     return make
 
 
-def _long_name(folder: Path) -> None:
-    path = folder / "Student.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    name = "n" * 20_000_000
-    path.write_text("\n".join([lines[0] + "," + name] + [line + "," for line in lines[1:]]) + "\n",
-                    encoding="utf-8")
+def _long_name(length: int) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        path = folder / "Student.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        name = "n" * length
+        path.write_text("\n".join([lines[0] + "," + name] + [line + "," for line in lines[1:]]) + "\n",
+                        encoding="utf-8")
+
+    return make
+
+
+def _long_header(size: int) -> Callable[[Path], None]:
+    """A header line of `size` bytes made of unknown columns, the rows as wide (empty fields)."""
+    def make(folder: Path) -> None:
+        path = folder / "Student.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        columns = size // 9
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            out.write(lines[0])
+            for start in range(0, columns, 1_000_000):
+                out.write("".join(f",x{i:07d}" for i in range(start, min(columns, start + 1_000_000))))
+            out.write("\n")
+            for line in lines[1:3]:
+                out.write(line + "," * columns + "\n")
+
+    return make
 
 
 def _ragged(rows: int) -> Callable[[Path], None]:
@@ -68,7 +88,9 @@ def _ragged_password(folder: Path) -> None:
 CASES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "wide": ("student.csv with 1,000,000 unknown columns", _wide(1_000_000)),
     "wide-app": ("student.csv with 100,000 unknown columns", _wide(100_000)),
-    "long-name": ("one column name of 20,000,000 characters", _long_name),
+    "long-name": ("one column name of 20,000,000 characters", _long_name(20_000_000)),
+    "header-200mb-name": ("a 200 MB header line: one column name", _long_name(200_000_000)),
+    "header-200mb-columns": ("a 200 MB header line: 22M unknown columns", _long_header(200_000_000)),
     "ragged": ("3,000,000 ragged rows in student.csv", _ragged(3_000_000)),
     "ragged-password": ("3 rows with one field too many, a Password in each", _ragged_password),
 }

@@ -33,6 +33,9 @@ _MAX_ARROW_RAGGED = 10_000
 # A spreadsheet's width. pyarrow's tokenizer needs memory per column (1M columns: 3.5 GB), so a
 # wider file is read by the csv module keeping only the columns the SDS format names.
 MAX_PARSED_COLUMNS = 16_384
+# SDS headers are a few hundred bytes. A longer first record is not read at all, so a header line
+# of hundreds of megabytes costs what reading its first 16 MiB costs.
+MAX_HEADER_BYTES = 16 << 20
 _SDS_HEADERS = frozenset(c.header(uk).strip().casefold() for f in FILES for c in f.columns for uk in (False, True))
 
 # A field may legitimately be huge (a 10 MB value is reported, not fatal); csv's default cap is 128 KiB.
@@ -156,6 +159,8 @@ def parse_csv(data: bytes | bytearray) -> ParsedCsv:
     body = memoryview(data)[start:]
     try:
         header = _read_header(body)
+        if header is None:
+            return ParsedCsv(problem="headerTooLong")
         parsed = ParsedCsv(header=header, has_quotes=b'"' in data, has_nul=b"\x00" in data)
         if len(header) > MAX_PARSED_COLUMNS:
             table, ragged = _parse_wide(body, header, parsed.has_quotes)
@@ -236,10 +241,11 @@ def _first_invalid_utf8(data: bytes) -> int | None:
     return None
 
 
-def _read_header(body: memoryview) -> list[str]:
-    """The first record's fields."""
+def _read_header(body: memoryview) -> list[str] | None:
+    """The first record's fields; None when it is longer than MAX_HEADER_BYTES."""
     size = 1 << 16
     while True:
+        size = min(size, MAX_HEADER_BYTES + 1)
         complete = size >= len(body)
         text = codecs.getincrementaldecoder("utf-8")().decode(bytes(body[:size]), final=complete)
         records = csv.reader(io.StringIO(text, newline=""), strict=False)
@@ -247,6 +253,8 @@ def _read_header(body: memoryview) -> list[str]:
         # A record is known to be whole once another one follows it, or at the end of the file.
         if complete or next(records, None) is not None:
             return record
+        if size == MAX_HEADER_BYTES + 1:
+            return None
         size *= 4
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
-from sds_core.verification.csvread import ParsedCsv, parse_csv
+from sds_core.verification.csvread import MAX_HEADER_BYTES, ParsedCsv, parse_csv
 from sds_core.verification.header import analyse_header
 from sds_core.verification.memory import release_unused, use_lean_allocator
 from sds_core.verification.messages import Code, Message, Row, Severity, render
@@ -151,6 +151,9 @@ def _check_file(
     """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
     if parsed.problem == "empty":
         return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, size, 0, None), None
+    if parsed.problem == "headerTooLong":
+        message = _file_message(Code.HEADER_TOO_LONG, spec.name, limit=f"{MAX_HEADER_BYTES:,}")
+        return [message], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
         message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
         return [message], FileSummary(uploaded_name, size, 0, None), None

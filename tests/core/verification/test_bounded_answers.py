@@ -136,3 +136,21 @@ def test_a_file_wider_than_a_spreadsheet_is_still_verified_on_its_sds_columns() 
     ]
     missing = next(m for m in result.details() if m["code"] == "missingData")
     assert missing["rows"] == [{"row": 3, "column": "Username", "value": ""}]
+
+
+def test_a_header_line_longer_than_16_mib_is_refused_alone() -> None:
+    files = sample_files()
+    files["Student.csv"] = b"SIS ID," + b"n" * (16 << 20) + b"\r\n13001,x\r\n"
+    assert verify_files(files).graph_messages() == [
+        {"type": "Error", "fileName": "student.csv",
+         "description": "The header is longer than 16,777,216 bytes and the file was not read."},
+    ]  # references into a file that was not read are not checked: this Error already blocks
+
+
+def test_a_header_of_just_under_16_mib_is_read() -> None:
+    files = sample_files()
+    student = rows_of(files["Student.csv"])
+    name = "n" * ((16 << 20) - 100)
+    files["Student.csv"] = csv_bytes(student[0] + [name], [r + [""] for r in student[1:]])
+    cut = "n" * 100 + f"… ({len(name):,} characters)"
+    assert verify_files(files).graph_messages() == [warning(UNKNOWN.format(cut))]
