@@ -53,6 +53,18 @@ def without_class_files(messages: list[Message], uploaded: Iterable[str]) -> lis
     return [m for m in messages if not (m.code is Code.MISSING_FILE and m.file_name in CLASS_FILES)]
 
 
+def dropped_class_files(earlier: Iterable[str], uploaded: Iterable[str]) -> list[Message]:
+    """Message 23 for each class file the last run had and the uploads lack (its records go inactive)."""
+    now = {name.lower() for name in uploaded}
+    had = {name.lower() for name in earlier}
+    return [
+        Message(code=Code.CLASS_FILES_DROPPED, file_name=name, description=render(Code.CLASS_FILES_DROPPED),
+                order=(Code.CLASS_FILES_DROPPED.rank,))
+        for name in CLASS_FILES
+        if name in had and name not in now
+    ]
+
+
 def _uk_headers(checker: FileChecker) -> None:
     """The new SDS reads the v1 (US) header names only."""
     if not checker.layout.uk:
