@@ -10,6 +10,7 @@ from tests.app.fixtures import AppEnv
 from tests.app.flow import create_profile, deliver, start, status, trigger, upload, upload_and_verify, upload_url
 from tests.app.helpers import BASE, ROOT, call, request
 from tests.core.builders import sample_files
+from tests.fakegraph.server import FakeIndustryData
 
 CONTEXT = f"{BASE}/$metadata#education/Collection(microsoft.graph.verificationMessage)"
 CLASS_FILES = ("Section.csv", "StudentEnrollment.csv", "TeacherRoster.csv")
@@ -30,7 +31,8 @@ def test_the_api_keeps_the_last_runs_files(private_env: AppEnv) -> None:
     assert answer.status == 409
 
 
-def forward_to_new_sds(monkeypatch: pytest.MonkeyPatch) -> None:
+def forward_to_new_sds(monkeypatch: pytest.MonkeyPatch, fake_graph: FakeIndustryData) -> None:
+    """Both targets; the profile's objects are made in the fake Industry Data API."""
     monkeypatch.setenv("SDS_SYNC_TARGET", "directory,schoolDataSync")
     get_settings.cache_clear()
 
@@ -45,11 +47,12 @@ def synced_once(env: AppEnv, files: dict[str, bytes]) -> str:
     return profile_id
 
 
-def test_dropping_the_class_files_warns_at_start(private_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dropping_the_class_files_warns_at_start(private_env: AppEnv, monkeypatch: pytest.MonkeyPatch,
+                                                 fake_graph: FakeIndustryData) -> None:
     profile_id = synced_once(private_env, sample_files())
     for name in CLASS_FILES:
         remove_upload(private_env, profile_id, name)
-    forward_to_new_sds(monkeypatch)
+    forward_to_new_sds(monkeypatch, fake_graph)
 
     answer = start(private_env, profile_id)
 
@@ -73,8 +76,9 @@ def test_the_directory_target_alone_refuses_the_same_files(private_env: AppEnv) 
     })
 
 
-def test_a_users_only_profile_gets_no_warning(private_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    forward_to_new_sds(monkeypatch)
+def test_a_users_only_profile_gets_no_warning(private_env: AppEnv, monkeypatch: pytest.MonkeyPatch,
+                                              fake_graph: FakeIndustryData) -> None:
+    forward_to_new_sds(monkeypatch, fake_graph)
     users_only = {k: v for k, v in sample_files().items() if k not in CLASS_FILES}
     profile_id = create_profile(private_env)
     upload_and_verify(private_env, profile_id, users_only)
@@ -84,8 +88,9 @@ def test_a_users_only_profile_gets_no_warning(private_env: AppEnv, monkeypatch: 
     assert (answer.status, answer.json) == (200, {"@odata.context": CONTEXT, "value": []})
 
 
-def test_new_sds_rules_apply_at_start(private_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    forward_to_new_sds(monkeypatch)
+def test_new_sds_rules_apply_at_start(private_env: AppEnv, monkeypatch: pytest.MonkeyPatch,
+                                      fake_graph: FakeIndustryData) -> None:
+    forward_to_new_sds(monkeypatch, fake_graph)
     files = sample_files()
     files["School.csv"] = b"DfE Number,Name\r\n10001,Contoso\r\n10002,Fabrikam\r\n"
     profile_id = create_profile(private_env)
