@@ -138,3 +138,19 @@ def test_options_version_changes_only_when_set() -> None:
     assert VerifyOptions().version() == VerifyOptions(new_sds=False).version()
     assert VerifyOptions().version() != NEW_SDS.version()
     assert VerifyOptions.from_profile(None, new_sds=True) == NEW_SDS
+
+
+def test_the_command_line_applies_them_on_request() -> None:
+    import json
+    import subprocess
+    import sys
+
+    folder = SAMPLES / "sds-v1-uk_min-required"
+    plain = subprocess.run([sys.executable, "-m", "sds_core", "verify", str(folder)], capture_output=True, text=True)
+    assert (plain.returncode, json.loads(plain.stdout)["value"]) == (0, [])
+    new = subprocess.run([sys.executable, "-m", "sds_core", "verify", str(folder), "--new-sds"],
+                         capture_output=True, text=True)
+    assert new.returncode == 1
+    assert json.loads(new.stdout)["value"][0] == error(
+        "school.csv", 'The header field "DfE Number" is a UK name, which School Data Sync does not take: '
+                      'write "SIS ID"')
