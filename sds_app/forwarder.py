@@ -211,6 +211,7 @@ class Forwarder:
             if name in data:
                 self.graph.upload_file(session.session_url, name, data[name])
         location = self.graph.validate(connector)
+        self._validating_mark(True)
         self._latest = self._advance(
             f, fw.VALIDATING, fw.next_delay(Stage.VALIDATING, 0), stage=Stage.VALIDATING,
             operation=location, uploaded_files=[n for n in V1_FILES if n in data],
@@ -221,6 +222,7 @@ class Forwarder:
     def _validating(self, f: Forwarding) -> None:
         assert f.operation is not None
         verdict = fw.judge_operation(self.graph.get_operation(f.operation))
+        self._validating_mark(not verdict.finished)
         if not verdict.finished:
             self._advance(f, fw.VALIDATING, fw.next_delay(Stage.VALIDATING, f.checks_in_stage + 1))
             return
@@ -240,9 +242,12 @@ class Forwarder:
     def _starting(self, f: Forwarding, looked: int = 0) -> None:
         assert f.validated_date_time is not None
         now = self.now()
-        decision = fw.decide_start(self.tenant.get(), f.validated_date_time, now)
+        decision = fw.decide_start(self.tenant.get(), f.validated_date_time, now, self.pid)
         if decision.action == "join":
             self._join(f, decision.run_id or "")
+        elif decision.action == "wait_others":
+            message = fw.WAITING_FOR_OTHERS.format(count=decision.others)
+            self._advance(f, message, fw.CLAIM_WAIT, waiting_for="validations")
         elif decision.action == "wait_claim":
             self._advance(f, fw.STARTING, fw.CLAIM_WAIT, waiting_for="claim")
         elif decision.action == "throttled":
@@ -257,6 +262,19 @@ class Forwarder:
             self._claim_and_start(f, looked)
         else:
             self._advance(f, fw.STARTING, fw.CLAIM_WAIT, waiting_for="claim")
+
+    def _validating_mark(self, under_way: bool) -> None:
+        """Enter, refresh or remove this profile in the tenant's list of validations under way."""
+        now = self.now()
+
+        def mark(doc: TenantRun) -> TenantRun:
+            validating = {p: t for p, t in doc.validating.items() if now - t < fw.VALIDATING_TTL}
+            validating.pop(self.pid, None)
+            if under_way:
+                validating[self.pid] = now
+            return doc.model_copy(update={"validating": validating})
+
+        self.tenant.update(mark)
 
     def _ended(self, run_id: str) -> bool:
         """Whether the tenant's run ended (marked so in the tenant document when it did)."""
@@ -283,7 +301,7 @@ class Forwarder:
         assert validated is not None
 
         def take(doc: TenantRun) -> TenantRun:
-            if fw.decide_start(doc, validated, requested).action != "claim":
+            if fw.decide_start(doc, validated, requested, self.pid).action != "claim":
                 return doc  # somebody else moved first: decide again
             return doc.model_copy(update={"claim_id": claim, "claim_date_time": requested})
 

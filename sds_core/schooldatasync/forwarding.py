@@ -20,6 +20,10 @@ UPLOADING = "Uploading to School Data Sync"
 VALIDATING = "School Data Sync is validating the files"
 STARTING = "Starting a School Data Sync run"
 RUNNING = "School Data Sync run {run_id}: running"
+WAITING_FOR_OTHERS = (
+    "Validated; waiting for School Data Sync to validate the files of {count} other profile(s), "
+    "so that one run takes them all"
+)
 WAITING_FOR_RUN = (
     "School Data Sync run {run_id} started before these files were validated: a new run starts "
     "when it ends"
@@ -45,6 +49,7 @@ RUN_FIRST_DELAY = 30
 RUN_MAX_DELAY = 600
 CLAIM_WAIT = 5  # seconds between looks while another worker asks for a run
 CLAIM_TTL = timedelta(minutes=2)  # a claim older than this is a worker that stopped
+VALIDATING_TTL = timedelta(minutes=2)  # each validation look refreshes its entry (at most 30 s apart)
 THROTTLE_DEFAULT = timedelta(hours=1)  # when the refusal says no Retry-After
 DEADLINES = {
     Stage.UPLOADING: timedelta(hours=1),
@@ -217,16 +222,29 @@ def issue_entries(key: str, issues: list[Issue] | tuple[Issue, ...], now: dateti
 class StartDecision:
     """What a validated run does about the tenant's run."""
 
-    action: str  # join | wait_claim | wait_run | throttled | claim
+    action: str  # join | wait_claim | wait_others | wait_run | throttled | claim
     run_id: str | None = None
     until: datetime | None = None
+    others: int = 0
 
 
-def decide_start(tenant: TenantRun | None, validated: datetime, now: datetime) -> StartDecision:
+def others_validating(tenant: TenantRun, profile_id: str, now: datetime) -> int:
+    """How many other profiles' validations are under way (entries refreshed within VALIDATING_TTL)."""
+    return sum(
+        1 for pid, seen in tenant.validating.items() if pid != profile_id and now - seen < VALIDATING_TTL
+    )
+
+
+def decide_start(
+    tenant: TenantRun | None, validated: datetime, now: datetime, profile_id: str = ""
+) -> StartDecision:
     """Join a run requested after our validation ended, or wait, or ask for one.
 
     A run includes the files validated before it was requested: one requested at or after our
     validation (both times from the app's clock, the request's taken before calling) has ours.
+    Before asking for a run, wait while other profiles' files are still being validated: runs
+    are few (5 on demand in 12 hours) and each covers every flow, so profiles started together
+    share one.
     """
     if tenant is None:
         return StartDecision("claim")
@@ -238,4 +256,7 @@ def decide_start(tenant: TenantRun | None, validated: datetime, now: datetime) -
         return StartDecision("throttled", until=tenant.throttled_until)
     if tenant.run_id and not tenant.ended:
         return StartDecision("wait_run", tenant.run_id)
+    others = others_validating(tenant, profile_id, now)
+    if others:
+        return StartDecision("wait_others", others=others)
     return StartDecision("claim")

@@ -50,7 +50,8 @@ class TenantRun(_Stored):
     """The tenant's current School Data Sync run, shared by every profile (runs cover all flows).
 
     `claim_*`: a worker asking for a run right now (others wait); `throttled_until`: the new SDS
-    refused a run and said when to try again.
+    refused a run and said when to try again; `validating`: profiles whose validation is not
+    finished yet, so that profiles started together are taken by one run.
     """
 
     schema_version: int = 1
@@ -60,3 +61,5 @@ class TenantRun(_Stored):
     claim_id: str | None = None
     claim_date_time: datetime | None = None
     throttled_until: datetime | None = None
+    validating: dict[str, datetime] = {}
+    """Profiles whose files School Data Sync is validating now (id -> last look): a run waits for them."""
