@@ -63,6 +63,7 @@ class Forwarder:
         now: Callable[[], datetime],
         delay: Callable[[int], int],
         dequeue_count: int,
+        clear_errors: bool = True,
     ) -> None:
         self.account = account
         self.message = message
@@ -71,6 +72,7 @@ class Forwarder:
         self.now = now
         self.delay = delay  # seconds asked -> seconds used (tests make it 0 and record the asks)
         self.dequeue_count = dequeue_count
+        self.clear_errors = clear_errors  # False when the directory part of the run cleared them
         self.errors = SyncErrorStore(account)
         self.tenant = TenantRunStore(account)
         self.pid = message.profile_id
@@ -121,6 +123,8 @@ class Forwarder:
 
     def _fail(self, f: Forwarding | None, message: str) -> None:
         expect = f.check if f is not None else None
+        if f is not None and f.stage == Stage.VALIDATING:
+            self._validating_mark(False)
         self._save(
             expect,
             lambda cur: cur.model_copy(update={"check": cur.check + 1}) if cur else _begin(self.now()),
@@ -132,7 +136,7 @@ class Forwarder:
 
     # -- one delivery ----------------------------------------------------------------------------
 
-    def step(self, record: ProfileRecord, files: Callable[[], dict[str, bytes]]) -> None:
+    def step(self, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
         """Do the step the record's progress is at (beginning it on the run's first delivery)."""
         run = record.run
         assert run is not None
@@ -141,6 +145,8 @@ class Forwarder:
             if self.message.check is not None:
                 log.info("Dropped a re-check of profile %s run %s: not forwarding", self.pid, run.run_id)
                 return
+            if self.clear_errors:
+                self.errors.clear(self.pid)  # a new run: the last run's errors go
             f = self._save(None, lambda _: _begin(self.now(), connector_of(record)), fw.UPLOADING,
                            SyncStatus.IN_PROGRESS, RunState.IN_PROGRESS)
         elif self.message.check != f.check:
@@ -156,11 +162,11 @@ class Forwarder:
                          self.message.check, self.pid, run.run_id, f.check)
                 return
         try:
-            self._dispatch(f, files)
+            self._dispatch(f, record, read)
         except GraphError as error:
             self._graph_error(f, error)
 
-    def _dispatch(self, f: Forwarding, files: Callable[[], dict[str, bytes]]) -> None:
+    def _dispatch(self, f: Forwarding, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
         now = self.now()
         operation = (f.operation or "").rstrip("/").rsplit("/", 1)[-1] or None
         ref = {Stage.VALIDATING: operation, Stage.RUNNING: f.sds_run_id}.get(f.stage)
@@ -169,7 +175,7 @@ class Forwarder:
             self._fail(f, late)
             return
         if f.stage == Stage.UPLOADING:
-            self._upload(f, files)
+            self._upload(f, record, read)
         elif f.stage == Stage.VALIDATING:
             self._validating(f)
         elif f.stage == Stage.STARTING:
@@ -195,29 +201,29 @@ class Forwarder:
 
     # -- the stages ------------------------------------------------------------------------------
 
-    def _upload(self, f: Forwarding, files: Callable[[], dict[str, bytes]]) -> None:
+    def _upload(self, f: Forwarding, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
         connector = f.connector_id
         if connector is None:
             self._fail(f, NO_CONNECTOR)
             return
-        data = {name: body for name, body in files().items() if name in V1_FILES}
+        frozen = record.run.snapshots if record.run else {}
+        names = [name for name in V1_FILES if name in frozen]  # the names the new SDS expects
         # Recorded before the first byte: a delivery that finds it without an operation knows an
         # upload was cut off (a new session, resetSession=true, starts it over).
         f = self._latest = self._save(
             f.check, lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1}), fw.UPLOADING
         )
         session = self.graph.get_upload_session(connector, reset=True)
-        for name in V1_FILES:
-            if name in data:
-                self.graph.upload_file(session.session_url, name, data[name])
+        for name in names:  # one file in memory at a time
+            self.graph.upload_file(session.session_url, name, read(name))
         location = self.graph.validate(connector)
         self._validating_mark(True)
         self._latest = self._advance(
             f, fw.VALIDATING, fw.next_delay(Stage.VALIDATING, 0), stage=Stage.VALIDATING,
-            operation=location, uploaded_files=[n for n in V1_FILES if n in data],
+            operation=location, uploaded_files=names,
         )
         log.info("Profile %s run %s: %d files uploaded to School Data Sync, validating",
-                 self.pid, self.message.run_id, len(data))
+                 self.pid, self.message.run_id, len(names))
 
     def _validating(self, f: Forwarding) -> None:
         assert f.operation is not None

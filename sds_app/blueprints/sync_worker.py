@@ -174,8 +174,9 @@ class SyncRun:
         forwarder = Forwarder(
             self.account, self.message, get_graph(), self._move, lambda: _now(),
             lambda seconds: _delay(seconds), self.dequeue_count,
+            clear_errors=not get_settings().to_directory,
         )
-        forwarder.step(record, lambda: self._files(record))
+        forwarder.step(record, lambda name: self._file(record, name))
 
     def _directory(self) -> bool:
         """Run, or continue, the directory part; whether it finished."""
@@ -254,6 +255,14 @@ class SyncRun:
             return True  # the run goes on: forwarding
         self._move(summary, SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
         return True
+
+    def _file(self, record: ProfileRecord, name: str) -> bytes:
+        """The bytes of one frozen file, as verified."""
+        assert record.run is not None
+        frozen = record.run.snapshots[name]
+        container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
+        blob = container.get_blob_client(frozen.blob, snapshot=frozen.snapshot)
+        return blob.download_blob(decompress=False).readall()
 
     def _files(self, record: ProfileRecord) -> dict[str, bytes]:
         container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
