@@ -40,7 +40,7 @@ RUN_DONE = (
     "memberships, {organizations} organizations; {errors} record(s) left out, {warnings} "
     "warning(s) (per-record logs are in the School Data Sync portal)."
 )
-DEADLINE_PASSED = "Stopped waiting: {what} within {hours:g} hours."
+DEADLINE_PASSED = "Stopped waiting: {what} within {hours}."
 
 # Re-checks: validation every 5 s at first (Microsoft: no more often), then every 15, then 30 s;
 # a run first within 30 s, doubling to at most 10 minutes.
@@ -94,7 +94,8 @@ def deadline_message(stage: Stage, since: datetime, now: datetime, ref: str | No
     if now - since <= limit:
         return None
     what = _WAITED_FOR[stage].format(ref=ref or "?")
-    return DEADLINE_PASSED.format(what=what, hours=limit.total_seconds() / 3600)
+    hours = limit.total_seconds() / 3600
+    return DEADLINE_PASSED.format(what=what, hours="1 hour" if hours == 1 else f"{hours:g} hours")
 
 
 @dataclass(frozen=True)
