@@ -329,3 +329,23 @@ def test_the_directory_target_makes_no_objects(private_env: AppEnv, fake_graph: 
     assert get(private_env, profile_id).json["state"] == "provisioned"
     assert stored(private_env, profile_id) is None
     assert fake_graph.requests == []
+
+
+def test_put_creates_bound_and_a_replace_keeps_the_connector(private_env: AppEnv, sds: FakeIndustryData) -> None:
+    setup = sds.connector_setup()
+    profile_id = "district-profile-1"
+    body = {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]}
+
+    def put(payload: dict[str, Any]) -> Answer:
+        return call(api.replace_profile, request("PUT", f"{ROOT}/{profile_id}", route={"id": profile_id},
+                                                 body=payload, token=private_env.token()))
+
+    assert put(body).status == 202
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    assert stored(private_env, profile_id)["connectorId"] == setup["connectorId"]
+    assert put({**body, "displayName": "Renamed"}).json["displayName"] == "Renamed"
+    other = put({**CSV_PROFILE, "industryDataConnectorId": "another"})
+    assert (other.status, other.json) == (400, envelope(
+        other, "badRequest", "industryDataConnectorId is chosen when the profile is created."))
+    assert [r.method for r in sds.requests] == ["GET", "GET"]  # checked twice, never changed
+    assert sds.violations == []
