@@ -79,7 +79,9 @@ def _start(account: StorageAccount, settings: Settings, record: ProfileRecord) -
     raise UploadChanged("the uploads kept changing")
 
 
-def _with_dropped_class_files(result: VerificationResult, record: ProfileRecord, folder: Folder) -> VerificationResult:
+def _with_dropped_class_files(
+    result: VerificationResult, record: ProfileRecord, folder: Folder
+) -> VerificationResult:
     """Message 23 among the messages: the new SDS takes each upload as the whole data set."""
     if record.run is None:
         return result

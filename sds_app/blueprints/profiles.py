@@ -118,7 +118,9 @@ def _in_step(ctx: RequestContext, record: ProfileRecord) -> ProfileRecord:
     return industry_data.provision(get_account(), record.profile.id, record, align=True)
 
 
-def _create_record(profile_id: str, settings: ProfileSettings, bound: IndustryData | None = None) -> ProfileRecord:
+def _create_record(
+    profile_id: str, settings: ProfileSettings, bound: IndustryData | None = None
+) -> ProfileRecord:
     record = ProfileRecord(profile=new_profile(profile_id, settings))
     if bound is not None:
         industry_data.with_data(record, bound)

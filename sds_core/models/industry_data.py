@@ -154,7 +154,9 @@ def expired(settings: ProfileSettings, now: datetime) -> bool:
     return stamp is not None and datetime.fromisoformat(stamp.replace("Z", "+00:00")) <= now
 
 
-def flow_body(settings: ProfileSettings, connector_id: str, year_id: str, now: datetime, bind: Bind) -> dict[str, Any]:
+def flow_body(
+    settings: ProfileSettings, connector_id: str, year_id: str, now: datetime, bind: Bind
+) -> dict[str, Any]:
     """POST inboundFlows: rostering from the connector, effective now."""
     body: dict[str, Any] = {
         "@odata.type": f"#{NS}inboundFileFlow",
