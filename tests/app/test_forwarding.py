@@ -401,6 +401,8 @@ def test_pause_before_forwarding_stops_and_resume_forwards(sds: dict[str, Any]) 
     assert status(env, pid)["status"] == "paused" and fake.session_requests == []
     assert _post(env, pid, "resume").status == 200
     assert _step(sds, pid)["statusMessage"] == "School Data Sync is validating the files"
+    record, _ = ProfileStore(env.account).get(pid)
+    assert record.run is not None and record.run.state == "inProgress"
     # after forwarding: pause is refused (409), reset forwards the last frozen files again
     answer = _post(env, pid, "pause")
     assert answer.status == 409, answer.raw
