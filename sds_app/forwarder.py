@@ -98,6 +98,9 @@ class Forwarder:
             kept["f"] = change(current)
             return kept["f"]
 
+        # Until it ends, the run is in progress (a resumed run is `queued` until its first step).
+        status = status or SyncStatus.IN_PROGRESS
+        run_state = run_state or RunState.IN_PROGRESS
         self.move(message, status, run_state, synced=synced, forward=forward)
         self._latest = kept["f"]
         return kept["f"]

@@ -408,6 +408,8 @@ def test_pause_before_forwarding_stops_and_resume_forwards(sds: dict[str, Any]) 
     assert status(env, pid)["status"] == "paused" and fake.session_requests == []
     assert _post(env, pid, "resume").status == 200
     assert _step(sds, pid)["statusMessage"] == "School Data Sync is validating the files"
+    record, _ = ProfileStore(env.account).get(pid)
+    assert record.run is not None and record.run.state == "inProgress"
     # after forwarding: pause is refused (409), reset forwards the last frozen files again
     answer = _post(env, pid, "pause")
     assert answer.status == 409, answer.raw
@@ -459,3 +461,19 @@ def test_the_next_run_clears_the_errors_of_a_refused_one(sds: dict[str, Any]) ->
     seen = _step(sds, pid)
     assert (seen["status"], seen["errorCount"]) == ("success", 0)
     assert _errors(env, pid) == []
+
+
+def test_a_profile_deleted_while_forwarding_is_purged_and_its_re_checks_dropped(sds: dict[str, Any]) -> None:
+    env, fake = sds["env"], sds["fake"]
+    pid, _ = _profile(sds)
+    _step(sds, pid)  # uploaded, validating
+    answer = call(api.delete_profile, request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=env.token()))
+    assert answer.status == 202
+    while deliver(env, pid):  # the purge and the re-check, in whatever order the queue gives them
+        pass
+    assert ProfileStore(env.account).get(pid) is None
+    gone = call(api.get_profile_status, request("GET", f"{ROOT}/{pid}/profileStatus", route={"id": pid},
+                                                token=env.token()))
+    assert gone.status == 404
+    assert fake.runs == {} and len(fake.calls("POST", r"/validate$")) == 1
+    assert fake.violations == []
