@@ -73,6 +73,7 @@ class Forwarder:
         self.delay = delay  # seconds asked -> seconds used (tests make it 0 and record the asks)
         self.dequeue_count = dequeue_count
         self.clear_errors = clear_errors  # False when the directory part of the run cleared them
+        self._latest: Forwarding | None = None  # the progress this delivery last recorded
         self.errors = SyncErrorStore(account)
         self.tenant = TenantRunStore(account)
         self.pid = message.profile_id
@@ -200,7 +201,7 @@ class Forwarder:
 
     def _current(self, f: Forwarding) -> Forwarding:
         """The progress as last recorded by this delivery (`f` when it recorded nothing)."""
-        return getattr(self, "_latest", f)
+        return self._latest or f
 
     # -- the stages ------------------------------------------------------------------------------
 

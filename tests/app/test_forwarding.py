@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import azure.functions as func
 import pytest
 
+from sds_app import forwarder
 from sds_app.blueprints import profiles as api
 from sds_app.blueprints import sync_worker
 from sds_app.forwarder import NO_CONNECTOR
-from sds_app.settings import SYNC_QUEUE
+from sds_app.settings import SYNC_QUEUE, get_settings
+from sds_app.storage.directory import TableDirectory
 from sds_app.storage.forwarding import TENANT_RUN
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore
 from sds_core.models.profiles import ProfileRecord
@@ -30,8 +35,6 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 def sds(private_env: AppEnv, fake_graph: FakeIndustryData, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """SDS_SYNC_TARGET=schoolDataSync, no tenant run yet, re-check delays recorded and not waited."""
     monkeypatch.setenv("SDS_SYNC_TARGET", "schoolDataSync")
-    from sds_app.settings import get_settings
-
     get_settings.cache_clear()
     container = private_env.account.blobs.get_container_client(STATE_CONTAINER)
     try:
@@ -243,10 +246,6 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     fake.validations.append(ValidationOutcome(running_polls=0))
     pid, _ = _profile(sds)
     queue = env.account.queues.get_queue_client(SYNC_QUEUE)
-    import base64
-    import json
-
-    import azure.functions as func
 
     def take() -> list[bytes]:
         mine = [m for m in queue.receive_messages(max_messages=32, visibility_timeout=5)
@@ -268,13 +267,9 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     (second,) = take()
 
     # The worker crashes after runs/start was recorded, before it sent its re-check.
-    from sds_app import forwarder
-
     real = forwarder.enqueue_run
-    calls = {"n": 0}
 
     def crash(*args: Any, **kwargs: Any) -> None:
-        calls["n"] += 1
         raise RuntimeError("the worker stopped")
 
     monkeypatch.setattr(forwarder, "enqueue_run", crash)
@@ -370,6 +365,18 @@ def test_a_403_ends_in_error_naming_the_permission(sds: dict[str, Any]) -> None:
     )
 
 
+def test_a_401_ends_in_error(sds: dict[str, Any]) -> None:
+    sds["fake"].token = "a token the app does not send"
+    pid, ids = _profile(sds)
+    seen = _step(sds, pid)
+    assert (seen["status"], seen["statusMessage"]) == (
+        "error",
+        f"Microsoft Graph refused GET /beta/external/industryData/dataConnectors/{ids['connectorId']}/"
+        "microsoft.graph.industryData.azureDataLakeConnector/getUploadSession (401 InvalidAuthenticationToken): "
+        "Access token is empty or invalid.",
+    )
+
+
 def test_an_expired_session_ends_in_error(sds: dict[str, Any]) -> None:
     sds["fake"].expire_sessions = True
     pid, _ = _profile(sds)
@@ -422,9 +429,6 @@ def test_pause_before_forwarding_stops_and_resume_forwards(sds: dict[str, Any]) 
 
 
 def test_both_targets_sync_the_directory_then_forward(sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from sds_app.settings import get_settings
-    from sds_app.storage.directory import TableDirectory
-
     monkeypatch.setenv("SDS_SYNC_TARGET", "directory,schoolDataSync")
     get_settings.cache_clear()
     env, fake = sds["env"], sds["fake"]

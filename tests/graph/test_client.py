@@ -247,3 +247,21 @@ def test_no_authorization_header_without_credential(client: IndustryDataClient, 
     ids = fake_graph.connector_setup()
     client.get_connector(ids["connectorId"])
     assert [r.authorization for r in fake_graph.requests] == [None]
+
+
+def test_client_for_the_settings() -> None:
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+
+    from sds_app.graph import client_for
+    from sds_app.settings import Settings
+
+    def policy_types(client: IndustryDataClient) -> list[type]:
+        pipeline = client._graph._pipeline  # noqa: SLF001 - azure-core keeps the policies here
+        return [type(getattr(p, "_policy", p)) for p in pipeline._impl_policies]  # noqa: SLF001
+
+    assert BearerTokenCredentialPolicy not in policy_types(
+        client_for(Settings(graph_auth="none", graph_endpoint="http://127.0.0.1:9"))
+    )
+    default = client_for(Settings())
+    assert default.scope == "https://graph.microsoft.com/.default"
+    assert BearerTokenCredentialPolicy in policy_types(default)
