@@ -127,7 +127,7 @@ class Forwarder:
 
     def _fail(self, f: Forwarding | None, message: str) -> None:
         expect = f.check if f is not None else None
-        if f is not None and f.stage == Stage.VALIDATING:
+        if f is not None and f.stage in (Stage.UPLOADING, Stage.VALIDATING):
             self._validating_mark(False)
         self._save(
             expect,
@@ -243,11 +243,11 @@ class Forwarder:
         f = self._latest = self._save(
             f.check, lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1}), fw.UPLOADING
         )
+        self._validating_mark(True)  # a run asked for meanwhile waits for these files too
         session = self.graph.get_upload_session(connector, reset=True)
         for name in names:  # one file in memory at a time
             self.graph.upload_file(session.session_url, name, read(name))
         location = self.graph.validate(connector)
-        self._validating_mark(True)
         self._latest = self._advance(
             f,
             fw.VALIDATING,
