@@ -17,7 +17,7 @@ from sds_app.blueprints import sync_worker
 from sds_app.forwarder import NO_CONNECTOR
 from sds_app.settings import SYNC_QUEUE, get_settings
 from sds_app.storage.directory import TableDirectory
-from sds_app.storage.forwarding import TENANT_RUN
+from sds_app.storage.forwarding import TENANT_RUN, TenantRunStore
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore
 from sds_core.models.profiles import ProfileRecord
 from tests.app.fixtures import AppEnv
@@ -175,10 +175,11 @@ def test_validation_errors_end_in_error_with_the_messages_in_errors(sds: dict[st
     pid, _ = _profile(sds)
     _step(sds, pid)
     seen = _step(sds, pid)
-    assert (seen["status"], seen["statusMessage"], seen["errorCount"]) == (
+    assert seen == _expected(
+        pid,
         "error",
         "School Data Sync refused the files: 1 validation error(s), 1 warning(s) (see errors).",
-        2,
+        errors=2,
     )
     assert sorted(_errors(env, pid), key=lambda e: e["errorCode"]) == [
         {
@@ -242,10 +243,11 @@ def test_a_failed_run_ends_in_error_with_its_blocking_error(sds: dict[str, Any])
     _step(sds, pid)  # validated, run started
     run_id = _run_ids(fake)[0]
     seen = _step(sds, pid)
-    assert (seen["status"], seen["statusMessage"], seen["errorCount"]) == (
+    assert seen == _expected(
+        pid,
         "error",
         f"School Data Sync run {run_id} failed: The inbound flow is not ready.",
-        1,
+        errors=1,
     )
     assert _errors(env, pid) == [
         {
@@ -378,7 +380,9 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     assert fake.violations == []
 
 
-def test_a_throttled_start_keeps_the_validated_upload_for_the_next_run(sds: dict[str, Any]) -> None:
+def test_a_throttled_start_keeps_the_validated_upload_for_the_next_run(
+    sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = sds["fake"]
     fake.validations.append(ValidationOutcome(running_polls=0))
     fake.faults.append(
@@ -393,17 +397,27 @@ def test_a_throttled_start_keeps_the_validated_upload_for_the_next_run(sds: dict
     pid, ids = _profile(sds)
     _step(sds, pid)
     seen = _step(sds, pid)
-    assert seen["status"] == "inProgress"
-    assert seen["statusMessage"].startswith(
-        "School Data Sync allows no run now (at most 5 on-demand runs in 12 hours): the validated files "
-        "wait for the next run; the next try is at "
+    tenant = TenantRunStore(sds["env"].account).get()
+    assert tenant is not None and tenant.throttled_until is not None
+    assert seen == _expected(
+        pid,
+        "inProgress",
+        "School Data Sync allows no run now (at most 5 on-demand runs in 12 hours): the validated "
+        f"files wait for the next run; the next try is at {tenant.throttled_until:%Y-%m-%d %H:%M} UTC",
     )
-    assert sds["delays"][-1] >= 7200 - 5
+    assert 7200 <= sds["delays"][-1] <= 7202
     assert fake.validated[ids["connectorId"]] == FROZEN  # validated and kept for the next run
     assert fake.runs == {}
-    # Nothing else asks for a run until the time Graph named: the next check waits again.
+    # Nothing asks for a run before the time Graph named: an early check waits again.
     assert _step(sds, pid)["statusMessage"].startswith("School Data Sync allows no run now")
     assert len(fake.calls("POST", r"/runs/start$")) == 1
+    # At that time the run starts, and takes the upload validated two hours before.
+    later = tenant.throttled_until + timedelta(seconds=1)
+    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    seen = _step(sds, pid)
+    (run_id,) = fake.runs
+    assert seen["statusMessage"] == f"School Data Sync run {run_id}: running"
+    assert fake.runs[run_id]["files"] == {ids["connectorId"]: FROZEN}
     assert fake.violations == []
 
 
