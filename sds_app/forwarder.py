@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
@@ -27,7 +29,13 @@ from sds_app.storage.sync_queue import enqueue_run
 from sds_core.models.profiles import ProfileRecord
 from sds_core.models.status import RunState, SyncMessage, SyncStatus
 from sds_core.schooldatasync import forwarding as fw
-from sds_core.schooldatasync.state import Forwarding, Stage, TenantRun
+from sds_core.schooldatasync.state import (
+    INDUSTRY_DATA_FIELD,
+    Forwarding,
+    IndustryDataIds,
+    Stage,
+    TenantRun,
+)
 
 log = logging.getLogger("sds_app.sync")
 V1_FILES = tuple(fw.ENTRY_TYPES)  # the names the new SDS expects for schoolDataSyncV1
@@ -45,10 +53,14 @@ class Superseded(Exception):
 
 def connector_of(record: ProfileRecord) -> str | None:
     """The connector id the profile forwards to (`industryData.connectorId` of its record)."""
-    extra = record.model_extra or {}
-    data = extra.get("industryData")
-    value = data.get("connectorId") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
+    data = (record.model_extra or {}).get(INDUSTRY_DATA_FIELD)
+    if not isinstance(data, dict):
+        return None
+    try:
+        ids = IndustryDataIds.model_validate(data)
+    except ValidationError:
+        return None
+    return ids.connector_id or None
 
 
 class Forwarder:

@@ -15,6 +15,18 @@ class _Stored(BaseModel):
     )
 
 
+INDUSTRY_DATA_FIELD = "industryData"  # the profile record's field (extra) with the ids below
+
+
+class IndustryDataIds(_Stored):
+    """A profile's Industry Data objects, in its record as `industryData` (camelCase JSON)."""
+
+    connector_id: str | None = None
+    source_system_id: str | None = None
+    year_id: str | None = None
+    inbound_flow_id: str | None = None
+
+
 class Stage(StrEnum):
     """Where the forwarding of one run is."""
 
