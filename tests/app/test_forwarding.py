@@ -519,6 +519,13 @@ def test_an_expired_session_ends_in_error(sds: dict[str, Any]) -> None:
 def test_a_profile_without_a_connector_ends_in_error(sds: dict[str, Any]) -> None:
     env = sds["env"]
     pid = create_profile(env)
+
+    def unbound(record: ProfileRecord) -> ProfileRecord:
+        # Provisioning gives every new profile a connector: this one was made before (directory target).
+        (record.model_extra or {}).pop("industryData", None)
+        return record
+
+    ProfileStore(env.account).update(pid, unbound)
     upload_and_verify(env, pid, GOOD)
     assert start(env, pid).status == 200
     seen = _step(sds, pid)
