@@ -497,8 +497,8 @@ def test_a_403_ends_in_error_naming_the_permission(sds: dict[str, Any]) -> None:
 
 
 def test_a_401_ends_in_error(sds: dict[str, Any]) -> None:
-    sds["fake"].token = "a token the app does not send"
     pid, ids = _profile(sds)
+    sds["fake"].token = "a token the app does not send"  # from now on: provisioning went through
     seen = _step(sds, pid)
     assert (seen["status"], seen["statusMessage"]) == (
         "error",
