@@ -26,8 +26,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REPO = Path(__file__).resolve().parent.parent
-FILES = ("school.csv", "section.csv", "student.csv", "teacher.csv", "studentenrollment.csv",
-         "teacherroster.csv")
+FILES = (
+    "school.csv",
+    "section.csv",
+    "student.csv",
+    "teacher.csv",
+    "studentenrollment.csv",
+    "teacherroster.csv",
+)
 
 
 def _path(data: Path, name: str) -> Path:
@@ -45,10 +51,20 @@ def setup(data: Path, ids: dict[str, str]) -> dict[str, str]:
     from sds_app.storage.profiles import ProfileStore
     from sds_core.models import status as run_status
 
-    body = json.dumps({"displayName": "bench", "dataProvider": {
-        "@odata.type": "#microsoft.graph.educationCsvDataProvider"}}).encode()
-    answer = api.create_profile(func.HttpRequest("POST", "http://localhost/beta/education/synchronizationProfiles",
-                                                 headers={"Content-Type": "application/json"}, body=body))
+    body = json.dumps(
+        {
+            "displayName": "bench",
+            "dataProvider": {"@odata.type": "#microsoft.graph.educationCsvDataProvider"},
+        }
+    ).encode()
+    answer = api.create_profile(
+        func.HttpRequest(
+            "POST",
+            "http://localhost/beta/education/synchronizationProfiles",
+            headers={"Content-Type": "application/json"},
+            body=body,
+        )
+    )
     pid = json.loads(answer.get_body())["id"]
     account = get_account()
     container = account.blobs.get_container_client(UPLOAD_CONTAINER)
@@ -58,12 +74,16 @@ def setup(data: Path, ids: dict[str, str]) -> dict[str, str]:
         with _path(data, name).open("rb") as stream:
             blob.upload_blob(stream, overwrite=True, max_concurrency=4)
         snap = blob.create_snapshot()
-        frozen[name] = run_status.FrozenFile(blob=blob.blob_name, snapshot=snap["snapshot"], etag=snap["etag"])
+        frozen[name] = run_status.FrozenFile(
+            blob=blob.blob_name, snapshot=snap["snapshot"], etag=snap["etag"]
+        )
     run_id = str(uuid.uuid4())
 
     def begin(record):  # noqa: ANN001, ANN202
         moved = run_status.start(record.status, record.run, run_id, frozen, datetime.now(UTC))
-        return record.model_copy(update={"status": moved.status, "run": moved.run, "industryData": ids})
+        return record.model_copy(
+            update={"status": moved.status, "run": moved.run, "industryData": ids}
+        )
 
     ProfileStore(account).update(pid, begin)
     return {"schemaVersion": 1, "profileId": pid, "runId": run_id, "reason": "start"}
@@ -89,16 +109,24 @@ def measured(message: dict[str, str]) -> dict[str, float]:
     IndustryDataClient.validate = validate  # type: ignore[method-assign]
     sync_worker._delay = lambda seconds: seconds  # noqa: SLF001 - the re-check stays queued
     started = time.perf_counter()
-    sync_worker.handle_sync(func.queue.QueueMessage(id="bench", body=json.dumps(message).encode(),
-                                                    dequeue_count=1), get_account())
+    sync_worker.handle_sync(
+        func.queue.QueueMessage(id="bench", body=json.dumps(message).encode(), dequeue_count=1),
+        get_account(),
+    )
     done = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"to_last_byte_s": marks["uploaded"] - started, "delivery_s": done - started,
-            "peak_rss_mib": peak / 1024, "rss_before_mib": before / 1024}
+    return {
+        "to_last_byte_s": marks["uploaded"] - started,
+        "delivery_s": done - started,
+        "peak_rss_mib": peak / 1024,
+        "rss_before_mib": before / 1024,
+    }
 
 
 def _run(command: list[str], env: dict[str, str], given: str | None = None) -> str:
-    done = subprocess.run(command, env=env, input=given, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, env=env, input=given, capture_output=True, text=True, check=False
+    )
     if done.returncode:
         raise RuntimeError(f"{command[-1]} failed:\n{done.stderr[-3000:]}")
     return done.stdout.strip().splitlines()[-1]
@@ -120,15 +148,26 @@ def main() -> int:
     from tests.azurite import AzuriteProcess
 
     azurite = AzuriteProcess()
-    fake = subprocess.Popen([sys.executable, "-m", "tests.fakegraph.serve", azurite.azurite.connection_string],
-                            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakegraph.serve", azurite.azurite.connection_string],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert fake.stdout is not None
         endpoint = fake.stdout.readline().strip()
         ids = fake.stdout.readline().strip()
-        env = {**os.environ, "AzureWebJobsStorage": azurite.azurite.connection_string, "SDS_AUTH_MODE": "none",
-               "SDS_SYNC_TARGET": "schoolDataSync", "SDS_GRAPH_ENDPOINT": endpoint, "SDS_GRAPH_AUTH": "none",
-               "BENCH_IDS": ids}
+        env = {
+            **os.environ,
+            "AzureWebJobsStorage": azurite.azurite.connection_string,
+            "SDS_AUTH_MODE": "none",
+            "SDS_SYNC_TARGET": "schoolDataSync",
+            "SDS_GRAPH_ENDPOINT": endpoint,
+            "SDS_GRAPH_AUTH": "none",
+            "BENCH_IDS": ids,
+        }
         me = [sys.executable, str(Path(__file__).resolve()), "--data", str(args.data)]
         message = _run([*me, "--phase", "setup"], env)
         result = _run([*me, "--phase", "measure"], env, message)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
@@ -27,7 +29,13 @@ from sds_app.storage.sync_queue import enqueue_run
 from sds_core.models.profiles import ProfileRecord
 from sds_core.models.status import RunState, SyncMessage, SyncStatus
 from sds_core.schooldatasync import forwarding as fw
-from sds_core.schooldatasync.state import Forwarding, Stage, TenantRun
+from sds_core.schooldatasync.state import (
+    INDUSTRY_DATA_FIELD,
+    Forwarding,
+    IndustryDataIds,
+    Stage,
+    TenantRun,
+)
 
 log = logging.getLogger("sds_app.sync")
 V1_FILES = tuple(fw.ENTRY_TYPES)  # the names the new SDS expects for schoolDataSyncV1
@@ -45,10 +53,14 @@ class Superseded(Exception):
 
 def connector_of(record: ProfileRecord) -> str | None:
     """The connector id the profile forwards to (`industryData.connectorId` of its record)."""
-    extra = record.model_extra or {}
-    data = extra.get("industryData")
-    value = data.get("connectorId") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
+    data = (record.model_extra or {}).get(INDUSTRY_DATA_FIELD)
+    if not isinstance(data, dict):
+        return None
+    try:
+        ids = IndustryDataIds.model_validate(data)
+    except ValidationError:
+        return None
+    return ids.connector_id or None
 
 
 class Forwarder:
@@ -73,6 +85,7 @@ class Forwarder:
         self.delay = delay  # seconds asked -> seconds used (tests make it 0 and record the asks)
         self.dequeue_count = dequeue_count
         self.clear_errors = clear_errors  # False when the directory part of the run cleared them
+        self._latest: Forwarding | None = None  # the progress this delivery last recorded
         self.errors = SyncErrorStore(account)
         self.tenant = TenantRunStore(account)
         self.pid = message.profile_id
@@ -126,16 +139,23 @@ class Forwarder:
 
     def _fail(self, f: Forwarding | None, message: str) -> None:
         expect = f.check if f is not None else None
-        if f is not None and f.stage == Stage.VALIDATING:
+        if f is not None and f.stage in (Stage.UPLOADING, Stage.VALIDATING):
             self._validating_mark(False)
         self._save(
             expect,
-            lambda cur: cur.model_copy(update={"check": cur.check + 1}) if cur else _begin(self.now()),
+            lambda cur: (
+                cur.model_copy(update={"check": cur.check + 1}) if cur else _begin(self.now())
+            ),
             message,
             SyncStatus.ERROR,
             RunState.ERROR,
         )
-        log.info("Profile %s run %s forwarding ended in error: %s", self.pid, self.message.run_id, message)
+        log.info(
+            "Profile %s run %s forwarding ended in error: %s",
+            self.pid,
+            self.message.run_id,
+            message,
+        )
 
     # -- one delivery ----------------------------------------------------------------------------
 
@@ -146,23 +166,37 @@ class Forwarder:
         f = run.forwarding
         if f is None:
             if self.message.check is not None:
-                log.info("Dropped a re-check of profile %s run %s: not forwarding", self.pid, run.run_id)
+                log.info(
+                    "Dropped a re-check of profile %s run %s: not forwarding", self.pid, run.run_id
+                )
                 return
             if self.clear_errors:
                 self.errors.clear(self.pid)  # a new run: the last run's errors go
-            f = self._save(None, lambda _: _begin(self.now(), connector_of(record)), fw.UPLOADING,
-                           SyncStatus.IN_PROGRESS, RunState.IN_PROGRESS)
+            f = self._save(
+                None,
+                lambda _: _begin(self.now(), connector_of(record)),
+                fw.UPLOADING,
+                SyncStatus.IN_PROGRESS,
+                RunState.IN_PROGRESS,
+            )
         elif self.message.check != f.check:
             if self.message.check is None and f.stage == Stage.UPLOADING and f.operation is None:
                 pass  # resume of a run paused before its files were forwarded (or a redelivery)
-            elif self.message.check is None or (self.message.check == f.check - 1 and self.dequeue_count > 1):
+            elif self.message.check is None or (
+                self.message.check == f.check - 1 and self.dequeue_count > 1
+            ):
                 # A redelivery of the message before the last recorded step: its successor may
                 # never have been sent. Send it (a duplicate loses the compare-and-set later).
                 self._enqueue(f.check, 0)
                 return
             else:
-                log.info("Dropped a stale re-check %s of profile %s run %s (now at %s)",
-                         self.message.check, self.pid, run.run_id, f.check)
+                log.info(
+                    "Dropped a stale re-check %s of profile %s run %s (now at %s)",
+                    self.message.check,
+                    self.pid,
+                    run.run_id,
+                    f.check,
+                )
                 return
         try:
             self._dispatch(f, record, read)
@@ -191,8 +225,13 @@ class Forwarder:
         current = self._current(f)
         if error.throttled and error.retry_after is not None:
             self._enqueue(current.check, int(error.retry_after) + 1)
-            log.info("Profile %s run %s: Graph throttled (%s); re-check in %s s",
-                     self.pid, self.message.run_id, error.code, error.retry_after)
+            log.info(
+                "Profile %s run %s: Graph throttled (%s); re-check in %s s",
+                self.pid,
+                self.message.run_id,
+                error.code,
+                error.retry_after,
+            )
             return
         if error.status is None or error.status in TRANSIENT:
             raise error  # the host delivers the message again (then poisons it)
@@ -200,7 +239,7 @@ class Forwarder:
 
     def _current(self, f: Forwarding) -> Forwarding:
         """The progress as last recorded by this delivery (`f` when it recorded nothing)."""
-        return getattr(self, "_latest", f)
+        return self._latest or f
 
     # -- the stages ------------------------------------------------------------------------------
 
@@ -216,17 +255,25 @@ class Forwarder:
         f = self._latest = self._save(
             f.check, lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1}), fw.UPLOADING
         )
+        self._validating_mark(True)  # a run asked for meanwhile waits for these files too
         session = self.graph.get_upload_session(connector, reset=True)
         for name in names:  # one file in memory at a time
             self.graph.upload_file(session.session_url, name, read(name))
         location = self.graph.validate(connector)
-        self._validating_mark(True)
         self._latest = self._advance(
-            f, fw.VALIDATING, fw.next_delay(Stage.VALIDATING, 0), stage=Stage.VALIDATING,
-            operation=location, uploaded_files=names,
+            f,
+            fw.VALIDATING,
+            fw.next_delay(Stage.VALIDATING, 0),
+            stage=Stage.VALIDATING,
+            operation=location,
+            uploaded_files=names,
         )
-        log.info("Profile %s run %s: %d files uploaded to School Data Sync, validating",
-                 self.pid, self.message.run_id, len(names))
+        log.info(
+            "Profile %s run %s: %d files uploaded to School Data Sync, validating",
+            self.pid,
+            self.message.run_id,
+            len(names),
+        )
 
     def _validating(self, f: Forwarding) -> None:
         assert f.operation is not None
@@ -243,7 +290,11 @@ class Forwarder:
         if verdict.issues:
             self.errors.add_many(self.pid, fw.issue_entries(key, verdict.issues, self.now()))
         f = self._latest = self._advance(
-            f, fw.STARTING, None, stage=Stage.STARTING, validated_date_time=self.now(),
+            f,
+            fw.STARTING,
+            None,
+            stage=Stage.STARTING,
+            validated_date_time=self.now(),
             warnings=verdict.warnings,
         )
         self._starting(f)
@@ -266,7 +317,9 @@ class Forwarder:
                 self._starting(f, looked + 1)
                 return
             message = fw.WAITING_FOR_RUN.format(run_id=decision.run_id)
-            self._advance(f, message, fw.next_delay(Stage.RUNNING, f.checks_in_stage), waiting_for="run")
+            self._advance(
+                f, message, fw.next_delay(Stage.RUNNING, f.checks_in_stage), waiting_for="run"
+            )
         elif looked < 3:
             self._claim_and_start(f, looked)
         else:
@@ -322,21 +375,42 @@ class Forwarder:
         except GraphError as error:
             until = None
             if error.throttled:
-                until = self.now() + (timedelta(seconds=error.retry_after) if error.retry_after
-                                      else fw.THROTTLE_DEFAULT)
+                until = self.now() + (
+                    timedelta(seconds=error.retry_after)
+                    if error.retry_after
+                    else fw.THROTTLE_DEFAULT
+                )
             self.tenant.update(lambda doc: _released(doc, claim, until))
             if until is None:
                 raise
-            log.info("Profile %s run %s: runs/start throttled until %s", self.pid, self.message.run_id, until)
+            log.info(
+                "Profile %s run %s: runs/start throttled until %s",
+                self.pid,
+                self.message.run_id,
+                until,
+            )
             self._throttled(f, until)
             return
 
         def started(doc: TenantRun) -> TenantRun:
-            return doc.model_copy(update={"run_id": run_id, "requested_date_time": requested, "ended": False,
-                                          "claim_id": None, "claim_date_time": None, "throttled_until": None})
+            return doc.model_copy(
+                update={
+                    "run_id": run_id,
+                    "requested_date_time": requested,
+                    "ended": False,
+                    "claim_id": None,
+                    "claim_date_time": None,
+                    "throttled_until": None,
+                }
+            )
 
         self.tenant.update(started)
-        log.info("Profile %s run %s: School Data Sync run %s started", self.pid, self.message.run_id, run_id)
+        log.info(
+            "Profile %s run %s: School Data Sync run %s started",
+            self.pid,
+            self.message.run_id,
+            run_id,
+        )
         self._join(f, run_id)
 
     def _throttled(self, f: Forwarding, until: datetime) -> None:
@@ -345,33 +419,51 @@ class Forwarder:
         self._advance(f, message, seconds, waiting_for="throttle")
 
     def _join(self, f: Forwarding, run_id: str) -> None:
-        self._advance(f, fw.RUNNING.format(run_id=run_id), fw.next_delay(Stage.RUNNING, 0),
-                      stage=Stage.RUNNING, sds_run_id=run_id, waiting_for=None)
+        self._advance(
+            f,
+            fw.RUNNING.format(run_id=run_id),
+            fw.next_delay(Stage.RUNNING, 0),
+            stage=Stage.RUNNING,
+            sds_run_id=run_id,
+            waiting_for=None,
+        )
 
     def _running(self, f: Forwarding) -> None:
         run_id = f.sds_run_id or ""
         verdict = fw.judge_run(self.graph.get_run(run_id))
         if not verdict.finished:
-            self._advance(f, fw.RUNNING.format(run_id=run_id),
-                          fw.next_delay(Stage.RUNNING, f.checks_in_stage + 1))
+            self._advance(
+                f,
+                fw.RUNNING.format(run_id=run_id),
+                fw.next_delay(Stage.RUNNING, f.checks_in_stage + 1),
+            )
             return
         self._mark_ended(run_id)
         if verdict.failed:
             if verdict.blocking is not None:
-                self.errors.add_many(self.pid, fw.issue_entries(f"{self.message.run_id}/run", [verdict.blocking],
-                                                                self.now()))
+                self.errors.add_many(
+                    self.pid,
+                    fw.issue_entries(f"{self.message.run_id}/run", [verdict.blocking], self.now()),
+                )
             self._fail(f, fw.run_failed_message(run_id, verdict))
             return
         statistics = self.graph.get_statistics(run_id)
         message = fw.run_done_message(run_id, verdict.status, statistics)
-        self._save(f.check, lambda cur: cur.model_copy(update={"check": cur.check + 1}), message,
-                   SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
+        self._save(
+            f.check,
+            lambda cur: cur.model_copy(update={"check": cur.check + 1}),
+            message,
+            SyncStatus.SUCCESS,
+            RunState.SUCCESS,
+            synced=True,
+        )
         log.info("Profile %s run %s: %s", self.pid, self.message.run_id, message)
 
 
 def _begin(now: datetime, connector_id: str | None = None) -> Forwarding:
-    return Forwarding(stage=Stage.UPLOADING, started_date_time=now, stage_date_time=now,
-                      connector_id=connector_id)
+    return Forwarding(
+        stage=Stage.UPLOADING, started_date_time=now, stage_date_time=now, connector_id=connector_id
+    )
 
 
 def _released(doc: TenantRun, claim: str, until: datetime | None) -> TenantRun:

@@ -30,6 +30,7 @@ ROOT = "/beta/external/industryData"
 CONNECTOR_TYPE = "microsoft.graph.industryData.azureDataLakeConnector"
 MAX_PAGES = 100  # a connector listing longer than this is not a tenant's SDS
 BLOB_VERSION = "2023-11-03"
+DEFAULT_DEADLINE = GraphDeadline()
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class IndustryDataClient:
         endpoint: str = "https://graph.microsoft.com",
         credential: Any | None = None,
         *,
-        deadline: GraphDeadline = GraphDeadline(),
+        deadline: GraphDeadline = DEFAULT_DEADLINE,
         max_wait: float = MAX_IN_PROCESS_WAIT,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
@@ -108,7 +109,9 @@ class IndustryDataClient:
         try:
             response = self._graph.send_request(request, **self._options)
         except (ServiceRequestError, ServiceResponseError) as failure:
-            raise GraphError(None, "unreachable", str(failure)[:300], method=method, path=path) from None
+            raise GraphError(
+                None, "unreachable", str(failure)[:300], method=method, path=path
+            ) from None
         data = response.read()
         if response.status_code not in expect:
             raise from_response(method, path, response.status_code, response.headers, data)
@@ -118,24 +121,37 @@ class IndustryDataClient:
                 parsed = json.loads(data)
             except ValueError:
                 raise GraphError(
-                    response.status_code, "invalidResponse", "the answer is not JSON",
-                    method=method, path=path,
+                    response.status_code,
+                    "invalidResponse",
+                    "the answer is not JSON",
+                    method=method,
+                    path=path,
                 ) from None
         return response.status_code, response.headers, parsed
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         _, _, data = self._send("GET", self.url(path), params=params)
         if not isinstance(data, dict):
-            raise GraphError(200, "invalidResponse", "expected a JSON object", method="GET", path=path)
+            raise GraphError(
+                200, "invalidResponse", "expected a JSON object", method="GET", path=path
+            )
         return data
 
     def _create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
         _, _, data = self._send("POST", self.url(collection), body, expect=(201,))
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            raise GraphError(201, "invalidResponse", "the created object has no id", method="POST", path=collection)
+            raise GraphError(
+                201,
+                "invalidResponse",
+                "the created object has no id",
+                method="POST",
+                path=collection,
+            )
         return data
 
-    def _update(self, collection: str, object_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    def _update(
+        self, collection: str, object_id: str, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
         _, _, data = self._send(
             "PATCH", self.url(f"{collection}/{_id_segment(object_id)}"), body, expect=(200, 204)
         )
@@ -144,7 +160,9 @@ class IndustryDataClient:
     def _delete(self, collection: str, object_id: str, missing_ok: bool = True) -> bool:
         """Delete; False when it was not there (and `missing_ok`)."""
         try:
-            self._send("DELETE", self.url(f"{collection}/{_id_segment(object_id)}"), expect=(204, 200))
+            self._send(
+                "DELETE", self.url(f"{collection}/{_id_segment(object_id)}"), expect=(204, 200)
+            )
         except GraphError as error:
             if missing_ok and error.status == 404:
                 return False
@@ -229,7 +247,9 @@ class IndustryDataClient:
             _, _, data = self._send("GET", self._same_origin(next_url))
             values = data.get("value") if isinstance(data, dict) else None
             if not isinstance(values, list):
-                raise GraphError(200, "invalidResponse", "a collection without value", method="GET", path=url)
+                raise GraphError(
+                    200, "invalidResponse", "a collection without value", method="GET", path=url
+                )
             yield from (v for v in values if isinstance(v, dict))
             link = data.get("@odata.nextLink")
             next_url = link if isinstance(link, str) else None
@@ -238,7 +258,9 @@ class IndustryDataClient:
         """`url` if it is on the endpoint (a nextLink or Location elsewhere is not followed)."""
         parts, base = urlsplit(url), urlsplit(self.endpoint)
         if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-            raise GraphError(None, "invalidResponse", f"a link outside {self.endpoint}: {url[:200]}")
+            raise GraphError(
+                None, "invalidResponse", f"a link outside {self.endpoint}: {url[:200]}"
+            )
         return url
 
     # -- one upload ------------------------------------------------------------------------------
@@ -251,8 +273,13 @@ class IndustryDataClient:
         )
         url = data.get("sessionUrl") or data.get("sessionUri")  # the docs' prose says sessionUri
         if not isinstance(url, str) or urlsplit(url).scheme not in ("https", "http"):
-            raise GraphError(200, "invalidResponse", "the upload session has no sessionUrl",
-                             method="GET", path="getUploadSession")
+            raise GraphError(
+                200,
+                "invalidResponse",
+                "the upload session has no sessionUrl",
+                method="GET",
+                path="getUploadSession",
+            )
         return UploadSession(
             session_url=url,
             session_expiration=data.get("sessionExpirationDateTime"),
@@ -282,7 +309,9 @@ class IndustryDataClient:
         try:
             response = self._blobs.send_request(request)
         except (ServiceRequestError, ServiceResponseError) as failure:
-            raise GraphError(None, "unreachable", str(failure)[:300], method="PUT", path=name) from None
+            raise GraphError(
+                None, "unreachable", str(failure)[:300], method="PUT", path=name
+            ) from None
         body = response.read()
         if response.status_code != 201:
             raise _blob_error(name, response.status_code, response.headers, body)
@@ -293,8 +322,13 @@ class IndustryDataClient:
         _, headers, _ = self._send("POST", self.url(path), expect=(202,))
         location = headers.get("Location") or headers.get("Operation-Location")
         if not location:
-            raise GraphError(202, "invalidResponse", "validate answered without Location",
-                             method="POST", path=path)
+            raise GraphError(
+                202,
+                "invalidResponse",
+                "validate answered without Location",
+                method="POST",
+                path=path,
+            )
         return location
 
     def operation_path(self, url_or_id: str) -> str:
@@ -312,16 +346,26 @@ class IndustryDataClient:
             return data["id"]
         location = headers.get("Location") or headers.get("Operation-Location")
         if not location:
-            raise GraphError(status, "invalidResponse", "runs/start answered without a run id or Location",
-                             method="POST", path="runs/start")
+            raise GraphError(
+                status,
+                "invalidResponse",
+                "runs/start answered without a run id or Location",
+                method="POST",
+                path="runs/start",
+            )
         run_id = _last_segment(location, "runs")
         if run_id:
             return run_id
         followed = self._get(self.operation_path(location))  # a Location that names an operation
         found = followed.get("runId") or followed.get("id")
         if not isinstance(found, str):
-            raise GraphError(status, "invalidResponse", "runs/start: no run id behind Location",
-                             method="POST", path="runs/start")
+            raise GraphError(
+                status,
+                "invalidResponse",
+                "runs/start: no run id behind Location",
+                method="POST",
+                path="runs/start",
+            )
         return found
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -357,5 +401,12 @@ def _blob_error(name: str, status: int, headers: Any, body: bytes) -> GraphError
         if expired
         else f"the upload of {name} was answered {status}"
     )
-    return GraphError(status, code, message, method="PUT", path=name,
-                      retry_after=None, request_id=headers.get("x-ms-request-id"))
+    return GraphError(
+        status,
+        code,
+        message,
+        method="PUT",
+        path=name,
+        retry_after=None,
+        request_id=headers.get("x-ms-request-id"),
+    )

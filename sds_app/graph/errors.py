@@ -8,12 +8,24 @@ from typing import Any
 
 # industry-data.md "Permissions": the least privileged application permission of each call.
 _PERMISSIONS: tuple[tuple[str, str, str], ...] = (
-    ("GET", r"/runs/[^/]+/(microsoft\.graph\.industryData\.)?getStatistics", "IndustryData-Run.Read.All"),
+    (
+        "GET",
+        r"/runs/[^/]+/(microsoft\.graph\.industryData\.)?getStatistics",
+        "IndustryData-Run.Read.All",
+    ),
     ("POST", r"/runs/(microsoft\.graph\.industryData\.)?start$", "IndustryData-Run.Start"),
     ("GET", r"/runs", "IndustryData-Run.Read.All"),
     ("GET", r"/operations", "IndustryData.ReadBasic.All"),
-    ("*", r"/dataConnectors[^?]*/(.*\.)?[gG]etUploadSession", "IndustryData-DataConnector.ReadWrite.All"),
-    ("POST", r"/dataConnectors[^?]*/(microsoft\.graph\.industryData\.)?validate$", "IndustryData-DataConnector.ReadWrite.All"),
+    (
+        "*",
+        r"/dataConnectors[^?]*/(.*\.)?[gG]etUploadSession",
+        "IndustryData-DataConnector.ReadWrite.All",
+    ),
+    (
+        "POST",
+        r"/dataConnectors[^?]*/(microsoft\.graph\.industryData\.)?validate$",
+        "IndustryData-DataConnector.ReadWrite.All",
+    ),
     ("GET", r"/dataConnectors", "IndustryData-DataConnector.Read.All"),
     ("*", r"/dataConnectors", "IndustryData-DataConnector.ReadWrite.All"),
     ("*", r"/sourceSystems", "IndustryData-SourceSystem.ReadWrite.All"),

@@ -9,14 +9,18 @@ from sds_app.storage.documents import DocumentExists, DocumentMissing, DocumentS
 from sds_app.storage.profiles import STATE_CONTAINER
 from sds_core.schooldatasync.state import TenantRun
 
-TENANT_RUN = "tenant/schoolDataSync-run.json"  # outside profiles/ and data/: no profile purge reaches it
+TENANT_RUN = (
+    "tenant/schoolDataSync-run.json"  # outside profiles/ and data/: no profile purge reaches it
+)
 
 
 class TenantRunStore:
     """get/update of the tenant's run document (created on first update)."""
 
     def __init__(self, account: StorageAccount) -> None:
-        self.documents = DocumentStore(account.blobs.get_container_client(STATE_CONTAINER), TenantRun)
+        self.documents = DocumentStore(
+            account.blobs.get_container_client(STATE_CONTAINER), TenantRun
+        )
 
     def get(self) -> TenantRun | None:
         """The document, or None before the first run."""

@@ -33,7 +33,9 @@ THROTTLED = (
     "files wait for the next run; the next try is at {until}"
 )
 REFUSED = "School Data Sync refused the files: {errors} validation error(s), {warnings} warning(s) (see errors)."
-VALIDATION_FAILED = "School Data Sync could not validate the files: operation {status} (see errors)."
+VALIDATION_FAILED = (
+    "School Data Sync could not validate the files: operation {status} (see errors)."
+)
 RUN_FAILED = "School Data Sync run {run_id} failed: {message}"
 RUN_DONE = (
     "School Data Sync run {run_id}: {status}. {people} people, {groups} groups, {memberships} "
@@ -49,7 +51,9 @@ RUN_FIRST_DELAY = 30
 RUN_MAX_DELAY = 600
 CLAIM_WAIT = 5  # seconds between looks while another worker asks for a run
 CLAIM_TTL = timedelta(minutes=2)  # a claim older than this is a worker that stopped
-VALIDATING_TTL = timedelta(minutes=2)  # each validation look refreshes its entry (at most 30 s apart)
+VALIDATING_TTL = timedelta(
+    minutes=2
+)  # each validation look refreshes its entry (at most 30 s apart)
 THROTTLE_DEFAULT = timedelta(hours=1)  # when the refusal says no Retry-After
 DEADLINES = {
     Stage.UPLOADING: timedelta(hours=1),
@@ -176,7 +180,9 @@ class RunVerdict:
 def judge_run(run: dict[str, Any]) -> RunVerdict:
     """A run ends in failed, completed, completedWithErrors or completedWithWarnings."""
     status = _text(run.get("status"), 50)
-    blocking = _issues([run["blockingError"]], False) if isinstance(run.get("blockingError"), dict) else []
+    blocking = (
+        _issues([run["blockingError"]], False) if isinstance(run.get("blockingError"), dict) else []
+    )
     finished = status in RUN_ENDED or (status not in ("running", "") and bool(blocking))
     failed = status == "failed" or (finished and bool(blocking))
     return RunVerdict(finished, failed, status, blocking[0] if blocking else None)
@@ -194,16 +200,22 @@ def _count(value: Any) -> int:
 
 def run_done_message(run_id: str, status: str, statistics: dict[str, Any]) -> str:
     """statusMessage of an ended run, with the counts of its statistics."""
-    totals = statistics.get("inboundTotals") if isinstance(statistics.get("inboundTotals"), dict) else {}
+    totals = (
+        statistics.get("inboundTotals") if isinstance(statistics.get("inboundTotals"), dict) else {}
+    )
     return RUN_DONE.format(
         run_id=run_id,
         status=status,
-        **{k: _count(totals.get(k)) for k in ("people", "groups", "memberships", "organizations",
-                                              "errors", "warnings")},
+        **{
+            k: _count(totals.get(k))
+            for k in ("people", "groups", "memberships", "organizations", "errors", "warnings")
+        },
     )
 
 
-def issue_entries(key: str, issues: list[Issue] | tuple[Issue, ...], now: datetime) -> list[SyncErrorEntry]:
+def issue_entries(
+    key: str, issues: list[Issue] | tuple[Issue, ...], now: datetime
+) -> list[SyncErrorEntry]:
     """educationSynchronizationError entries of validation issues (ids stable per key and position)."""
     return [
         SyncErrorEntry(
@@ -232,7 +244,9 @@ class StartDecision:
 def others_validating(tenant: TenantRun, profile_id: str, now: datetime) -> int:
     """How many other profiles' validations are under way (entries refreshed within VALIDATING_TTL)."""
     return sum(
-        1 for pid, seen in tenant.validating.items() if pid != profile_id and now - seen < VALIDATING_TTL
+        1
+        for pid, seen in tenant.validating.items()
+        if pid != profile_id and now - seen < VALIDATING_TTL
     )
 
 

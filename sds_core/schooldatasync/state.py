@@ -15,6 +15,18 @@ class _Stored(BaseModel):
     )
 
 
+INDUSTRY_DATA_FIELD = "industryData"  # the profile record's field (extra) with the ids below
+
+
+class IndustryDataIds(_Stored):
+    """A profile's Industry Data objects, in its record as `industryData` (camelCase JSON)."""
+
+    connector_id: str | None = None
+    source_system_id: str | None = None
+    year_id: str | None = None
+    inbound_flow_id: str | None = None
+
+
 class Stage(StrEnum):
     """Where the forwarding of one run is."""
 
@@ -50,8 +62,8 @@ class TenantRun(_Stored):
     """The tenant's current School Data Sync run, shared by every profile (runs cover all flows).
 
     `claim_*`: a worker asking for a run right now (others wait); `throttled_until`: the new SDS
-    refused a run and said when to try again; `validating`: profiles whose validation is not
-    finished yet, so that profiles started together are taken by one run.
+    refused a run and said when to try again; `validating`: profiles whose upload or validation is
+    not finished yet, so that profiles started together are taken by one run.
     """
 
     schema_version: int = 1
@@ -62,4 +74,4 @@ class TenantRun(_Stored):
     claim_date_time: datetime | None = None
     throttled_until: datetime | None = None
     validating: dict[str, datetime] = {}
-    """Profiles whose files School Data Sync is validating now (id -> last look): a run waits for them."""
+    """Profiles uploading or validating now (id -> last look): a run waits for them."""

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import azure.functions as func
 import pytest
 
+from sds_app import forwarder
 from sds_app.blueprints import profiles as api
 from sds_app.blueprints import sync_worker
 from sds_app.forwarder import NO_CONNECTOR
-from sds_app.settings import SYNC_QUEUE
-from sds_app.storage.forwarding import TENANT_RUN
+from sds_app.settings import SYNC_QUEUE, get_settings
+from sds_app.storage.directory import TableDirectory
+from sds_app.storage.forwarding import TENANT_RUN, TenantRunStore
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore
 from sds_core.models.profiles import ProfileRecord
 from tests.app.fixtures import AppEnv
 from tests.app.flow import create_profile, deliver, queued, start, status, upload_and_verify
 from tests.app.helpers import ROOT, call, request
 from tests.core.builders import SAMPLES, sample_files
-from tests.fakegraph.server import Fault, FakeIndustryData, RunOutcome, ValidationOutcome, public_error
+from tests.fakegraph.server import (
+    FakeIndustryData,
+    Fault,
+    RunOutcome,
+    ValidationOutcome,
+    public_error,
+)
 
 GOOD = sample_files(SAMPLES / "sds-v1_25-users")
 FROZEN = {name.lower(): data for name, data in GOOD.items()}
@@ -27,11 +38,11 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 @pytest.fixture
-def sds(private_env: AppEnv, fake_graph: FakeIndustryData, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def sds(
+    private_env: AppEnv, fake_graph: FakeIndustryData, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
     """SDS_SYNC_TARGET=schoolDataSync, no tenant run yet, re-check delays recorded and not waited."""
     monkeypatch.setenv("SDS_SYNC_TARGET", "schoolDataSync")
-    from sds_app.settings import get_settings
-
     get_settings.cache_clear()
     container = private_env.account.blobs.get_container_client(STATE_CONTAINER)
     try:
@@ -60,7 +71,10 @@ def _profile(sds: dict[str, Any], files: dict[str, bytes] = GOOD) -> tuple[str, 
 
 
 def _errors(env: AppEnv, pid: str) -> list[dict[str, Any]]:
-    answer = call(api.list_errors, request("GET", f"{ROOT}/{pid}/errors", route={"id": pid}, token=env.token()))
+    answer = call(
+        api.list_errors,
+        request("GET", f"{ROOT}/{pid}/errors", route={"id": pid}, token=env.token()),
+    )
     assert answer.status == 200, answer.raw
     values = answer.json["value"]
     for value in values:
@@ -83,11 +97,17 @@ def _step(sds: dict[str, Any], pid: str, dequeue_count: int = 1) -> dict[str, An
     return _view(sds["env"], pid)
 
 
-def _expected(pid: str, status_: str, message: str, errors: int = 0, synced: bool = False) -> dict[str, Any]:
+def _expected(
+    pid: str, status_: str, message: str, errors: int = 0, synced: bool = False
+) -> dict[str, Any]:
     return {
         "@odata.context": f"http://localhost:7071/beta/$metadata#education/synchronizationProfiles('{pid}')/profileStatus/$entity",
-        "id": pid, "status": status_, "statusMessage": message, "errorCount": errors,
-        "lastActivityDateTime": "<date>", "lastSynchronizationDateTime": "<date>" if synced else None,
+        "id": pid,
+        "status": status_,
+        "statusMessage": message,
+        "errorCount": errors,
+        "lastActivityDateTime": "<date>",
+        "lastSynchronizationDateTime": "<date>" if synced else None,
     }
 
 
@@ -116,9 +136,14 @@ def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
         synced=True,
     )
     assert queued(env) == []
-    assert fake.runs[run_id]["files"] == {ids["connectorId"]: FROZEN}  # the bytes received: the frozen files
+    assert fake.runs[run_id]["files"] == {
+        ids["connectorId"]: FROZEN
+    }  # the bytes received: the frozen files
     assert fake.session_requests == [(ids["connectorId"], "true")]
-    assert len(fake.calls("POST", r"/validate$")) == 1 and len(fake.calls("POST", r"/runs/start$")) == 1
+    assert (
+        len(fake.calls("POST", r"/validate$")) == 1
+        and len(fake.calls("POST", r"/runs/start$")) == 1
+    )
     # validation re-checked after 5 s, the run first after 30 s, then 60 s
     assert sds["delays"] == [5, 5, 30, 60]
     assert _errors(env, pid) == []
@@ -127,23 +152,50 @@ def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
 
 def test_validation_errors_end_in_error_with_the_messages_in_errors(sds: dict[str, Any]) -> None:
     env, fake = sds["env"], sds["fake"]
-    fake.validations.append(ValidationOutcome(
-        status="succeeded", running_polls=0,
-        errors=[public_error("InvalidValue", "Row 3: the value of Grade is not in the list of values.", "student.csv")],
-        warnings=[public_error("ColumnNotSupported", "The column Mailing Address is not supported.", "school.csv")],
-    ))
+    fake.validations.append(
+        ValidationOutcome(
+            status="succeeded",
+            running_polls=0,
+            errors=[
+                public_error(
+                    "InvalidValue",
+                    "Row 3: the value of Grade is not in the list of values.",
+                    "student.csv",
+                )
+            ],
+            warnings=[
+                public_error(
+                    "ColumnNotSupported",
+                    "The column Mailing Address is not supported.",
+                    "school.csv",
+                )
+            ],
+        )
+    )
     pid, _ = _profile(sds)
     _step(sds, pid)
     seen = _step(sds, pid)
-    assert (seen["status"], seen["statusMessage"], seen["errorCount"]) == (
-        "error", "School Data Sync refused the files: 1 validation error(s), 1 warning(s) (see errors).", 2)
+    assert seen == _expected(
+        pid,
+        "error",
+        "School Data Sync refused the files: 1 validation error(s), 1 warning(s) (see errors).",
+        errors=2,
+    )
     assert sorted(_errors(env, pid), key=lambda e: e["errorCode"]) == [
-        {"entryType": "School", "errorCode": "ColumnNotSupported",
-         "errorMessage": "Warning: The column Mailing Address is not supported.",
-         "joiningValue": "school.csv", "reportableIdentifier": "school.csv"},
-        {"entryType": "Student", "errorCode": "InvalidValue",
-         "errorMessage": "Row 3: the value of Grade is not in the list of values.",
-         "joiningValue": "student.csv", "reportableIdentifier": "student.csv"},
+        {
+            "entryType": "School",
+            "errorCode": "ColumnNotSupported",
+            "errorMessage": "Warning: The column Mailing Address is not supported.",
+            "joiningValue": "school.csv",
+            "reportableIdentifier": "school.csv",
+        },
+        {
+            "entryType": "Student",
+            "errorCode": "InvalidValue",
+            "errorMessage": "Row 3: the value of Grade is not in the list of values.",
+            "joiningValue": "student.csv",
+            "reportableIdentifier": "student.csv",
+        },
     ]
     assert fake.runs == {} and queued(env) == []
     assert fake.violations == []
@@ -151,37 +203,69 @@ def test_validation_errors_end_in_error_with_the_messages_in_errors(sds: dict[st
 
 def test_a_missing_required_file_is_a_refusal_even_when_succeeded(sds: dict[str, Any]) -> None:
     env, fake = sds["env"], sds["fake"]
-    fake.validations.append(ValidationOutcome(status="succeeded", running_polls=0, errors=[public_error(
-        "RequiredFileNotFound", "When trying to validate required file teacher.csv encountered RequiredFileNotFound error.",
-        "teacher.csv")], warnings=[]))
+    fake.validations.append(
+        ValidationOutcome(
+            status="succeeded",
+            running_polls=0,
+            errors=[
+                public_error(
+                    "RequiredFileNotFound",
+                    "When trying to validate required file teacher.csv encountered RequiredFileNotFound error.",
+                    "teacher.csv",
+                )
+            ],
+            warnings=[],
+        )
+    )
     pid, _ = _profile(sds)
     _step(sds, pid)
     seen = _step(sds, pid)
     assert seen["status"] == "error"
-    assert [(e["entryType"], e["errorCode"]) for e in _errors(env, pid)] == [("Teacher", "RequiredFileNotFound")]
+    assert [(e["entryType"], e["errorCode"]) for e in _errors(env, pid)] == [
+        ("Teacher", "RequiredFileNotFound")
+    ]
 
 
 def test_a_failed_run_ends_in_error_with_its_blocking_error(sds: dict[str, Any]) -> None:
     env, fake = sds["env"], sds["fake"]
     fake.validations.append(ValidationOutcome(running_polls=0))
-    fake.runs_script.append(RunOutcome(status="failed", running_polls=0, blocking_error=public_error(
-        "InboundFlowNotReady", "The inbound flow is not ready.", "")))
+    fake.runs_script.append(
+        RunOutcome(
+            status="failed",
+            running_polls=0,
+            blocking_error=public_error(
+                "InboundFlowNotReady", "The inbound flow is not ready.", ""
+            ),
+        )
+    )
     pid, _ = _profile(sds)
     _step(sds, pid)
     _step(sds, pid)  # validated, run started
     run_id = _run_ids(fake)[0]
     seen = _step(sds, pid)
-    assert (seen["status"], seen["statusMessage"], seen["errorCount"]) == (
-        "error", f"School Data Sync run {run_id} failed: The inbound flow is not ready.", 1)
-    assert _errors(env, pid) == [{"entryType": "File", "errorCode": "InboundFlowNotReady",
-                                  "errorMessage": "The inbound flow is not ready.",
-                                  "joiningValue": None, "reportableIdentifier": None}]
+    assert seen == _expected(
+        pid,
+        "error",
+        f"School Data Sync run {run_id} failed: The inbound flow is not ready.",
+        errors=1,
+    )
+    assert _errors(env, pid) == [
+        {
+            "entryType": "File",
+            "errorCode": "InboundFlowNotReady",
+            "errorMessage": "The inbound flow is not ready.",
+            "joiningValue": None,
+            "reportableIdentifier": None,
+        }
+    ]
 
 
 def test_completed_with_errors_is_success_with_the_counts(sds: dict[str, Any]) -> None:
     fake = sds["fake"]
     fake.validations.append(ValidationOutcome(running_polls=0))
-    fake.runs_script.append(RunOutcome(status="completedWithErrors", running_polls=0, errors=4, warnings=2))
+    fake.runs_script.append(
+        RunOutcome(status="completedWithErrors", running_polls=0, errors=4, warnings=2)
+    )
     pid, _ = _profile(sds)
     _step(sds, pid)
     _step(sds, pid)
@@ -192,16 +276,19 @@ def test_completed_with_errors_is_success_with_the_counts(sds: dict[str, Any]) -
 
 def test_two_profiles_started_together_share_the_tenants_run(sds: dict[str, Any]) -> None:
     fake = sds["fake"]
-    fake.validations.extend([ValidationOutcome(running_polls=0), ValidationOutcome(running_polls=0)])
+    fake.validations.extend(
+        [ValidationOutcome(running_polls=0), ValidationOutcome(running_polls=0)]
+    )
     fake.runs_script.append(RunOutcome(running_polls=0))
     first, a = _profile(sds)
     second, b = _profile(sds)
-    _step(sds, first)   # uploaded, validating
+    _step(sds, first)  # uploaded, validating
     _step(sds, second)  # uploaded, validating
     waits = _step(sds, first)  # validated; the second profile's validation is under way
     assert waits["statusMessage"] == (
         "Validated; waiting for School Data Sync to validate the files of 1 other profile(s), "
-        "so that one run takes them all")
+        "so that one run takes them all"
+    )
     assert fake.runs == {}
     two = _step(sds, second)  # validated, nobody else validating: asks for the run
     one = _step(sds, first)  # the run was asked for after its validation: joins it
@@ -217,7 +304,9 @@ def test_two_profiles_started_together_share_the_tenants_run(sds: dict[str, Any]
 
 def test_a_profile_validated_after_the_run_began_waits_for_the_next(sds: dict[str, Any]) -> None:
     fake = sds["fake"]
-    fake.validations.extend([ValidationOutcome(running_polls=0), ValidationOutcome(running_polls=0)])
+    fake.validations.extend(
+        [ValidationOutcome(running_polls=0), ValidationOutcome(running_polls=0)]
+    )
     fake.runs_script.extend([RunOutcome(running_polls=2), RunOutcome(running_polls=0)])
     first, _ = _profile(sds)
     second, _ = _profile(sds)
@@ -227,9 +316,10 @@ def test_a_profile_validated_after_the_run_began_waits_for_the_next(sds: dict[st
     waiting = _step(sds, second)  # validated after run 1 was asked for
     run_1 = _run_ids(fake)[0]
     assert waiting["statusMessage"] == (
-        f"School Data Sync run {run_1} started before these files were validated: a new run starts when it ends")
+        f"School Data Sync run {run_1} started before these files were validated: a new run starts when it ends"
+    )
     assert _step(sds, first)["status"] == "inProgress"  # run 1 still running
-    assert _step(sds, first)["status"] == "success"     # run 1 ended
+    assert _step(sds, first)["status"] == "success"  # run 1 ended
     started = _step(sds, second)  # sees run 1 ended: asks for run 2
     run_2 = _run_ids(fake)[1]
     assert started["statusMessage"] == f"School Data Sync run {run_2}: running"
@@ -243,14 +333,13 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     fake.validations.append(ValidationOutcome(running_polls=0))
     pid, _ = _profile(sds)
     queue = env.account.queues.get_queue_client(SYNC_QUEUE)
-    import base64
-    import json
-
-    import azure.functions as func
 
     def take() -> list[bytes]:
-        mine = [m for m in queue.receive_messages(max_messages=32, visibility_timeout=5)
-                if json.loads(base64.b64decode(m.content))["profileId"] == pid]
+        mine = [
+            m
+            for m in queue.receive_messages(max_messages=32, visibility_timeout=5)
+            if json.loads(base64.b64decode(m.content))["profileId"] == pid
+        ]
         for m in mine:
             queue.delete_message(m)
         return [base64.b64decode(m.content) for m in mine]
@@ -268,13 +357,9 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     (second,) = take()
 
     # The worker crashes after runs/start was recorded, before it sent its re-check.
-    from sds_app import forwarder
-
     real = forwarder.enqueue_run
-    calls = {"n": 0}
 
     def crash(*args: Any, **kwargs: Any) -> None:
-        calls["n"] += 1
         raise RuntimeError("the worker stopped")
 
     monkeypatch.setattr(forwarder, "enqueue_run", crash)
@@ -282,7 +367,9 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
         sync_worker.run_sync(func.queue.QueueMessage(id="2", body=second, dequeue_count=1))
     monkeypatch.setattr(forwarder, "enqueue_run", real)
     assert len(fake.runs) == 1
-    sync_worker.run_sync(func.queue.QueueMessage(id="2", body=second, dequeue_count=2))  # redelivered
+    sync_worker.run_sync(
+        func.queue.QueueMessage(id="2", body=second, dequeue_count=2)
+    )  # redelivered
     for _ in range(4):
         if status(env, pid)["status"] == "success":
             break
@@ -293,32 +380,59 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     assert fake.violations == []
 
 
-def test_a_throttled_start_keeps_the_validated_upload_for_the_next_run(sds: dict[str, Any]) -> None:
-    env, fake = sds["env"], sds["fake"]
+def test_a_throttled_start_keeps_the_validated_upload_for_the_next_run(
+    sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = sds["fake"]
     fake.validations.append(ValidationOutcome(running_polls=0))
-    fake.faults.append(Fault("POST", r"/runs/start$", 429, {"Retry-After": "7200"},
-                             {"error": {"code": "TooManyRequests", "message": "Run limit reached."}}))
+    fake.faults.append(
+        Fault(
+            "POST",
+            r"/runs/start$",
+            429,
+            {"Retry-After": "7200"},
+            {"error": {"code": "TooManyRequests", "message": "Run limit reached."}},
+        )
+    )
     pid, ids = _profile(sds)
     _step(sds, pid)
     seen = _step(sds, pid)
-    assert seen["status"] == "inProgress"
-    assert seen["statusMessage"].startswith(
-        "School Data Sync allows no run now (at most 5 on-demand runs in 12 hours): the validated files "
-        "wait for the next run; the next try is at ")
-    assert sds["delays"][-1] >= 7200 - 5
+    tenant = TenantRunStore(sds["env"].account).get()
+    assert tenant is not None and tenant.throttled_until is not None
+    assert seen == _expected(
+        pid,
+        "inProgress",
+        "School Data Sync allows no run now (at most 5 on-demand runs in 12 hours): the validated "
+        f"files wait for the next run; the next try is at {tenant.throttled_until:%Y-%m-%d %H:%M} UTC",
+    )
+    assert 7200 <= sds["delays"][-1] <= 7202
     assert fake.validated[ids["connectorId"]] == FROZEN  # validated and kept for the next run
     assert fake.runs == {}
-    # Nothing else asks for a run until the time Graph named: the next check waits again.
+    # Nothing asks for a run before the time Graph named: an early check waits again.
     assert _step(sds, pid)["statusMessage"].startswith("School Data Sync allows no run now")
     assert len(fake.calls("POST", r"/runs/start$")) == 1
+    # At that time the run starts, and takes the upload validated two hours before.
+    later = tenant.throttled_until + timedelta(seconds=1)
+    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    seen = _step(sds, pid)
+    (run_id,) = fake.runs
+    assert seen["statusMessage"] == f"School Data Sync run {run_id}: running"
+    assert fake.runs[run_id]["files"] == {ids["connectorId"]: FROZEN}
     assert fake.violations == []
 
 
 def test_graph_throttling_with_retry_after_is_retried_in_process(sds: dict[str, Any]) -> None:
     fake = sds["fake"]
     fake.validations.append(ValidationOutcome(running_polls=0))
-    fake.faults.append(Fault("GET", r"/getUploadSession$", 429, {"Retry-After": "1"},
-                             {"error": {"code": "TooManyRequests", "message": "slow down"}}))
+    fake.faults.append(
+        Fault(
+            "GET",
+            r"/getUploadSession$",
+            429,
+            {"Retry-After": "1"},
+            {"error": {"code": "TooManyRequests", "message": "slow down"}},
+        )
+    )
     fake.faults.append(Fault("GET", r"/operations/", 503, {"Retry-After": "1"}, None))
     pid, _ = _profile(sds)
     assert _step(sds, pid)["statusMessage"] == "School Data Sync is validating the files"
@@ -357,8 +471,20 @@ def test_the_deadline_passed_ends_in_error_naming_what_it_waited_for(
 
 def test_a_403_ends_in_error_naming_the_permission(sds: dict[str, Any]) -> None:
     fake = sds["fake"]
-    fake.faults.append(Fault("GET", r"/getUploadSession$", 403, {}, {"error": {
-        "code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}))
+    fake.faults.append(
+        Fault(
+            "GET",
+            r"/getUploadSession$",
+            403,
+            {},
+            {
+                "error": {
+                    "code": "Authorization_RequestDenied",
+                    "message": "Insufficient privileges to complete the operation.",
+                }
+            },
+        )
+    )
     pid, ids = _profile(sds)
     seen = _step(sds, pid)
     assert seen["status"] == "error"
@@ -367,6 +493,18 @@ def test_a_403_ends_in_error_naming_the_permission(sds: dict[str, Any]) -> None:
         "microsoft.graph.industryData.azureDataLakeConnector/getUploadSession (403 Authorization_RequestDenied): "
         "Insufficient privileges to complete the operation. The app's identity needs the Microsoft Graph "
         "application permission IndustryData-DataConnector.ReadWrite.All."
+    )
+
+
+def test_a_401_ends_in_error(sds: dict[str, Any]) -> None:
+    pid, ids = _profile(sds)
+    sds["fake"].token = "a token the app does not send"  # from now on: provisioning went through
+    seen = _step(sds, pid)
+    assert (seen["status"], seen["statusMessage"]) == (
+        "error",
+        f"Microsoft Graph refused GET /beta/external/industryData/dataConnectors/{ids['connectorId']}/"
+        "microsoft.graph.industryData.azureDataLakeConnector/getUploadSession (401 InvalidAuthenticationToken): "
+        "Access token is empty or invalid.",
     )
 
 
@@ -395,8 +533,14 @@ def test_a_profile_without_a_connector_ends_in_error(sds: dict[str, Any]) -> Non
 
 
 def _post(env: AppEnv, pid: str, action: str) -> Any:
-    handler = {"pause": api.pause_profile, "resume": api.resume_profile, "reset": api.reset_profile}[action]
-    return call(handler, request("POST", f"{ROOT}/{pid}/{action}", route={"id": pid}, token=env.token()))
+    handler = {
+        "pause": api.pause_profile,
+        "resume": api.resume_profile,
+        "reset": api.reset_profile,
+    }[action]
+    return call(
+        handler, request("POST", f"{ROOT}/{pid}/{action}", route={"id": pid}, token=env.token())
+    )
 
 
 def test_pause_before_forwarding_stops_and_resume_forwards(sds: dict[str, Any]) -> None:
@@ -415,7 +559,8 @@ def test_pause_before_forwarding_stops_and_resume_forwards(sds: dict[str, Any]) 
     assert answer.status == 409, answer.raw
     assert answer.json["error"]["message"] == (
         "The files were forwarded to School Data Sync, which cannot be paused: wait for its run to end, "
-        "or call reset to forward the last frozen files again.")
+        "or call reset to forward the last frozen files again."
+    )
     assert _post(env, pid, "reset").status == 200
     seen = []
     for _ in range(12):
@@ -428,10 +573,9 @@ def test_pause_before_forwarding_stops_and_resume_forwards(sds: dict[str, Any]) 
     assert fake.violations == []
 
 
-def test_both_targets_sync_the_directory_then_forward(sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from sds_app.settings import get_settings
-    from sds_app.storage.directory import TableDirectory
-
+def test_both_targets_sync_the_directory_then_forward(
+    sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SDS_SYNC_TARGET", "directory,schoolDataSync")
     get_settings.cache_clear()
     env, fake = sds["env"], sds["fake"]
@@ -447,10 +591,14 @@ def test_both_targets_sync_the_directory_then_forward(sds: dict[str, Any], monke
 
 def test_the_next_run_clears_the_errors_of_a_refused_one(sds: dict[str, Any]) -> None:
     env, fake = sds["env"], sds["fake"]
-    fake.validations.extend([
-        ValidationOutcome(running_polls=0, errors=[public_error("InvalidValue", "bad", "student.csv")]),
-        ValidationOutcome(running_polls=0),
-    ])
+    fake.validations.extend(
+        [
+            ValidationOutcome(
+                running_polls=0, errors=[public_error("InvalidValue", "bad", "student.csv")]
+            ),
+            ValidationOutcome(running_polls=0),
+        ]
+    )
     fake.runs_script.append(RunOutcome(running_polls=0))
     pid, _ = _profile(sds)
     _step(sds, pid)
@@ -463,17 +611,23 @@ def test_the_next_run_clears_the_errors_of_a_refused_one(sds: dict[str, Any]) ->
     assert _errors(env, pid) == []
 
 
-def test_a_profile_deleted_while_forwarding_is_purged_and_its_re_checks_dropped(sds: dict[str, Any]) -> None:
+def test_a_profile_deleted_while_forwarding_is_purged_and_its_re_checks_dropped(
+    sds: dict[str, Any],
+) -> None:
     env, fake = sds["env"], sds["fake"]
     pid, _ = _profile(sds)
     _step(sds, pid)  # uploaded, validating
-    answer = call(api.delete_profile, request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=env.token()))
+    answer = call(
+        api.delete_profile, request("DELETE", f"{ROOT}/{pid}", route={"id": pid}, token=env.token())
+    )
     assert answer.status == 202
     while deliver(env, pid):  # the purge and the re-check, in whatever order the queue gives them
         pass
     assert ProfileStore(env.account).get(pid) is None
-    gone = call(api.get_profile_status, request("GET", f"{ROOT}/{pid}/profileStatus", route={"id": pid},
-                                                token=env.token()))
+    gone = call(
+        api.get_profile_status,
+        request("GET", f"{ROOT}/{pid}/profileStatus", route={"id": pid}, token=env.token()),
+    )
     assert gone.status == 404
     assert fake.runs == {} and len(fake.calls("POST", r"/validate$")) == 1
     assert fake.violations == []

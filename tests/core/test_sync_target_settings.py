@@ -29,7 +29,9 @@ def test_sync_target_values(value: str, targets: set[str]) -> None:
     assert Settings.from_env({"SDS_SYNC_TARGET": value}).sync_targets == targets
 
 
-@pytest.mark.parametrize("value", ["both", "directory;schoolDataSync", "directory,", "sds", "directory,graph"])
+@pytest.mark.parametrize(
+    "value", ["both", "directory;schoolDataSync", "directory,", "sds", "directory,graph"]
+)
 def test_sync_target_refused(value: str) -> None:
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"SDS_SYNC_TARGET": value})
@@ -39,7 +41,9 @@ def test_sync_target_refused(value: str) -> None:
 
 
 def test_graph_settings() -> None:
-    settings = Settings.from_env({"SDS_GRAPH_ENDPOINT": "http://127.0.0.1:8080/", "SDS_GRAPH_AUTH": "None"})
+    settings = Settings.from_env(
+        {"SDS_GRAPH_ENDPOINT": "http://127.0.0.1:8080/", "SDS_GRAPH_AUTH": "None"}
+    )
     assert (settings.graph_endpoint, settings.graph_auth) == ("http://127.0.0.1:8080", "none")
     with pytest.raises(SettingsError):
         Settings.from_env({"SDS_GRAPH_AUTH": "managedIdentity"})

@@ -99,8 +99,12 @@ class FakeIndustryData:
         self.faults: list[Fault] = []
         self.operations: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
-        self.validated: dict[str, dict[str, bytes]] = {}  # connector id -> files of its last good upload
-        self.uploads: list[dict[str, Any]] = []  # every validated upload: connector, files, operation
+        self.validated: dict[
+            str, dict[str, bytes]
+        ] = {}  # connector id -> files of its last good upload
+        self.uploads: list[
+            dict[str, Any]
+        ] = []  # every validated upload: connector, files, operation
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.expire_sessions = False  # hand out sessions whose SAS has already expired
@@ -158,19 +162,44 @@ class FakeIndustryData:
 
     def connector_setup(self, name: str = "CSV connector") -> dict[str, str]:
         """Source system, connector, year and flow as a portal would leave them; their ids."""
-        source = self.add("sourceSystems", {"displayName": f"{name} source", "userMatchingSettings": []})
+        source = self.add(
+            "sourceSystems", {"displayName": f"{name} source", "userMatchingSettings": []}
+        )
         connector = self.add(
             "dataConnectors",
-            {"@odata.type": f"#{NS}azureDataLakeConnector", "displayName": name,
-             "sourceSystemId": source, "fileFormat": {"code": "schoolDataSyncV1"}},
+            {
+                "@odata.type": f"#{NS}azureDataLakeConnector",
+                "displayName": name,
+                "sourceSystemId": source,
+                "fileFormat": {"code": "schoolDataSyncV1"},
+            },
         )
-        year = self.add("years", {"displayName": "School year", "startDate": "2026-08-01",
-                                  "endDate": "2027-07-31", "year": {"code": "2026"}})
-        flow = self.add("inboundFlows", {"@odata.type": f"#{NS}inboundFileFlow", "displayName": name,
-                                         "dataConnectorId": connector, "yearId": year,
-                                         "dataDomain": "educationRostering",
-                                         "readinessStatus": "ready"})
-        return {"connectorId": connector, "sourceSystemId": source, "yearId": year, "inboundFlowId": flow}
+        year = self.add(
+            "years",
+            {
+                "displayName": "School year",
+                "startDate": "2026-08-01",
+                "endDate": "2027-07-31",
+                "year": {"code": "2026"},
+            },
+        )
+        flow = self.add(
+            "inboundFlows",
+            {
+                "@odata.type": f"#{NS}inboundFileFlow",
+                "displayName": name,
+                "dataConnectorId": connector,
+                "yearId": year,
+                "dataDomain": "educationRostering",
+                "readinessStatus": "ready",
+            },
+        )
+        return {
+            "connectorId": connector,
+            "sourceSystemId": source,
+            "yearId": year,
+            "inboundFlowId": flow,
+        }
 
     # -- one request -----------------------------------------------------------------------------
 
@@ -186,8 +215,13 @@ class FakeIndustryData:
                 body = json.loads(raw)
             except ValueError:
                 bad_json = True
-        record = Recorded(h.command, parts.path, parse_qs(parts.query), body if raw else None,
-                          h.headers.get("Authorization"))
+        record = Recorded(
+            h.command,
+            parts.path,
+            parse_qs(parts.query),
+            body if raw else None,
+            h.headers.get("Authorization"),
+        )
         with self.lock:
             self.requests.append(record)
             status, headers, answer = self._answer(h, record, raw, bad_json)
@@ -210,10 +244,22 @@ class FakeIndustryData:
         self, h: BaseHTTPRequestHandler, record: Recorded, raw: bytes, bad_json: bool
     ) -> tuple[int, dict[str, str], Any]:
         if self.token is not None and record.authorization != f"Bearer {self.token}":
-            return 401, {}, {"error": {"code": "InvalidAuthenticationToken",
-                                       "message": "Access token is empty or invalid."}}
+            return (
+                401,
+                {},
+                {
+                    "error": {
+                        "code": "InvalidAuthenticationToken",
+                        "message": "Access token is empty or invalid.",
+                    }
+                },
+            )
         for fault in self.faults:
-            if fault.times > 0 and fault.method == record.method and re.search(fault.path, record.path):
+            if (
+                fault.times > 0
+                and fault.method == record.method
+                and re.search(fault.path, record.path)
+            ):
                 fault.times -= 1
                 return fault.status, dict(fault.headers), fault.body
         if bad_json:
@@ -224,13 +270,16 @@ class FakeIndustryData:
         for pattern, method, action in self._routes():
             match = re.fullmatch(pattern, rest)
             if match and method == record.method:
-                ids = [a or b for a, b in zip(match.groups()[::2], match.groups()[1::2], strict=True)]
+                ids = [
+                    a or b for a, b in zip(match.groups()[::2], match.groups()[1::2], strict=True)
+                ]
                 return action(record, raw, *ids)
         return self._violation(record, "no documented call has this method and path")
 
     def _routes(self) -> list[tuple[str, str, Any]]:
         def one(c: str) -> str:
             return c + _ID.replace("(?:(", "(?:/(", 1)
+
         routes: list[tuple[str, str, Any]] = []
         for c in COLLECTIONS:
             routes += [
@@ -241,13 +290,21 @@ class FakeIndustryData:
             ]
         routes += [
             ("dataConnectors", "GET", lambda r, raw: self._list_connectors(r, raw)),
-            (one("dataConnectors") + rf"/{re.escape(NS)}azureDataLakeConnector/(?:get|Get)UploadSession(?:\(\))?",
-             "GET", self._upload_session),
+            (
+                one("dataConnectors")
+                + rf"/{re.escape(NS)}azureDataLakeConnector/(?:get|Get)UploadSession(?:\(\))?",
+                "GET",
+                self._upload_session,
+            ),
             (one("dataConnectors") + rf"/(?:{re.escape(NS)})?validate", "POST", self._validate),
             (one("operations"), "GET", self._operation),
             (rf"runs/(?:{re.escape(NS)})?start", "POST", self._start),
             (one("runs"), "GET", self._run),
-            (one("runs") + rf"/(?:{re.escape(NS)})?getStatistics(?:\(\))?", "GET", self._statistics),
+            (
+                one("runs") + rf"/(?:{re.escape(NS)})?getStatistics(?:\(\))?",
+                "GET",
+                self._statistics,
+            ),
         ]
         return routes
 
@@ -259,10 +316,13 @@ class FakeIndustryData:
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or parts.netloc not in (
-            "graph.microsoft.com", urlsplit(self.endpoint).netloc
+            "graph.microsoft.com",
+            urlsplit(self.endpoint).netloc,
         ):
             return None
-        match = re.fullmatch(rf"{ROOT}/{collection}(?:/([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))", parts.path)
+        match = re.fullmatch(
+            rf"{ROOT}/{collection}(?:/([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))", parts.path
+        )
         if not match:
             return None
         found = match.group(1) or match.group(2)
@@ -289,7 +349,11 @@ class FakeIndustryData:
                 return f"{name}: {why}"
         if collection == "years" and not partial and body["endDate"] < body["startDate"]:
             return "endDate is before startDate"
-        if collection == "inboundFlows" and body.get("expirationDateTime") and body.get("effectiveDateTime"):
+        if (
+            collection == "inboundFlows"
+            and body.get("expirationDateTime")
+            and body.get("effectiveDateTime")
+        ):
             if _parse_dt(body["expirationDateTime"]) <= _parse_dt(body["effectiveDateTime"]):
                 return "expirationDateTime is not after effectiveDateTime"
         return None
@@ -309,8 +373,11 @@ class FakeIndustryData:
         obj = {k: v for k, v in body.items() if not k.endswith("@odata.bind")}
         for key, value in body.items():
             if key.endswith("@odata.bind") and not key.startswith("roleGroup"):
-                target = {"sourceSystem": "sourceSystems", "dataConnector": "dataConnectors",
-                          "year": "years"}[key.split("@")[0]]
+                target = {
+                    "sourceSystem": "sourceSystems",
+                    "dataConnector": "dataConnectors",
+                    "year": "years",
+                }[key.split("@")[0]]
                 obj[key.split("@")[0] + "Id"] = self._bound_id(value, target)
         if collection == "sourceSystems":
             obj.setdefault("vendor", None)
@@ -321,19 +388,25 @@ class FakeIndustryData:
         return obj
 
     def _bound_id(self, value: str, collection: str) -> str:
-        match = re.search(rf"{collection}(?:/([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))$", urlsplit(value).path)
+        match = re.search(
+            rf"{collection}(?:/([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))$", urlsplit(value).path
+        )
         assert match
         return match.group(1) or match.group(2)
 
     def _shown(self, collection: str, obj: dict[str, Any]) -> dict[str, Any]:
         shown = {k: v for k, v in obj.items() if not k.endswith("Id") or k == "id"}
-        return {"@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/{collection}/$entity",
-                **shown}
+        return {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/{collection}/$entity",
+            **shown,
+        }
 
     def _no_body(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any] | None:
         return self._violation(record, "this call takes no body") if raw else None
 
-    def _get(self, collection: str, record: Recorded, raw: bytes, object_id: str) -> tuple[int, dict[str, str], Any]:
+    def _get(
+        self, collection: str, record: Recorded, raw: bytes, object_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
@@ -342,19 +415,29 @@ class FakeIndustryData:
             return _not_found()
         return 200, {}, self._shown(collection, obj)
 
-    def _patch(self, collection: str, record: Recorded, object_id: str) -> tuple[int, dict[str, str], Any]:
+    def _patch(
+        self, collection: str, record: Recorded, object_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         why = self._check(collection, record, partial=True)
         if why:
             return self._violation(record, why)
         obj = self.objects[collection].get(object_id)
         if obj is None:
             return _not_found()
-        obj.update(self._stored(collection, dict(record.body)) if collection != "sourceSystems"
-                   else {k: v for k, v in self._stored(collection, dict(record.body)).items()
-                         if k in record.body})
+        obj.update(
+            self._stored(collection, dict(record.body))
+            if collection != "sourceSystems"
+            else {
+                k: v
+                for k, v in self._stored(collection, dict(record.body)).items()
+                if k in record.body
+            }
+        )
         return 204, {}, None
 
-    def _delete(self, collection: str, record: Recorded, raw: bytes, object_id: str) -> tuple[int, dict[str, str], Any]:
+    def _delete(
+        self, collection: str, record: Recorded, raw: bytes, object_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
@@ -376,12 +459,16 @@ class FakeIndustryData:
             "value": page,
         }
         if skip + self.page_size < len(items):
-            answer["@odata.nextLink"] = f"{self.endpoint}{ROOT}/dataConnectors?$skiptoken={skip + self.page_size}"
+            answer["@odata.nextLink"] = (
+                f"{self.endpoint}{ROOT}/dataConnectors?$skiptoken={skip + self.page_size}"
+            )
         return 200, {}, answer
 
     # -- one upload ------------------------------------------------------------------------------
 
-    def _upload_session(self, record: Recorded, raw: bytes, connector_id: str) -> tuple[int, dict[str, str], Any]:
+    def _upload_session(
+        self, record: Recorded, raw: bytes, connector_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
@@ -396,24 +483,40 @@ class FakeIndustryData:
             name = f"fakesds-{uuid.uuid4().hex[:20]}"
             self.blobs.create_container(name)
             now = datetime.now(UTC)
-            expiry = now - timedelta(minutes=5) if self.expire_sessions else now + timedelta(hours=1)
+            expiry = (
+                now - timedelta(minutes=5) if self.expire_sessions else now + timedelta(hours=1)
+            )
             sas = generate_container_sas(
-                self.blobs.account_name, name, account_key=self.blobs.credential.account_key,
-                permission=ContainerSasPermissions(write=True, create=True, add=True), expiry=expiry,
+                self.blobs.account_name,
+                name,
+                account_key=self.blobs.credential.account_key,
+                permission=ContainerSasPermissions(write=True, create=True, add=True),
+                expiry=expiry,
                 start=now - timedelta(minutes=10),
             )
-            current = {"container": name, "closed": False, "url": f"{self.blobs.url.rstrip('/')}/{name}?{sas}",
-                       "expires": expiry, "id": str(uuid.uuid4())}
+            current = {
+                "container": name,
+                "closed": False,
+                "url": f"{self.blobs.url.rstrip('/')}/{name}?{sas}",
+                "expires": expiry,
+                "id": str(uuid.uuid4()),
+            }
             self.sessions[connector_id] = current
-        return 200, {}, {
-            "@odata.context": f"{self.endpoint}/beta/$metadata#microsoft.graph.industryData.fileUploadSession",
-            "containerExpirationDateTime": _iso(current["expires"] + timedelta(days=1)),
-            "containerId": current["id"],
-            "sessionExpirationDateTime": _iso(current["expires"]),
-            "sessionUrl": current["url"],
-        }
+        return (
+            200,
+            {},
+            {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#microsoft.graph.industryData.fileUploadSession",
+                "containerExpirationDateTime": _iso(current["expires"] + timedelta(days=1)),
+                "containerId": current["id"],
+                "sessionExpirationDateTime": _iso(current["expires"]),
+                "sessionUrl": current["url"],
+            },
+        )
 
-    def _validate(self, record: Recorded, raw: bytes, connector_id: str) -> tuple[int, dict[str, str], Any]:
+    def _validate(
+        self, record: Recorded, raw: bytes, connector_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
@@ -423,23 +526,43 @@ class FakeIndustryData:
         files: dict[str, bytes] = {}
         if session is not None and not session["closed"]:
             container = self.blobs.get_container_client(session["container"])
-            files = {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}
+            files = {
+                b.name: container.download_blob(b.name).readall() for b in container.list_blobs()
+            }
             session["closed"] = True  # validation closes the session; the files move inside
         outcome = self.validations.popleft() if self.validations else ValidationOutcome()
         errors = outcome.errors
         warnings = outcome.warnings
         if errors is None:
-            errors = [public_error("RequiredFileNotFound",
-                                   f"When trying to validate required file {n} encountered RequiredFileNotFound error.", n)
-                      for n in REQUIRED_V1 if n not in files]
+            errors = [
+                public_error(
+                    "RequiredFileNotFound",
+                    f"When trying to validate required file {n} encountered RequiredFileNotFound error.",
+                    n,
+                )
+                for n in REQUIRED_V1
+                if n not in files
+            ]
         if warnings is None:
-            warnings = [public_error("OptionalFileNotFound",
-                                     f"When trying to validate file {n} encountered OptionalFileNotFound error.", n)
-                        for n in OPTIONAL_V1 if n not in files]
+            warnings = [
+                public_error(
+                    "OptionalFileNotFound",
+                    f"When trying to validate file {n} encountered OptionalFileNotFound error.",
+                    n,
+                )
+                for n in OPTIONAL_V1
+                if n not in files
+            ]
         op_id = str(uuid.uuid4())
-        self.operations[op_id] = {"connector": connector_id, "outcome": outcome, "polls": 0,
-                                  "errors": errors, "warnings": warnings, "files": files,
-                                  "created": datetime.now(UTC)}
+        self.operations[op_id] = {
+            "connector": connector_id,
+            "outcome": outcome,
+            "polls": 0,
+            "errors": errors,
+            "warnings": warnings,
+            "files": files,
+            "created": datetime.now(UTC),
+        }
         self.uploads.append({"connector": connector_id, "files": files, "operation": op_id})
         location = {
             "external": f"{self.endpoint}{ROOT}/operations/{op_id}",
@@ -448,7 +571,9 @@ class FakeIndustryData:
         }[self.location_style]
         return 202, {"Location": location}, None
 
-    def _operation(self, record: Recorded, raw: bytes, op_id: str) -> tuple[int, dict[str, str], Any]:
+    def _operation(
+        self, record: Recorded, raw: bytes, op_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
@@ -460,19 +585,23 @@ class FakeIndustryData:
         done = op["polls"] > outcome.running_polls
         if done and outcome.status == "succeeded" and not op["errors"]:
             self.validated[op["connector"]] = op["files"]
-        return 200, {}, {
-            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/operations/$entity",
-            "@odata.type": f"#{NS}fileValidateOperation",
-            "createdDateTime": _iso(op["created"]),
-            "errors": op["errors"] if done else [],
-            "id": op_id,
-            "lastActionDateTime": _iso(datetime.now(UTC)),
-            "resourceLocation": f"https://graph.microsoft.com/beta/industryData/dataConnectors/{op['connector']}",
-            "status": outcome.status if done else "running",
-            "statusDetail": None,
-            "validatedFiles": sorted(op["files"]) if done else [],
-            "warnings": op["warnings"] if done else [],
-        }
+        return (
+            200,
+            {},
+            {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/operations/$entity",
+                "@odata.type": f"#{NS}fileValidateOperation",
+                "createdDateTime": _iso(op["created"]),
+                "errors": op["errors"] if done else [],
+                "id": op_id,
+                "lastActionDateTime": _iso(datetime.now(UTC)),
+                "resourceLocation": f"https://graph.microsoft.com/beta/industryData/dataConnectors/{op['connector']}",
+                "status": outcome.status if done else "running",
+                "statusDetail": None,
+                "validatedFiles": sorted(op["files"]) if done else [],
+                "warnings": op["warnings"] if done else [],
+            },
+        )
 
     # -- runs ------------------------------------------------------------------------------------
 
@@ -482,8 +611,12 @@ class FakeIndustryData:
             return refused
         run_id = str(uuid.uuid4())
         outcome = self.runs_script.popleft() if self.runs_script else RunOutcome()
-        self.runs[run_id] = {"outcome": outcome, "polls": 0, "started": datetime.now(UTC),
-                             "files": {c: dict(f) for c, f in self.validated.items()}}
+        self.runs[run_id] = {
+            "outcome": outcome,
+            "polls": 0,
+            "started": datetime.now(UTC),
+            "files": {c: dict(f) for c, f in self.validated.items()},
+        }
         return 202, {"Location": f"{self.endpoint}{ROOT}/runs/{run_id}"}, None
 
     def _run(self, record: Recorded, raw: bytes, run_id: str) -> tuple[int, dict[str, str], Any]:
@@ -509,7 +642,9 @@ class FakeIndustryData:
             answer["blockingError"] = outcome.blocking_error
         return 200, {}, answer
 
-    def _statistics(self, record: Recorded, raw: bytes, run_id: str) -> tuple[int, dict[str, str], Any]:
+    def _statistics(
+        self, record: Recorded, raw: bytes, run_id: str
+    ) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
@@ -523,20 +658,35 @@ class FakeIndustryData:
                 data = files.get(f"{role}.csv", b"")
                 people[role] += max(0, len([ln for ln in data.splitlines() if ln.strip()]) - 1)
         by_role = [{"count": n, "role": r} for r, n in people.items()]
-        return 200, {}, {
-            "@odata.context": f"{self.endpoint}/beta/$metadata#microsoft.graph.industryData.industryDataRunStatistics",
-            "@odata.type": f"#{NS}industryDataRunStatistics",
-            "activityStatistics": by_role,
-            "inboundTotals": {"errors": outcome.errors, "groups": 0, "matchedPeopleByRole": by_role,
-                              "memberships": 0, "organizations": 0, "people": sum(people.values()),
-                              "unmatchedPeopleByRole": [], "warnings": outcome.warnings},
-            "runId": run_id,
-            "status": outcome.status,
-        }
+        return (
+            200,
+            {},
+            {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#microsoft.graph.industryData.industryDataRunStatistics",
+                "@odata.type": f"#{NS}industryDataRunStatistics",
+                "activityStatistics": by_role,
+                "inboundTotals": {
+                    "errors": outcome.errors,
+                    "groups": 0,
+                    "matchedPeopleByRole": by_role,
+                    "memberships": 0,
+                    "organizations": 0,
+                    "people": sum(people.values()),
+                    "unmatchedPeopleByRole": [],
+                    "warnings": outcome.warnings,
+                },
+                "runId": run_id,
+                "status": outcome.status,
+            },
+        )
 
 
 def _not_found() -> tuple[int, dict[str, str], Any]:
-    return 404, {}, {"error": {"code": "ResourceNotFound", "message": "The resource was not found."}}
+    return (
+        404,
+        {},
+        {"error": {"code": "ResourceNotFound", "message": "The resource was not found."}},
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -572,11 +722,15 @@ def _bind(collection: str):  # noqa: ANN202
 def _code(*allowed: str, type_name: str | None = None):  # noqa: ANN202
     def check(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
         if not isinstance(value, dict) or not isinstance(value.get("code"), str):
-            return "a reference value {\"code\": ...} is required"
+            return 'a reference value {"code": ...} is required'
         extra = set(value) - {"code", "@odata.type"}
         if extra:
             return f"unexpected properties {sorted(extra)}"
-        if "@odata.type" in value and type_name and value["@odata.type"].lstrip("#") != f"{NS}{type_name}":
+        if (
+            "@odata.type" in value
+            and type_name
+            and value["@odata.type"].lstrip("#") != f"{NS}{type_name}"
+        ):
             return f"@odata.type must be {NS}{type_name}"
         if allowed and value["code"] not in allowed:
             return f"code {value['code']!r} is not one of {list(allowed)}"
@@ -620,14 +774,22 @@ def _matching(fake: FakeIndustryData, record: Recorded, value: Any) -> str | Non
     for item in value:
         if not isinstance(item, dict):
             return "each setting is an object"
-        extra = set(item) - {"matchTarget", "priorityOrder", "roleGroup@odata.bind", "sourceIdentifier", "@odata.type"}
+        extra = set(item) - {
+            "matchTarget",
+            "priorityOrder",
+            "roleGroup@odata.bind",
+            "sourceIdentifier",
+            "@odata.type",
+        }
         if extra:
             return f"unexpected properties {sorted(extra)}"
         for name in ("matchTarget", "sourceIdentifier"):
             why = _code()(fake, record, item.get(name))
             if why:
                 return f"{name}: {why}"
-        if not isinstance(item.get("priorityOrder"), int) or isinstance(item.get("priorityOrder"), bool):
+        if not isinstance(item.get("priorityOrder"), int) or isinstance(
+            item.get("priorityOrder"), bool
+        ):
             return "priorityOrder: an integer is required"
         if fake._bound(record, item.get("roleGroup@odata.bind"), "roleGroups") is None:
             return f"roleGroup@odata.bind: not a role group URL ({list(ROLE_GROUPS)})"

@@ -6,7 +6,13 @@ import pytest
 
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.graph.errors import permission_for
-from tests.fakegraph.server import Fault, FakeIndustryData, RunOutcome, ValidationOutcome, public_error
+from tests.fakegraph.server import (
+    FakeIndustryData,
+    Fault,
+    RunOutcome,
+    ValidationOutcome,
+    public_error,
+)
 
 SIX = {
     "school.csv": b"SIS ID,Name\n1,A\n",
@@ -28,12 +34,18 @@ def _setup(client: IndustryDataClient) -> dict[str, str]:
         {
             "displayName": "Rostering source",
             "userMatchingSettings": [
-                {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
-                 "roleGroup@odata.bind": client.bind("roleGroups", "staff"),
-                 "sourceIdentifier": {"code": "username"}},
-                {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 1,
-                 "roleGroup@odata.bind": client.url("roleGroups('students')"),
-                 "sourceIdentifier": {"code": "username"}},
+                {
+                    "matchTarget": {"code": "userPrincipalName"},
+                    "priorityOrder": 0,
+                    "roleGroup@odata.bind": client.bind("roleGroups", "staff"),
+                    "sourceIdentifier": {"code": "username"},
+                },
+                {
+                    "matchTarget": {"code": "userPrincipalName"},
+                    "priorityOrder": 1,
+                    "roleGroup@odata.bind": client.url("roleGroups('students')"),
+                    "sourceIdentifier": {"code": "username"},
+                },
             ],
         }
     )
@@ -42,13 +54,19 @@ def _setup(client: IndustryDataClient) -> dict[str, str]:
             "@odata.type": "#microsoft.graph.industryData.azureDataLakeConnector",
             "displayName": "CSV connector",
             "sourceSystem@odata.bind": client.url(f"sourceSystems('{source['id']}')"),
-            "fileFormat": {"@odata.type": "microsoft.graph.industryData.fileFormatReferenceValue",
-                           "code": "schoolDataSyncV1"},
+            "fileFormat": {
+                "@odata.type": "microsoft.graph.industryData.fileFormatReferenceValue",
+                "code": "schoolDataSyncV1",
+            },
         }
     )
     year = client.create_year(
-        {"displayName": "Fiscal Year 2026", "endDate": "2027-06-15", "startDate": "2026-09-01",
-         "year": {"code": "2026"}}
+        {
+            "displayName": "Fiscal Year 2026",
+            "endDate": "2027-06-15",
+            "startDate": "2026-09-01",
+            "year": {"code": "2026"},
+        }
     )
     flow = client.create_inbound_flow(
         {
@@ -61,11 +79,17 @@ def _setup(client: IndustryDataClient) -> dict[str, str]:
             "year@odata.bind": client.bind("years", year["id"]),
         }
     )
-    return {"sourceSystemId": source["id"], "connectorId": connector["id"], "yearId": year["id"],
-            "inboundFlowId": flow["id"]}
+    return {
+        "sourceSystemId": source["id"],
+        "connectorId": connector["id"],
+        "yearId": year["id"],
+        "inboundFlowId": flow["id"],
+    }
 
 
-def test_setup_objects_created_read_updated_deleted(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+def test_setup_objects_created_read_updated_deleted(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
     ids = _setup(client)
     source = client.get_source_system(ids["sourceSystemId"])
     assert source == {
@@ -74,8 +98,16 @@ def test_setup_objects_created_read_updated_deleted(client: IndustryDataClient, 
         "displayName": "Rostering source",
         "vendor": None,
         "userMatchingSettings": [
-            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0, "sourceIdentifier": {"code": "username"}},
-            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 1, "sourceIdentifier": {"code": "username"}},
+            {
+                "matchTarget": {"code": "userPrincipalName"},
+                "priorityOrder": 0,
+                "sourceIdentifier": {"code": "username"},
+            },
+            {
+                "matchTarget": {"code": "userPrincipalName"},
+                "priorityOrder": 1,
+                "sourceIdentifier": {"code": "username"},
+            },
         ],
     }
     assert client.get_inbound_flow(ids["inboundFlowId"])["readinessStatus"] == "ready"
@@ -92,7 +124,9 @@ def test_setup_objects_created_read_updated_deleted(client: IndustryDataClient, 
     assert fake_graph.violations == []
 
 
-def test_list_connectors_follows_next_link(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+def test_list_connectors_follows_next_link(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
     fake_graph.page_size = 2
     made = [fake_graph.connector_setup(f"c{i}")["connectorId"] for i in range(5)]
     assert [c["id"] for c in client.list_connectors()] == made
@@ -100,13 +134,18 @@ def test_list_connectors_follows_next_link(client: IndustryDataClient, fake_grap
     assert fake_graph.violations == []
 
 
-def test_an_undocumented_body_is_a_violation(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+def test_an_undocumented_body_is_a_violation(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
     source = fake_graph.add("sourceSystems", {"displayName": "s"})
     with pytest.raises(GraphError) as refused:
         client.create_connector(
-            {"@odata.type": "#microsoft.graph.industryData.azureDataLakeConnector", "displayName": "c",
-             "sourceSystem@odata.bind": client.bind("sourceSystems", source),
-             "fileFormat": {"code": "csvV1"}}
+            {
+                "@odata.type": "#microsoft.graph.industryData.azureDataLakeConnector",
+                "displayName": "c",
+                "sourceSystem@odata.bind": client.bind("sourceSystems", source),
+                "fileFormat": {"code": "csvV1"},
+            }
         )
     assert refused.value.status == 400
     assert fake_graph.violations == [
@@ -116,7 +155,9 @@ def test_an_undocumented_body_is_a_violation(client: IndustryDataClient, fake_gr
 
 
 @pytest.mark.parametrize("style", ["external", "resourceLocation", "id"])
-def test_one_upload_validated_and_run(client: IndustryDataClient, fake_graph: FakeIndustryData, style: str) -> None:
+def test_one_upload_validated_and_run(
+    client: IndustryDataClient, fake_graph: FakeIndustryData, style: str
+) -> None:
     fake_graph.location_style = style
     ids = fake_graph.connector_setup()
     session = client.get_upload_session(ids["connectorId"], reset=True)
@@ -138,7 +179,9 @@ def test_one_upload_validated_and_run(client: IndustryDataClient, fake_graph: Fa
     assert fake_graph.violations == []
 
 
-def test_validation_errors_and_warnings(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+def test_validation_errors_and_warnings(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
     ids = fake_graph.connector_setup()
     session = client.get_upload_session(ids["connectorId"])
     client.upload_file(session.session_url, "school.csv", SIX["school.csv"])
@@ -147,42 +190,92 @@ def test_validation_errors_and_warnings(client: IndustryDataClient, fake_graph: 
     assert operation["status"] == "succeeded"  # judged by errors, not status
     assert [e["target"] for e in operation["errors"]] == ["student.csv", "teacher.csv"]
     assert [w["code"] for w in operation["warnings"]] == ["OptionalFileNotFound"] * 3
-    fake_graph.validations.append(ValidationOutcome(status="failed", errors=[public_error("X", "bad", "school.csv")],
-                                                    running_polls=0))
+    fake_graph.validations.append(
+        ValidationOutcome(
+            status="failed", errors=[public_error("X", "bad", "school.csv")], running_polls=0
+        )
+    )
     assert client.get_operation(client.validate(ids["connectorId"]))["errors"][0]["code"] == "X"
     assert fake_graph.violations == []
 
 
-def test_run_failed_with_blocking_error(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
-    fake_graph.runs_script.append(RunOutcome(status="failed", running_polls=0,
-                                             blocking_error=public_error("E", "The run failed.", "")))
+def test_run_failed_with_blocking_error(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.runs_script.append(
+        RunOutcome(
+            status="failed",
+            running_polls=0,
+            blocking_error=public_error("E", "The run failed.", ""),
+        )
+    )
     run = client.get_run(client.start_run())
     assert run["status"] == "failed" and run["blockingError"]["message"] == "The run failed."
 
 
-def test_throttling_with_retry_after_is_retried(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+def test_throttling_with_retry_after_is_retried(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
     ids = fake_graph.connector_setup()
-    fake_graph.faults.append(Fault("GET", r"/dataConnectors/", 429, {"Retry-After": "1"},
-                                   {"error": {"code": "TooManyRequests", "message": "slow down"}}, times=2))
+    fake_graph.faults.append(
+        Fault(
+            "GET",
+            r"/dataConnectors/",
+            429,
+            {"Retry-After": "1"},
+            {"error": {"code": "TooManyRequests", "message": "slow down"}},
+            times=2,
+        )
+    )
     assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
     assert len(fake_graph.calls("GET", r"/dataConnectors/")) == 3
-    fake_graph.faults.append(Fault("GET", r"/dataConnectors/", 503, {"Retry-After": "0"}, None, times=1))
+    fake_graph.faults.append(
+        Fault("GET", r"/dataConnectors/", 503, {"Retry-After": "0"}, None, times=1)
+    )
     assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
 
 
-def test_a_long_retry_after_is_returned_not_slept(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
-    fake_graph.faults.append(Fault("POST", r"/runs/start", 429, {"Retry-After": "3600"},
-                                   {"error": {"code": "TooManyRequests", "message": "Run limit reached."}}))
+def test_a_long_retry_after_is_returned_not_slept(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.faults.append(
+        Fault(
+            "POST",
+            r"/runs/start",
+            429,
+            {"Retry-After": "3600"},
+            {"error": {"code": "TooManyRequests", "message": "Run limit reached."}},
+        )
+    )
     with pytest.raises(GraphError) as throttled:
         client.start_run()
     error = throttled.value
-    assert (error.status, error.code, error.retry_after, error.throttled) == (429, "TooManyRequests", 3600, True)
+    assert (error.status, error.code, error.retry_after, error.throttled) == (
+        429,
+        "TooManyRequests",
+        3600,
+        True,
+    )
     assert len(fake_graph.calls("POST", r"/runs/start")) == 1
 
 
-def test_403_names_the_missing_permission(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
-    fake_graph.faults.append(Fault("POST", r"/runs/start", 403, {}, {"error": {
-        "code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}))
+def test_403_names_the_missing_permission(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.faults.append(
+        Fault(
+            "POST",
+            r"/runs/start",
+            403,
+            {},
+            {
+                "error": {
+                    "code": "Authorization_RequestDenied",
+                    "message": "Insufficient privileges to complete the operation.",
+                }
+            },
+        )
+    )
     with pytest.raises(GraphError) as denied:
         client.start_run()
     assert denied.value.message == (
@@ -203,18 +296,40 @@ def test_401_and_expired_session(client: IndustryDataClient, fake_graph: FakeInd
     fake_graph.token = "secret"
     with pytest.raises(GraphError) as unauthenticated:
         client.get_connector(ids["connectorId"])
-    assert (unauthenticated.value.status, unauthenticated.value.code) == (401, "InvalidAuthenticationToken")
+    assert (unauthenticated.value.status, unauthenticated.value.code) == (
+        401,
+        "InvalidAuthenticationToken",
+    )
 
 
 def test_permission_table() -> None:
-    assert permission_for("GET", "/beta/external/industryData/runs/1/getStatistics") == "IndustryData-Run.Read.All"
-    assert permission_for("GET", "/beta/external/industryData/dataConnectors/1/microsoft.graph.industryData."
-                          "azureDataLakeConnector/getUploadSession") == "IndustryData-DataConnector.ReadWrite.All"
+    assert (
+        permission_for("GET", "/beta/external/industryData/runs/1/getStatistics")
+        == "IndustryData-Run.Read.All"
+    )
+    assert (
+        permission_for(
+            "GET",
+            "/beta/external/industryData/dataConnectors/1/microsoft.graph.industryData."
+            "azureDataLakeConnector/getUploadSession",
+        )
+        == "IndustryData-DataConnector.ReadWrite.All"
+    )
     assert permission_for("POST", "/beta/external/industryData/dataConnectors/1/validate") == (
-        "IndustryData-DataConnector.ReadWrite.All")
-    assert permission_for("GET", "/beta/external/industryData/dataConnectors") == "IndustryData-DataConnector.Read.All"
-    assert permission_for("POST", "/beta/external/industryData/years") == "IndustryData-TimePeriod.ReadWrite.All"
-    assert permission_for("GET", "/beta/external/industryData/operations/1") == "IndustryData.ReadBasic.All"
+        "IndustryData-DataConnector.ReadWrite.All"
+    )
+    assert (
+        permission_for("GET", "/beta/external/industryData/dataConnectors")
+        == "IndustryData-DataConnector.Read.All"
+    )
+    assert (
+        permission_for("POST", "/beta/external/industryData/years")
+        == "IndustryData-TimePeriod.ReadWrite.All"
+    )
+    assert (
+        permission_for("GET", "/beta/external/industryData/operations/1")
+        == "IndustryData.ReadBasic.All"
+    )
 
 
 class _Credential:
@@ -239,11 +354,33 @@ def test_tokens_for_the_endpoint_scope(fake_graph: FakeIndustryData) -> None:
     assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
     assert credential.scopes == [(f"{fake_graph.endpoint}/.default",)]
     session = client.get_upload_session(ids["connectorId"])
-    client.upload_file(session.session_url, "school.csv", b"SIS ID,Name\n1,A\n")  # no token to the SAS
+    client.upload_file(
+        session.session_url, "school.csv", b"SIS ID,Name\n1,A\n"
+    )  # no token to the SAS
     assert fake_graph.violations == []
 
 
-def test_no_authorization_header_without_credential(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+def test_no_authorization_header_without_credential(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
     ids = fake_graph.connector_setup()
     client.get_connector(ids["connectorId"])
     assert [r.authorization for r in fake_graph.requests] == [None]
+
+
+def test_client_for_the_settings() -> None:
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+
+    from sds_app.graph import client_for
+    from sds_app.settings import Settings
+
+    def policy_types(client: IndustryDataClient) -> list[type]:
+        pipeline = client._graph._pipeline  # noqa: SLF001 - azure-core keeps the policies here
+        return [type(getattr(p, "_policy", p)) for p in pipeline._impl_policies]  # noqa: SLF001
+
+    assert BearerTokenCredentialPolicy not in policy_types(
+        client_for(Settings(graph_auth="none", graph_endpoint="http://127.0.0.1:9"))
+    )
+    default = client_for(Settings())
+    assert default.scope == "https://graph.microsoft.com/.default"
+    assert BearerTokenCredentialPolicy in policy_types(default)

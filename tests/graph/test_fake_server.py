@@ -14,10 +14,16 @@ def test_both_documented_spellings_are_accepted(fake_graph: FakeIndustryData) ->
     base = f"{fake_graph.endpoint}{ROOT}"
     c = ids["connectorId"]
     assert requests.get(f"{base}/dataConnectors('{c}')", timeout=5).status_code == 200
-    assert requests.get(f"{base}/sourceSystems('{ids['sourceSystemId']}')", timeout=5).status_code == 200
+    assert (
+        requests.get(f"{base}/sourceSystems('{ids['sourceSystemId']}')", timeout=5).status_code
+        == 200
+    )
     for name in ("getUploadSession", "GetUploadSession"):
-        answer = requests.get(f"{base}/dataConnectors/{c}/{NS}.azureDataLakeConnector/{name}",
-                              params={"resetSession": "true"}, timeout=5)
+        answer = requests.get(
+            f"{base}/dataConnectors/{c}/{NS}.azureDataLakeConnector/{name}",
+            params={"resetSession": "true"},
+            timeout=5,
+        )
         assert answer.status_code == 200 and answer.json()["sessionUrl"]
     for path in (f"dataConnectors/{c}/validate", f"dataConnectors/{c}/{NS}.validate"):
         assert requests.post(f"{base}/{path}", timeout=5).status_code == 202
@@ -34,17 +40,39 @@ def test_undocumented_requests_are_refused_and_recorded(fake_graph: FakeIndustry
     base = f"{fake_graph.endpoint}{ROOT}"
     c = ids["connectorId"]
     answers = [
-        requests.post(f"{base}/runs/start", json={"flow": "x"}, timeout=5),  # a body where none is sent
-        requests.get(f"{base}/dataConnectors/{c}/getUploadSession", timeout=5),  # no type cast segment
-        requests.get(f"{base}/dataConnectors/{c}/{NS}.azureDataLakeConnector/getUploadSession",
-                     params={"resetSession": "yes"}, timeout=5),
-        requests.post(f"{base}/inboundFlows", json={
-            "@odata.type": f"#{NS}.inboundFileFlow", "displayName": "f", "dataDomain": "educationRostering",
-            "dataConnector@odata.bind": f"{fake_graph.endpoint}{ROOT}/dataConnectors/nope",
-            "year@odata.bind": f"{fake_graph.endpoint}{ROOT}/years/{ids['yearId']}",
-            "effectiveDateTime": "2026-09-01T00:00:00Z"}, timeout=5),
-        requests.post(f"{base}/years", json={"displayName": "y", "startDate": "2026-09-01",
-                                             "endDate": "2026-02-30", "year": {"code": "2026"}}, timeout=5),
+        requests.post(
+            f"{base}/runs/start", json={"flow": "x"}, timeout=5
+        ),  # a body where none is sent
+        requests.get(
+            f"{base}/dataConnectors/{c}/getUploadSession", timeout=5
+        ),  # no type cast segment
+        requests.get(
+            f"{base}/dataConnectors/{c}/{NS}.azureDataLakeConnector/getUploadSession",
+            params={"resetSession": "yes"},
+            timeout=5,
+        ),
+        requests.post(
+            f"{base}/inboundFlows",
+            json={
+                "@odata.type": f"#{NS}.inboundFileFlow",
+                "displayName": "f",
+                "dataDomain": "educationRostering",
+                "dataConnector@odata.bind": f"{fake_graph.endpoint}{ROOT}/dataConnectors/nope",
+                "year@odata.bind": f"{fake_graph.endpoint}{ROOT}/years/{ids['yearId']}",
+                "effectiveDateTime": "2026-09-01T00:00:00Z",
+            },
+            timeout=5,
+        ),
+        requests.post(
+            f"{base}/years",
+            json={
+                "displayName": "y",
+                "startDate": "2026-09-01",
+                "endDate": "2026-02-30",
+                "year": {"code": "2026"},
+            },
+            timeout=5,
+        ),
         requests.post(f"{fake_graph.endpoint}/beta/industryData/runs/start", timeout=5),
     ]
     assert [a.status_code for a in answers] == [400] * 6
