@@ -7,8 +7,10 @@ never blocks a function. The non-repeatable calls are guarded by what is recorde
 after them: files are uploaded and validated only while no operation is recorded, and
 `runs/start` is called only by the worker holding the tenant document's claim; the run it
 starts is recorded there at once, so a redelivered message joins it instead of starting another.
-The one window left: a worker that stops between Graph's 202 to `runs/start` and the write of
-the run id leaves a claim without a run; after CLAIM_TTL another worker may start a run.
+A worker that stops between Graph's 202 to `runs/start` and the write of the run id leaves a
+claim without a run: the next worker to find that claim expired (CLAIM_TTL) lists the tenant's
+runs first and adopts one started at or after the claim (less CLOCK_SKEW) instead of starting a
+second; only when there is none does it claim anew.
 """
 
 from __future__ import annotations
@@ -357,6 +359,9 @@ class Forwarder:
         self.tenant.update(ended)
 
     def _claim_and_start(self, f: Forwarding, looked: int) -> None:
+        if self._adopt():
+            self._starting(f, looked + 1)  # join the adopted run, or wait for it to end
+            return
         claim = str(uuid.uuid4())
         requested = self.now()
         validated = f.validated_date_time
@@ -412,6 +417,33 @@ class Forwarder:
             run_id,
         )
         self._join(f, run_id)
+
+    def _adopt(self) -> bool:
+        """Over an expired claim, record the run its stopped holder may have started; whether one was.
+
+        Graph's 202 to that runs/start may have come without the run id ever being written: the
+        tenant's runs are listed, and one started at or after the claim is the tenant's run.
+        """
+        tenant = self.tenant.get()
+        claimed = fw.orphaned_claim(tenant, self.now())
+        if tenant is None or claimed is None or tenant.claim_id is None:
+            return False
+        stopped = tenant.claim_id
+        run_id = fw.adoptable_run(self.graph.list_runs(), claimed)
+        if run_id is None:
+            return False  # the holder stopped before Graph started a run: claim anew
+        after = self.tenant.update(lambda doc: fw.adopted(doc, stopped, run_id))
+        if after.run_id != run_id:
+            return False  # another worker moved first: decide again over what it wrote
+        log.warning(
+            "Profile %s run %s: the claim of %s expired without a run id; adopted School Data "
+            "Sync run %s, started after it",
+            self.pid,
+            self.message.run_id,
+            claimed.isoformat(),
+            run_id,
+        )
+        return True
 
     def _throttled(self, f: Forwarding, until: datetime) -> None:
         seconds = max(1, int((until - self.now()).total_seconds()) + 1)

@@ -14,10 +14,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from azure.core import PipelineClient
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.rest import HttpRequest
 
-from sds_app.graph.errors import GraphError, from_response
+from sds_app.graph.errors import GraphAuthenticationError, GraphError, from_response
 from sds_app.graph.pipeline import (
     MAX_IN_PROCESS_WAIT,
     DeadlineTransport,
@@ -28,7 +32,7 @@ from sds_app.graph.pipeline import (
 
 ROOT = "/beta/external/industryData"
 CONNECTOR_TYPE = "microsoft.graph.industryData.azureDataLakeConnector"
-MAX_PAGES = 100  # a connector listing longer than this is not a tenant's SDS
+MAX_PAGES = 100  # a connector or run listing longer than this is not a tenant's SDS
 BLOB_VERSION = "2023-11-03"
 DEFAULT_DEADLINE = GraphDeadline()
 
@@ -112,6 +116,9 @@ class IndustryDataClient:
             raise GraphError(
                 None, "unreachable", str(failure)[:300], method=method, path=path
             ) from None
+        except ClientAuthenticationError as failure:  # the credential gave no token
+            detail = (str(failure).strip().splitlines() or [""])[0][:300]
+            raise GraphAuthenticationError(method, path, detail) from None
         data = response.read()
         if response.status_code not in expect:
             raise from_response(method, path, response.status_code, response.headers, data)
@@ -239,9 +246,9 @@ class IndustryDataClient:
         """DELETE inboundFlows/{id}; False when already gone."""
         return self._delete("inboundFlows", object_id)
 
-    def _pages(self, url: str) -> Iterator[dict[str, Any]]:
+    def _pages(self, url: str, max_pages: int = MAX_PAGES) -> Iterator[dict[str, Any]]:
         next_url: str | None = url
-        for _ in range(MAX_PAGES):
+        for _ in range(max_pages):
             if next_url is None:
                 return
             _, _, data = self._send("GET", self._same_origin(next_url))
@@ -367,6 +374,10 @@ class IndustryDataClient:
                 path="runs/start",
             )
         return found
+
+    def list_runs(self, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        """GET runs: the tenant's industryDataRuns, following @odata.nextLink up to `max_pages`."""
+        return list(self._pages(self.url("runs"), max_pages))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """GET runs/{id} (an industryDataRun)."""

@@ -93,6 +93,25 @@ class GraphTimeout(GraphError):
         )
 
 
+class GraphAuthenticationError(GraphError):
+    """The app got no token for Microsoft Graph (401 authenticationFailed); nothing was sent."""
+
+    def __init__(self, method: str, path: str, detail: str) -> None:
+        super().__init__(401, "authenticationFailed", detail, method=method, path=path)
+
+    @property
+    def message(self) -> str:
+        """What failed, azure-identity's first line, and the settings that decide the credential."""
+        where = f"{self.method} {self.path.split('?', 1)[0]}".strip()
+        detail = f": {self.graph_message.rstrip('.')}" if self.graph_message else ""
+        return (
+            f"The app could not get a token for Microsoft Graph to call {where}{detail}. With "
+            "SDS_GRAPH_AUTH=default the token comes from azure-identity's DefaultAzureCredential: "
+            "the app's managed identity in Azure, AZURE_CLIENT_ID, AZURE_TENANT_ID and "
+            "AZURE_CLIENT_SECRET elsewhere (SDS_GRAPH_AUTH=none only for a local emulator)."
+        )
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After in seconds (delta-seconds form; an HTTP date counts as unknown)."""
     if value is None:

@@ -51,6 +51,7 @@ RUN_FIRST_DELAY = 30
 RUN_MAX_DELAY = 600
 CLAIM_WAIT = 5  # seconds between looks while another worker asks for a run
 CLAIM_TTL = timedelta(minutes=2)  # a claim older than this is a worker that stopped
+CLOCK_SKEW = timedelta(minutes=5)  # Graph's startDateTime against the app's clock
 VALIDATING_TTL = timedelta(
     minutes=2
 )  # each validation look refreshes its entry (at most 30 s apart)
@@ -275,3 +276,59 @@ def decide_start(
     if others:
         return StartDecision("wait_others", others=others)
     return StartDecision("claim")
+
+
+def orphaned_claim(tenant: TenantRun | None, now: datetime) -> datetime | None:
+    """The time of an expired claim (its holder stopped, maybe after Graph started its run); else None.
+
+    A claim is cleared when its run id is written or its runs/start refused, so one still there
+    after CLAIM_TTL has no recorded run: the tenant's runs must be looked at before claiming anew.
+    """
+    if tenant is None or not tenant.claim_id or tenant.claim_date_time is None:
+        return None
+    return tenant.claim_date_time if now - tenant.claim_date_time >= CLAIM_TTL else None
+
+
+def _start_of(run: Any) -> datetime | None:
+    """An industryDataRun's startDateTime (untrusted: None unless an aware ISO 8601 time)."""
+    value = run.get("startDateTime") if isinstance(run, dict) else None
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def adoptable_run(runs: list[dict[str, Any]], claimed: datetime) -> str | None:
+    """The id of the run a stopped claim holder started: startDateTime at or after the claim.
+
+    CLOCK_SKEW allows for Graph's clock behind the app's; of several candidates the one started
+    nearest to the claim is the one its runs/start asked for.
+    """
+    earliest = claimed - CLOCK_SKEW
+    found: list[tuple[timedelta, str]] = []
+    for run in runs:
+        run_id, start = run.get("id"), _start_of(run)
+        if isinstance(run_id, str) and 0 < len(run_id) <= 200 and start and start >= earliest:
+            found.append((abs(start - claimed), run_id))
+    return min(found)[1] if found else None
+
+
+def adopted(tenant: TenantRun, claim_id: str, run_id: str) -> TenantRun:
+    """The tenant document with `run_id` as the run of the stopped claim `claim_id` (unchanged if
+    that claim is no longer there): requested at the claim's time, so the profiles whose files
+    were validated before it join the run and later ones wait for it to end."""
+    if tenant.claim_id != claim_id or tenant.claim_date_time is None:
+        return tenant
+    return tenant.model_copy(
+        update={
+            "run_id": run_id,
+            "requested_date_time": tenant.claim_date_time,
+            "ended": False,
+            "claim_id": None,
+            "claim_date_time": None,
+            "throttled_until": None,
+        }
+    )

@@ -298,6 +298,7 @@ class FakeIndustryData:
             ),
             (one("dataConnectors") + rf"/(?:{re.escape(NS)})?validate", "POST", self._validate),
             (one("operations"), "GET", self._operation),
+            ("runs", "GET", self._list_runs),
             (rf"runs/(?:{re.escape(NS)})?start", "POST", self._start),
             (one("runs"), "GET", self._run),
             (
@@ -619,18 +620,61 @@ class FakeIndustryData:
         }
         return 202, {"Location": f"{self.endpoint}{ROOT}/runs/{run_id}"}, None
 
+    def add_run(self, started: datetime, outcome: RunOutcome | None = None) -> str:
+        """A run of the tenant not asked for by this app (a scheduled one, or another client's)."""
+        run_id = str(uuid.uuid4())
+        with self.lock:
+            self.runs[run_id] = {
+                "outcome": outcome or RunOutcome(),
+                "polls": 0,
+                "started": started,
+                "files": {c: dict(f) for c, f in self.validated.items()},
+            }
+        return run_id
+
+    def _list_runs(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any]:
+        """GET runs: industryDataRuns newest first (as the docs' example), page_size a page."""
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        unknown = sorted(set(record.query) - {"$skiptoken"})
+        if unknown:
+            return self._violation(record, f"query parameters not used by the app: {unknown}")
+        token = (record.query.get("$skiptoken") or ["0"])[0]
+        skip = int(token) if token.isdigit() else -1
+        if skip < 0 or skip % self.page_size or (skip and skip >= len(self.runs)):
+            return self._violation(record, f"$skiptoken {token!r} was not handed out")
+        ordered = sorted(self.runs, key=lambda r: self.runs[r]["started"], reverse=True)
+        page = [self._run_view(r, count=False) for r in ordered[skip : skip + self.page_size]]
+        answer: dict[str, Any] = {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/runs",
+            "value": page,
+        }
+        if skip + self.page_size < len(ordered):
+            answer["@odata.nextLink"] = (
+                f"{self.endpoint}{ROOT}/runs?$skiptoken={skip + self.page_size}"
+            )
+        return 200, {}, answer
+
     def _run(self, record: Recorded, raw: bytes, run_id: str) -> tuple[int, dict[str, str], Any]:
         refused = self._no_body(record, raw)
         if refused:
             return refused
-        run = self.runs.get(run_id)
-        if run is None:
+        if run_id not in self.runs:
             return _not_found()
-        run["polls"] += 1
+        return 200, {}, {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/runs/$entity",
+            **self._run_view(run_id, count=True),
+        }
+
+    def _run_view(self, run_id: str, count: bool) -> dict[str, Any]:
+        """An industryDataRun; a GET of the run (`count`) moves it on, a listing does not."""
+        run = self.runs[run_id]
+        if count:
+            run["polls"] += 1
         outcome: RunOutcome = run["outcome"]
         done = run["polls"] > outcome.running_polls
         answer = {
-            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/runs/$entity",
             "@odata.type": f"#{NS}industryDataRun",
             "displayName": f"Run {run['started']:%Y-%m-%d %H:%M} UTC",
             "endDateTime": _iso(datetime.now(UTC)) if done else None,
@@ -640,7 +684,7 @@ class FakeIndustryData:
         }
         if done and outcome.blocking_error is not None:
             answer["blockingError"] = outcome.blocking_error
-        return 200, {}, answer
+        return answer
 
     def _statistics(
         self, record: Recorded, raw: bytes, run_id: str

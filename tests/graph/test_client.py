@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from sds_app.graph import GraphError, IndustryDataClient
@@ -131,6 +133,40 @@ def test_list_connectors_follows_next_link(
     made = [fake_graph.connector_setup(f"c{i}")["connectorId"] for i in range(5)]
     assert [c["id"] for c in client.list_connectors()] == made
     assert len(fake_graph.calls("GET", r"/dataConnectors$")) == 3
+    assert fake_graph.violations == []
+
+
+def test_list_runs_follows_next_link_newest_first(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.page_size = 2
+    base = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    made = [fake_graph.add_run(base + timedelta(hours=i)) for i in range(5)]
+    runs = client.list_runs()
+    assert [r["id"] for r in runs] == made[::-1]
+    assert runs[0] == {
+        "@odata.type": "#microsoft.graph.industryData.industryDataRun",
+        "displayName": "Run 2026-12-02 10:00 UTC",
+        "endDateTime": None,
+        "id": made[4],
+        "startDateTime": "2026-12-02T10:00:00Z",
+        "status": "running",
+    }
+    assert len(fake_graph.calls("GET", r"/runs$")) == 3
+    assert [r.query for r in fake_graph.calls("GET", r"/runs$")] == [
+        {},
+        {"$skiptoken": ["2"]},
+        {"$skiptoken": ["4"]},
+    ]
+    assert [r["id"] for r in client.list_runs(max_pages=1)] == made[:2:-1]  # bounded
+    assert client.get_run(made[4])["status"] == "running"  # a listing does not move a run on
+    assert fake_graph.violations == []
+
+
+def test_list_runs_of_a_tenant_without_runs(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    assert client.list_runs() == []
     assert fake_graph.violations == []
 
 
@@ -384,3 +420,32 @@ def test_client_for_the_settings() -> None:
     default = client_for(Settings())
     assert default.scope == "https://graph.microsoft.com/.default"
     assert BearerTokenCredentialPolicy in policy_types(default)
+
+
+class _NoCredential:
+    """A TokenCredential that finds no identity, as DefaultAzureCredential does with none set up."""
+
+    def get_token(self, *scopes: str, **kwargs: object):  # noqa: ANN201
+        from azure.identity import CredentialUnavailableError
+
+        raise CredentialUnavailableError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+            "Attempted credentials: ..."
+        )
+
+
+def test_no_token_is_a_graph_error(fake_graph: FakeIndustryData) -> None:
+    client = IndustryDataClient(fake_graph.endpoint, _NoCredential())
+    with pytest.raises(GraphError) as failed:
+        client.start_run()
+    error = failed.value
+    assert (error.status, error.code, error.throttled) == (401, "authenticationFailed", False)
+    assert error.message == (
+        "The app could not get a token for Microsoft Graph to call POST "
+        "/beta/external/industryData/runs/start: DefaultAzureCredential failed to retrieve a "
+        "token from the included credentials. With SDS_GRAPH_AUTH=default the token comes from "
+        "azure-identity's DefaultAzureCredential: the app's managed identity in Azure, "
+        "AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET elsewhere (SDS_GRAPH_AUTH=none "
+        "only for a local emulator)."
+    )
+    assert fake_graph.requests == []  # nothing was sent without a token

@@ -85,3 +85,24 @@ def test_undocumented_requests_are_refused_and_recorded(fake_graph: FakeIndustry
         f"POST {ROOT}/years: endDate: not a calendar date",
         "POST /beta/industryData/runs/start: not under /beta/external/industryData",
     ]
+
+
+def test_the_runs_collection_is_checked(fake_graph: FakeIndustryData) -> None:
+    base = f"{fake_graph.endpoint}{ROOT}"
+    answer = requests.get(f"{base}/runs", timeout=5)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "@odata.context": f"{fake_graph.endpoint}/beta/$metadata#external/industryData/runs",
+        "value": [],
+    }
+    refused = [
+        requests.get(f"{base}/runs", params={"$filter": "status eq 'running'"}, timeout=5),
+        requests.get(f"{base}/runs", params={"$skiptoken": "abc"}, timeout=5),
+        requests.get(f"{base}/runs", data=b"{}", timeout=5),
+    ]
+    assert [a.status_code for a in refused] == [400, 400, 400]
+    assert fake_graph.violations == [
+        "GET /beta/external/industryData/runs: query parameters not used by the app: ['$filter']",
+        "GET /beta/external/industryData/runs: $skiptoken 'abc' was not handed out",
+        "GET /beta/external/industryData/runs: this call takes no body",
+    ]

@@ -185,3 +185,68 @@ def test_decide_start() -> None:
     assert fw.decide_start(others, validated, NOW, "me") == fw.StartDecision(
         "wait_others", others=1
     )
+
+
+def _run(run_id: object, start: object) -> dict[str, object]:
+    return {"@odata.type": "#microsoft.graph.industryData.industryDataRun", "id": run_id,
+            "startDateTime": start, "status": "running", "endDateTime": None}
+
+
+def test_an_expired_claim_is_orphaned() -> None:
+    claimed = NOW - fw.CLAIM_TTL
+    assert fw.orphaned_claim(None, NOW) is None
+    assert fw.orphaned_claim(TenantRun(), NOW) is None
+    fresh = TenantRun(claim_id="c", claim_date_time=claimed + timedelta(seconds=1))
+    assert fw.orphaned_claim(fresh, NOW) is None  # its holder may still write the run id
+    stale = TenantRun(claim_id="c", claim_date_time=claimed, run_id="old", ended=True)
+    assert fw.orphaned_claim(stale, NOW) == claimed  # the old run id is not this claim's
+    assert fw.orphaned_claim(TenantRun(claim_date_time=claimed), NOW) is None
+
+
+def test_the_run_started_nearest_the_claim_is_adopted() -> None:
+    claimed = NOW - timedelta(minutes=3)
+    runs = [
+        _run("scheduled-before", "2026-12-02T11:50:00Z"),  # 7 minutes before the claim
+        _run("ours", "2026-12-02T11:57:01.5Z"),
+        _run("later", "2026-12-02T11:59:00+00:00"),
+    ]
+    assert fw.adoptable_run(runs, claimed) == "ours"
+    assert fw.adoptable_run(runs[:1], claimed) is None  # older than the claim minus the skew
+    # Graph's clock up to 5 minutes behind the app's
+    skewed = [_run("behind", "2026-12-02T11:52:30Z")]
+    assert fw.adoptable_run(skewed, claimed) == "behind"
+    assert fw.adoptable_run([_run("at-edge", "2026-12-02T11:52:00Z")], claimed) == "at-edge"
+    assert fw.adoptable_run([], claimed) is None
+
+
+def test_hostile_runs_are_not_adopted() -> None:
+    claimed = NOW
+    hostile = [
+        _run(None, "2026-12-02T12:00:10Z"),
+        _run("", "2026-12-02T12:00:10Z"),
+        _run("x" * 201, "2026-12-02T12:00:10Z"),
+        _run("naive", "2026-12-02T12:00:10"),
+        _run("garbage", "yesterday"),
+        _run("number", 1764676810),
+        _run("long", "2026-12-02T12:00:10Z" + " " * 100),
+        {"id": "no-start"},
+    ]
+    assert fw.adoptable_run(hostile, claimed) is None
+
+
+def test_adopting_records_the_run_at_the_claims_time() -> None:
+    claimed = NOW - timedelta(minutes=3)
+    validated = claimed - timedelta(seconds=5)
+    tenant = TenantRun(
+        claim_id="c", claim_date_time=claimed, run_id="old", ended=True, validating={"p": NOW}
+    )
+    after = fw.adopted(tenant, "c", "r2")
+    assert after == TenantRun(
+        run_id="r2", requested_date_time=claimed, ended=False, validating={"p": NOW}
+    )
+    # files validated before the stopped claim join the adopted run; later ones wait for it
+    assert fw.decide_start(after, validated, NOW) == fw.StartDecision("join", "r2")
+    later = claimed + timedelta(seconds=30)
+    assert fw.decide_start(after, later, NOW) == fw.StartDecision("wait_run", "r2")
+    # another worker moved first: unchanged
+    assert fw.adopted(tenant.model_copy(update={"claim_id": "d"}), "c", "r2").claim_id == "d"
