@@ -419,7 +419,7 @@ class Forwarder:
         self._join(f, run_id)
 
     def _adopt(self) -> bool:
-        """Over an expired claim, record the run its stopped holder may have started; whether one was.
+        """Over an expired claim, record the run its stopped holder started; whether there was one.
 
         Graph's 202 to that runs/start may have come without the run id ever being written: the
         tenant's runs are listed, and one started at or after the claim is the tenant's run.

@@ -279,7 +279,7 @@ def decide_start(
 
 
 def orphaned_claim(tenant: TenantRun | None, now: datetime) -> datetime | None:
-    """The time of an expired claim (its holder stopped, maybe after Graph started its run); else None.
+    """The time of an expired claim (its holder stopped, maybe after its run started); else None.
 
     A claim is cleared when its run id is written or its runs/start refused, so one still there
     after CLAIM_TTL has no recorded run: the tenant's runs must be looked at before claiming anew.
