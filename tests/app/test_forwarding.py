@@ -20,6 +20,7 @@ from sds_app.storage.directory import TableDirectory
 from sds_app.storage.forwarding import TENANT_RUN, TenantRunStore
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore
 from sds_core.models.profiles import ProfileRecord
+from sds_core.schooldatasync import forwarding as fw
 from tests.app.fixtures import AppEnv
 from tests.app.flow import create_profile, deliver, queued, start, status, upload_and_verify
 from tests.app.helpers import ROOT, call, request
@@ -377,6 +378,116 @@ def test_a_redelivered_message_neither_uploads_twice_nor_starts_a_second_run(
     assert status(env, pid)["status"] == "success"
     assert len(fake.runs) == 1 and len(fake.calls("POST", r"/runs/start$")) == 1
     assert len(fake.session_requests) == 1
+    assert fake.violations == []
+
+
+def _take(env: AppEnv, pid: str) -> list[bytes]:
+    """This profile's messages on sds-sync, taken off the queue (as the host would receive them)."""
+    queue = env.account.queues.get_queue_client(SYNC_QUEUE)
+    mine = []
+    for m in queue.receive_messages(max_messages=32, visibility_timeout=5):
+        body = base64.b64decode(m.content)
+        if json.loads(body)["profileId"] != pid:
+            queue.update_message(m, visibility_timeout=0)  # another test's: back at once
+            continue
+        queue.delete_message(m)
+        mine.append(body)
+    return mine
+
+
+def test_a_worker_stopped_after_runs_start_leaves_a_run_the_next_one_adopts(
+    sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, fake = sds["env"], sds["fake"]
+    fake.validations.append(ValidationOutcome(running_polls=0))
+    fake.runs_script.append(RunOutcome(running_polls=0))
+    # A run of the tenant from the morning (a scheduled one): started before any claim, never ours.
+    morning = fake.add_run(datetime.now(UTC) - timedelta(hours=6))
+    pid, ids = _profile(sds)
+    people = sum(FROZEN[f"{role}.csv"].strip().count(b"\n") for role in ("student", "teacher"))
+    assert _step(sds, pid)["statusMessage"] == "School Data Sync is validating the files"
+    (recheck,) = _take(env, pid)
+
+    # Validated: the worker claims, Graph answers runs/start with 202, and the worker stops
+    # before the run id is written to the tenant's document.
+    real_update = TenantRunStore.update
+
+    def stopped(store: TenantRunStore, mutate: Any) -> Any:
+        if fake.calls("POST", r"/runs/start$"):
+            raise RuntimeError("the worker stopped")
+        return real_update(store, mutate)
+
+    monkeypatch.setattr(TenantRunStore, "update", stopped)
+    with pytest.raises(RuntimeError):
+        sync_worker.run_sync(func.queue.QueueMessage(id="r", body=recheck, dequeue_count=1))
+    monkeypatch.setattr(TenantRunStore, "update", real_update)
+    (started,) = set(fake.runs) - {morning}
+    tenant = TenantRunStore(env.account).get()
+    assert tenant is not None and tenant.claim_id and tenant.claim_date_time and not tenant.run_id
+
+    # The host delivers the message again: the claim is fresh, so the worker waits for its holder.
+    sync_worker.run_sync(func.queue.QueueMessage(id="r", body=recheck, dequeue_count=2))
+    assert _step(sds, pid) == _expected(pid, "inProgress", "Starting a School Data Sync run")
+    assert fake.calls("GET", r"/runs$") == []
+
+    # The claim expires: the next look lists the tenant's runs and adopts the one started after it.
+    later = tenant.claim_date_time + fw.CLAIM_TTL + timedelta(seconds=1)
+    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    assert _step(sds, pid) == _expected(
+        pid, "inProgress", f"School Data Sync run {started}: running"
+    )
+    assert _step(sds, pid) == _expected(
+        pid,
+        "success",
+        f"School Data Sync run {started}: completed. {people} people, 0 groups, 0 memberships, "
+        "0 organizations; 0 record(s) left out, 0 warning(s) (per-record logs are in the School "
+        "Data Sync portal).",
+        synced=True,
+    )
+    assert queued(env) == []
+    assert len(fake.calls("POST", r"/runs/start$")) == 1
+    assert len(fake.calls("GET", r"/runs$")) == 1
+    assert fake.runs[started]["files"] == {ids["connectorId"]: FROZEN}
+    after = TenantRunStore(env.account).get()
+    assert after is not None
+    assert (after.run_id, after.requested_date_time, after.ended, after.claim_id) == (
+        started,
+        tenant.claim_date_time,
+        True,
+        None,
+    )
+    assert fake.violations == []
+
+
+def test_an_expired_claim_without_a_run_is_claimed_anew(
+    sds: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, fake = sds["env"], sds["fake"]
+    fake.validations.append(ValidationOutcome(running_polls=0))
+    pid, _ = _profile(sds)
+    _step(sds, pid)
+    (recheck,) = _take(env, pid)
+
+    # The worker stops after its claim, before runs/start.
+    real_start = forwarder.IndustryDataClient.start_run
+
+    def stopped(client: Any) -> str:
+        raise RuntimeError("the worker stopped")
+
+    monkeypatch.setattr(forwarder.IndustryDataClient, "start_run", stopped)
+    with pytest.raises(RuntimeError):
+        sync_worker.run_sync(func.queue.QueueMessage(id="r", body=recheck, dequeue_count=1))
+    monkeypatch.setattr(forwarder.IndustryDataClient, "start_run", real_start)
+    tenant = TenantRunStore(env.account).get()
+    assert tenant is not None and tenant.claim_date_time is not None and fake.runs == {}
+    later = tenant.claim_date_time + fw.CLAIM_TTL + timedelta(seconds=1)
+    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    sync_worker.run_sync(func.queue.QueueMessage(id="r", body=recheck, dequeue_count=2))
+    seen = _step(sds, pid)  # no run started after the claim: this worker asks for one
+    (run_id,) = fake.runs
+    assert seen == _expected(pid, "inProgress", f"School Data Sync run {run_id}: running")
+    assert len(fake.calls("GET", r"/runs$")) == 1
+    assert len(fake.calls("POST", r"/runs/start$")) == 1
     assert fake.violations == []
 
 
