@@ -339,6 +339,7 @@ def test_401_and_expired_session(client: IndustryDataClient, fake_graph: FakeInd
 
 
 def test_permission_table() -> None:
+    assert permission_for("GET", "/beta/external/industryData/runs") == "IndustryData-Run.Read.All"
     assert (
         permission_for("GET", "/beta/external/industryData/runs/1/getStatistics")
         == "IndustryData-Run.Read.All"
