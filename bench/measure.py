@@ -1,8 +1,8 @@
 """One measurement, run in a fresh process: time the work of one tool on one folder.
 
-Usage: python -m bench.measure verifier|parse|frictionless FOLDER
+Usage: python -m bench.measure verifier|parse|polars|duckdb|frictionless FOLDER
 Prints one JSON object: seconds (the work only, not start-up or imports), peak RSS of this
-process, and for the verifier whether its messages equal expected.json.
+process, and for the verifier and the peers whether their messages equal expected.json.
 """
 
 from __future__ import annotations
@@ -81,7 +81,25 @@ def _frictionless(folder: Path) -> tuple[Callable[[], object], Callable[[object]
     return lambda: validate(folder), check
 
 
-TOOLS = {"verifier": _verifier, "parse": _parse, "frictionless": _frictionless}
+def _peer(module: str) -> Callable[[Path], tuple[Callable[[], object], Callable[[object], dict]]]:
+    def make(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+        import importlib
+
+        from bench.peer_rules import messages
+        peer = importlib.import_module(f"bench.{module}")
+
+        def check(counts: object) -> dict:
+            expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+            diff = compare(messages(counts), expected)  # type: ignore[arg-type]
+            return {"check": "FAIL" if diff else "PASS", "diff": diff}
+
+        return lambda: peer.validate(folder), check
+
+    return make
+
+
+TOOLS = {"verifier": _verifier, "parse": _parse, "frictionless": _frictionless,
+         "polars": _peer("peer_polars"), "duckdb": _peer("peer_duckdb")}
 
 
 def measure(tool: str, folder: Path) -> dict[str, object]:
