@@ -46,6 +46,28 @@ def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], di
     return lambda: verify_folder(folder), check
 
 
+def _profile(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+    """The verifier on one thread, with its CPU seconds per phase (glue: what no phase holds)."""
+    import pyarrow as pa
+
+    from sds_core.verification import profile
+    from sds_core.verification.verify import verify_folder
+
+    def work() -> dict[str, float]:
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+        started = time.process_time()
+        profile.start()
+        try:
+            verify_folder(folder)
+        finally:
+            phases = profile.stop()
+        phases["glue"] = time.process_time() - started - sum(phases.values())
+        return phases
+
+    return work, lambda phases: {"phases": phases}
+
+
 def _parse(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
     import pyarrow as pa
     import pyarrow.csv as pa_csv
@@ -98,7 +120,7 @@ def _peer(module: str) -> Callable[[Path], tuple[Callable[[], object], Callable[
     return make
 
 
-TOOLS = {"verifier": _verifier, "parse": _parse, "frictionless": _frictionless,
+TOOLS = {"verifier": _verifier, "profile": _profile, "parse": _parse, "frictionless": _frictionless,
          "polars": _peer("peer_polars"), "duckdb": _peer("peer_duckdb")}
 
 

@@ -225,6 +225,29 @@ def targets(results: dict[Key, Runs], orders: list[str]) -> list[tuple[str, str,
     return rows
 
 
+PHASES = ("parse", "formats", "uniqueness", "references", "pairs", "glue")
+
+
+def profiles(scale: str, orders: list[str], repeat: int, seed: int) -> list[list[str]]:
+    """Rows of the profile table: the verifier's serial CPU seconds per phase, per order (the
+    lowest of `repeat` runs, the one least disturbed by other load), header first."""
+    rows = [["scale", "order", *PHASES, "total"]]
+    for order in orders:
+        folder = ensure_data(scale, order, seed)
+        best: dict[str, float] = {}
+        for _ in range(repeat):
+            outcome = run_child("profile", folder, 600)
+            if "error" in outcome:
+                print(f"  profile {scale} {order}: ERROR {outcome['error']}", flush=True)
+                break
+            phases = outcome["phases"]  # type: ignore[index]
+            for name in PHASES:
+                best[name] = min(best.get(name, float("inf")), float(phases[name]))
+        if best:
+            rows.append([scale, order, *(f"{best[n]:.2f}" for n in PHASES), f"{sum(best.values()):.2f}"])
+    return rows
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -300,11 +323,19 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(runs.diff))
         if runs.failure:
             print(f"\n{runs.scale} {runs.order} {runs.tool} failed: {runs.failure}")
+    profile_md = ""
+    if args.profile:
+        largest = max(scales, key=lambda s: SCALES[s].total_rows)
+        profile_rows = profiles(largest, orders, args.repeat, args.seed)
+        print(f"\nserial CPU seconds per phase (one thread, lowest of {args.repeat}):")
+        print(render_text(profile_rows))
+        profile_md = (f"\nSerial CPU seconds per phase (one thread, lowest of {args.repeat}):\n\n"
+                      f"{render_markdown(profile_rows)}\n")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
         f"Measured {datetime.date.today().isoformat()} on {machine()}, median of {args.repeat}, "
         f"with `{command.strip()}`.\n\n{render_markdown(rows)}\n\n"
-        f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n",
+        f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n{profile_md}",
         encoding="utf-8")
     print(f"\nwritten: {OUT.relative_to(ROOT)}")
     return 1 if any(r.check in ("FAIL", "ERROR") for r in results.values()) else 0
