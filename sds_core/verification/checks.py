@@ -119,7 +119,7 @@ class FileChecker:
         def show(kept: np.ndarray) -> list[str | None]:
             if column.kind is Kind.PASSWORD:
                 return [MASK] * len(kept)
-            return [shorten(v) for v in self.values_of(column).take(pa.array(kept)).to_pylist()]
+            return [shorten(v) for v in formats.take(self.values_of(column), kept).to_pylist()]
 
         return show
 
@@ -214,7 +214,7 @@ class FileChecker:
         ok[found] = target.well_formed[found_at[found]]
         rest = np.flatnonzero(~found)
         if len(rest):
-            ok[rest] = formats.well_formed(values.take(pa.array(rest)), column.kind, self.parsed.has_nul)
+            ok[rest] = formats.well_formed(formats.take(values, rest), column.kind, self.parsed.has_nul)
         return ok
 
     def report_formats(self, state: ColumnState) -> None:
@@ -224,7 +224,7 @@ class FileChecker:
         if self.options.replace_special_characters and state.column.name in self.spec.special_character_columns:
             candidates = np.flatnonzero(bad)
             if len(candidates):
-                repaired = formats.fixable(state.values.take(pa.array(candidates)), state.column.kind)
+                repaired = formats.fixable(formats.take(state.values, candidates), state.column.kind)
                 fixable[candidates[repaired]] = True
         column = state.column
         self.report(Code.INVALID_FORMAT, bad & ~fixable, state.header,
@@ -269,8 +269,8 @@ class FileChecker:
         text = f"{first.header} + {second.header}"
 
         def show(kept: np.ndarray) -> list[str | None]:
-            take = pa.array(kept)
-            pairs_shown = zip(first.values.take(take).to_pylist(), second.values.take(take).to_pylist())
+            pairs_shown = zip(formats.take(first.values, kept).to_pylist(),
+                              formats.take(second.values, kept).to_pylist())
             return [shorten(f"{x} + {y}") for x, y in pairs_shown]
 
         self.report(Code.DUPLICATE_VALUES, mask, text, (200,), show, severity=Severity.WARNING,
@@ -346,7 +346,7 @@ def _index_in(values: Values, keys: Values) -> np.ndarray:
     run_starts = np.concatenate(starts) if starts else np.empty(0, np.int64)
     # Files are often sorted by one column; when they are, look each run up once.
     if len(run_starts) < offset // 2:
-        found = _np(pc.index_in(values.take(pa.array(run_starts)), value_set=keys).fill_null(-1))
+        found = _np(pc.index_in(formats.take(values, run_starts), value_set=keys).fill_null(-1))
         return np.repeat(found, np.diff(np.append(run_starts, offset)))
     return _np(pc.index_in(values, value_set=keys).fill_null(-1))
 
@@ -397,7 +397,7 @@ def _repeated(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _key_codes(state: ColumnState, present: np.ndarray | None) -> np.ndarray:
     """Codes of a column's values at `present` (None: every row); reuses the reference lookup."""
     if state.found_at is None:
-        return _codes(state.values if present is None else state.values.take(pa.array(present)))
+        return _codes(state.values if present is None else formats.take(state.values, present))
     codes = state.found_at if present is None else state.found_at[present]
     absent = np.flatnonzero(codes < 0)
     if len(absent):
@@ -405,7 +405,7 @@ def _key_codes(state: ColumnState, present: np.ndarray | None) -> np.ndarray:
         if present is None:
             codes = codes.copy()
         rows = absent if present is None else present[absent]
-        local = _codes(state.values.take(pa.array(rows)))
+        local = _codes(formats.take(state.values, rows))
         codes[absent] = int(state.found_at.max(initial=-1)) + 1 + local
     return codes
 

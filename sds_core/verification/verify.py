@@ -22,6 +22,7 @@ from sds_core.verification.options import VerifyOptions
 from sds_core.verification.spec import FILES, FILES_BY_NAME, FileSpec
 
 READ_AHEAD = 1
+LAST = "studentenrollment.csv"
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
 REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
 FileData = bytes | bytearray | Callable[[], bytes | bytearray]
@@ -91,6 +92,9 @@ def verify_files(
             messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed))
         else:
             readable.append((spec, names[0]))
+    # The largest file (the enrollments) last: it is then read ahead while the small roster is
+    # checked, not while the students are, which keeps the two largest tables from meeting in memory.
+    readable.sort(key=lambda item: item[0].name == LAST)
     keys = KeyIndex()
     summaries: dict[str, FileSummary] = {}
     teacher_usernames: pa.Array | None = None
