@@ -337,6 +337,11 @@ def _codes(values: Values) -> np.ndarray:
 def _index_in(values: Values, keys: Values) -> np.ndarray:
     """Position of each value in `keys`, -1 where absent (one lookup per run of equal values)."""
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    sample = next((c for c in chunks if len(c) > 1), None)
+    if sample is not None:
+        head = sample.slice(0, _RUN_SAMPLE)
+        if _np(pc.not_equal(head[1:], head[:-1])).mean() > 0.5:  # no runs to speak of: skip the search
+            return _np(pc.index_in(values, value_set=keys).fill_null(-1))
     starts, offset = [], 0
     for chunk in chunks:
         if len(chunk):
@@ -351,6 +356,7 @@ def _index_in(values: Values, keys: Values) -> np.ndarray:
     return _np(pc.index_in(values, value_set=keys).fill_null(-1))
 
 
+_RUN_SAMPLE = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any run of keys over the slots
 
 
