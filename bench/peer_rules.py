@@ -92,13 +92,15 @@ def header_of(path: Path) -> list[str]:
 def fields_per_record(data: bytes) -> np.ndarray:
     """Fields of every record after the header, counted in the bytes (quotes respected)."""
     b = np.frombuffer(data, np.uint8)
-    outside = (np.cumsum(b == 34, dtype=np.uint8) & 1) == 0  # parity of the quotes so far
-    ends = np.flatnonzero((b == 10) & outside)
+    quotes = np.flatnonzero(b == 34)
+    ends = np.flatnonzero(b == 10)
+    commas = np.flatnonzero(b == 44)
+    if len(quotes):  # a separator after an odd number of quotes is inside a quoted value
+        ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
+        commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
     if len(b) and b[-1] != 10:
         ends = np.append(ends, len(b))
-    commas = np.flatnonzero((b == 44) & outside)
-    per_record = np.diff(np.searchsorted(commas, ends)) + 1
-    return per_record
+    return np.diff(np.searchsorted(commas, ends)) + 1
 
 
 def targets() -> dict[str, list[tuple[str, str]]]:
