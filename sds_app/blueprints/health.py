@@ -50,7 +50,7 @@ def _queue(account: StorageAccount) -> None:
 
 
 def _table(account: StorageAccount) -> None:
-    entities = account.tables.get_table_client(SYNC_ERRORS_TABLE).query_entities(
+    entities = account.table(SYNC_ERRORS_TABLE).query_entities(
         "PartitionKey eq 'health'", results_per_page=1, **_CALL
     )
     next(iter(entities.by_page()), None)

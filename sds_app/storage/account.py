@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from azure.data.tables import TableServiceClient
+from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, LinearRetry
 from azure.storage.queue import LinearRetry as QueueLinearRetry
 from azure.storage.queue import QueueServiceClient
@@ -70,6 +71,8 @@ class StorageAccount:
 
     def __init__(self, config: StorageConfig) -> None:
         self.config = config
+        self._table_clients: dict[str, TableClient] = {}
+        self._table_lock = threading.Lock()
 
     def _storage_options(self, retry: type) -> dict[str, object]:
         return {"transport": DeadlineTransport(), "retry_policy": retry(**BLOB_QUEUE_RETRY)}
@@ -120,3 +123,26 @@ class StorageAccount:
         return TableServiceClient(
             endpoint=self.config.table_uri, credential=self.credential, **self._table_options()
         )
+
+    def table(self, name: str) -> TableClient:
+        """The client of one table, made once, with a pipeline of its own.
+
+        `TableServiceClient.get_table_client` builds a pipeline over the service's policy objects
+        and re-links their `next` one by one: a request in flight on another thread meanwhile can
+        reach a half-linked policy (AttributeError: no attribute 'next'). Clients of their own,
+        each built once, share nothing to re-link.
+        """
+        with self._table_lock:
+            client = self._table_clients.get(name)
+            if client is None:
+                if self.config.connection_string:
+                    client = TableClient.from_connection_string(
+                        self.config.connection_string, table_name=name, **self._table_options()
+                    )
+                else:
+                    client = TableClient(
+                        endpoint=self.config.table_uri, table_name=name, credential=self.credential,
+                        **self._table_options(),
+                    )
+                self._table_clients[name] = client
+            return client

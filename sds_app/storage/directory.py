@@ -174,11 +174,11 @@ class TableDirectory:
     @property
     def table(self) -> TableClient:
         """The registry table's client (the profiles and their layouts)."""
-        return self.account.tables.get_table_client(self.table_name)
+        return self.account.table(self.table_name)
 
     def shard(self, kind: str, digit: str) -> TableClient:
         """The client of the table holding the rows of `kind` whose id starts with `digit`."""
-        return self.account.tables.get_table_client(f"{self.table_name}{kind}{digit}")
+        return self.account.table(f"{self.table_name}{kind}{digit}")
 
     def _shard_of(self, entity: Mapping[str, Any]) -> TableClient:
         return self.shard(entity["PartitionKey"].partition(SEPARATOR)[0], entity["RowKey"][0])

@@ -49,7 +49,7 @@ def purge_profile_partitions(account: StorageAccount, profile_id: str) -> None:
     """Entities with PartitionKey = profileId in every sds* table (sync errors included)."""
     for table in account.tables.list_tables():
         if table.name.lower().startswith(TABLE_PREFIX):
-            delete_partition(account.tables.get_table_client(table.name), profile_id)
+            delete_partition(account.table(table.name), profile_id)
 
 
 # Later issues append their steps (e.g. synced directory entries kept under other keys).

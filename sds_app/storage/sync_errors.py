@@ -58,7 +58,7 @@ class SyncErrorStore:
     """list/count/add_many/clear of one profile's sync errors, ordered by error id."""
 
     def __init__(self, account: StorageAccount) -> None:
-        self.table: TableClient = account.tables.get_table_client(SYNC_ERRORS_TABLE)
+        self.table: TableClient = account.table(SYNC_ERRORS_TABLE)
 
     def _query(self, profile_id: str, select: list[str] | None = None) -> Iterator[dict[str, Any]]:
         return self.table.query_entities(

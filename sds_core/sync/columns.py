@@ -54,9 +54,9 @@ def _from_bytes(file_name: str, data: bytes | bytearray) -> FileColumns:
     layout = analyse_header(FILES_BY_NAME[file_name], parsed.header, VerifyOptions())
     table = parsed.table
     columns = {
-        name: _whole(table.column(index))
+        name: _whole(parsed.column(index))
         for name, index in layout.positions.items()
-        if index < table.num_columns
+        if f"f{index}" in table.column_names
     }
     numbers = parsed.rows.of(np.arange(table.num_rows, dtype=np.int64))
     return FileColumns(columns, numbers)

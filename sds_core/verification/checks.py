@@ -125,7 +125,7 @@ class FileChecker:
 
     def values_of(self, column: Column) -> pa.ChunkedArray:
         """The column's values (chunked as parsed: combining them would copy the column)."""
-        return self.parsed.table.column(self.layout.positions[column.name])
+        return self.parsed.column(self.layout.positions[column.name])
 
     def field_order(self, column: Column, code: Code) -> tuple:
         """Sort key of a field message: field position in the specification, then kind."""
@@ -317,10 +317,11 @@ class FileChecker:
             verdicts = state.well_formed
         else:
             verdicts = formats.well_formed(values, column.kind, self.parsed.has_nul)
-        extra = [r.fields[position] for r in self.parsed.ragged if len(r.fields) > position]
-        if not extra:
+        if not len(self.parsed.ragged):
             return Keys(values, verdicts)
-        extra_values = pa.array(extra, pa.string())
+        extra_values = self.parsed.ragged.fields_at(position)
+        if not len(extra_values):
+            return Keys(values, verdicts)
         extra_verdicts = formats.well_formed(extra_values, column.kind, self.parsed.has_nul)
         chunks = [*values.chunks, extra_values]
         return Keys(pa.chunked_array(chunks, pa.string()), np.concatenate([verdicts, extra_verdicts]))

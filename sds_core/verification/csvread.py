@@ -19,11 +19,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from sds_core.verification.spec import FILES
+
 BOM = codecs.BOM_UTF8
 _NON_SPACE = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 _BLANK_LINE = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?=[\r\n])")
 _BLOCK_SIZE = 4 << 20
 _MAX_LINES_LOCATED = 32
+_RAGGED_CHUNK = 1 << 16
+# pyarrow hands each invalid row to Python (about 10 us each, twice when the rows need numbers):
+# beyond this many the csv module reads the file faster.
+_MAX_ARROW_RAGGED = 10_000
+# A spreadsheet's width. pyarrow's tokenizer needs memory per column (1M columns: 3.5 GB), so a
+# wider file is read by the csv module keeping only the columns the SDS format names.
+MAX_PARSED_COLUMNS = 16_384
+# SDS headers are a few hundred bytes. A longer first record is not read at all, so a header line
+# of hundreds of megabytes costs what reading its first 16 MiB costs.
+MAX_HEADER_BYTES = 16 << 20
+_SDS_HEADERS = frozenset(c.header(uk).strip().casefold() for f in FILES for c in f.columns for uk in (False, True))
 
 # A field may legitimately be huge (a 10 MB value is reported, not fatal); csv's default cap is 128 KiB.
 csv.field_size_limit(sys.maxsize)
@@ -35,6 +48,67 @@ class RaggedRow:
 
     row: int
     fields: list[str]
+
+
+class RaggedRows:
+    """The ragged rows of a file, kept compactly (row numbers and raw texts) however many there are."""
+
+    def __init__(self, rows: np.ndarray, texts: pa.ChunkedArray, quotes: bool) -> None:
+        self.rows = rows
+        self.texts = texts
+        self.quotes = quotes
+
+    @classmethod
+    def none(cls) -> RaggedRows:
+        """No ragged rows."""
+        return cls(np.empty(0, np.int64), pa.chunked_array([], pa.string()), False)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.first(len(self)))
+
+    def first(self, count: int) -> list[RaggedRow]:
+        """The first rows, split into fields."""
+        texts = self.texts.slice(0, count).to_pylist()
+        return [RaggedRow(int(row), _split_record(text)) for row, text in zip(self.rows[:count], texts)]
+
+    def fields_at(self, position: int) -> pa.Array:
+        """The values at a field position of the rows that reach it."""
+        if self.quotes:
+            values = [f[position] for f in map(_split_record, self.texts.to_pylist()) if len(f) > position]
+            return pa.array(values, pa.string())
+        split = pc.split_pattern(self.texts, ",")
+        reaching = pc.greater(pc.list_value_length(split), position)
+        return pc.list_element(split.filter(reaching), position).combine_chunks()
+
+
+class _RaggedCollector:
+    """pyarrow's invalid-row handler: skips the row, keeps its number and text in compact chunks."""
+
+    def __init__(self) -> None:
+        self.numbers: list[int | None] = []
+        self.texts: list[str] = []
+        self.chunks: list[pa.Array] = []
+        self.count = 0
+
+    def __call__(self, row: pa_csv.InvalidRow) -> str:
+        if self.count == _MAX_ARROW_RAGGED:
+            return "error"  # read by the csv module instead (see parse_csv)
+        self.numbers.append(row.number)
+        self.texts.append(row.text)
+        self.count += 1
+        if len(self.texts) == _RAGGED_CHUNK:
+            self.chunks.append(pa.array(self.texts, pa.string()))
+            self.texts = []
+        return "skip"
+
+    def unnumbered(self) -> bool:
+        return None in self.numbers
+
+    def all_texts(self) -> pa.ChunkedArray:
+        return pa.chunked_array([*self.chunks, pa.array(self.texts, pa.string())], pa.string())
 
 
 @dataclass
@@ -61,10 +135,14 @@ class ParsedCsv:
     header: list[str] = field(default_factory=list)
     table: pa.Table | None = None
     rows: RowNumbers = field(default_factory=RowNumbers)
-    ragged: list[RaggedRow] = field(default_factory=list)
+    ragged: RaggedRows = field(default_factory=RaggedRows.none)
     has_quotes: bool = False
     has_nul: bool = False
     line_breaks_possible: bool = False
+
+    def column(self, position: int) -> pa.ChunkedArray:
+        """The values of the header's column at a position."""
+        return self.table.column(f"f{position}")
 
     @property
     def row_count(self) -> int:
@@ -81,22 +159,27 @@ def parse_csv(data: bytes | bytearray) -> ParsedCsv:
     body = memoryview(data)[start:]
     try:
         header = _read_header(body)
+        if header is None:
+            return ParsedCsv(problem="headerTooLong")
         parsed = ParsedCsv(header=header, has_quotes=b'"' in data, has_nul=b"\x00" in data)
-        table, ragged = _parse_with_arrow(body, len(header), parsed.has_quotes, not data.isascii())
+        if len(header) > MAX_PARSED_COLUMNS:
+            table, ragged = _parse_wide(body, header, parsed.has_quotes)
+        else:
+            table, ragged = _parse_with_arrow(body, len(header), parsed.has_quotes, not data.isascii())
     except (pa.ArrowInvalid, UnicodeDecodeError):
         # pyarrow refuses bytes that are not UTF-8 and a few malformed layouts: tell them apart.
         invalid = _first_invalid_utf8(data)
         if invalid is not None:
             return ParsedCsv(problem="notUtf8", invalid_line=data.count(b"\n", 0, invalid) + 1)
-        table, ragged = _parse_with_stdlib(body, len(header))
+        table, ragged = _parse_with_stdlib(body, len(header), b'"' in data)
     records = table.num_rows + len(ragged)
     if parsed.has_quotes:
         parsed.line_breaks_possible = max(data.count(b"\n", start), data.count(b"\r", start)) > records
-    table, blank = _drop_blank_lines(table.slice(1), data, start, ragged, parsed.has_quotes)
+    table, blank = _drop_blank_lines(table.slice(1), data, start, ragged.rows, parsed.has_quotes)
     parsed.table = table
-    parsed.ragged = [RaggedRow(r.row + leading, r.fields) for r in ragged]
-    skipped = sorted([r.row for r in parsed.ragged] + [b + leading for b in blank])
-    parsed.rows = RowNumbers(first_data_row=leading + 2, skipped=np.array(skipped, dtype=np.int64))
+    parsed.ragged = RaggedRows(ragged.rows + leading, ragged.texts, ragged.quotes)
+    skipped = np.sort(np.concatenate([parsed.ragged.rows, np.array(blank, dtype=np.int64) + leading]))
+    parsed.rows = RowNumbers(first_data_row=leading + 2, skipped=skipped)
     return parsed
 
 
@@ -110,7 +193,7 @@ def _skip_blank_lines(data: bytes, start: int) -> tuple[int, int]:
 
 
 def _drop_blank_lines(
-    table: pa.Table, data: bytes, start: int, ragged: list[RaggedRow], quotes: bool
+    table: pa.Table, data: bytes, start: int, ragged: np.ndarray, quotes: bool
 ) -> tuple[pa.Table, list[int]]:
     """Remove the rows that were blank lines; return their row numbers (header = 1)."""
     if table.num_rows == 0:
@@ -122,7 +205,7 @@ def _drop_blank_lines(
             return table, []
     # An all-empty row is a blank line or a row of empty fields (",,"): only the bytes can tell.
     candidates = np.flatnonzero(empty)
-    records = RowNumbers(2, np.array([r.row for r in ragged], dtype=np.int64)).of(candidates)
+    records = RowNumbers(2, ragged).of(candidates)
     is_blank = np.isin(records, _blank_records(data, start, quotes))
     if not is_blank.any():
         return table, []
@@ -158,10 +241,11 @@ def _first_invalid_utf8(data: bytes) -> int | None:
     return None
 
 
-def _read_header(body: memoryview) -> list[str]:
-    """The first record's fields."""
+def _read_header(body: memoryview) -> list[str] | None:
+    """The first record's fields; None when it is longer than MAX_HEADER_BYTES."""
     size = 1 << 16
     while True:
+        size = min(size, MAX_HEADER_BYTES + 1)
         complete = size >= len(body)
         text = codecs.getincrementaldecoder("utf-8")().decode(bytes(body[:size]), final=complete)
         records = csv.reader(io.StringIO(text, newline=""), strict=False)
@@ -169,15 +253,13 @@ def _read_header(body: memoryview) -> list[str]:
         # A record is known to be whole once another one follows it, or at the end of the file.
         if complete or next(records, None) is not None:
             return record
+        if size == MAX_HEADER_BYTES + 1:
+            return None
         size *= 4
 
 
 def _arrow_options(columns: int, newlines_in_values: bool, check_utf8: bool, threads: bool, block_size: int,
-                   ragged: list) -> dict:
-    def on_invalid_row(row: pa_csv.InvalidRow) -> str:
-        ragged.append(row)
-        return "skip"
-
+                   on_invalid_row: _RaggedCollector) -> dict:
     names = [f"f{i}" for i in range(columns)]
     return dict(
         read_options=pa_csv.ReadOptions(
@@ -197,12 +279,12 @@ def _arrow_options(columns: int, newlines_in_values: bool, check_utf8: bool, thr
     )
 
 
-def _parse_with_arrow(body: memoryview, columns: int, quotes: bool, check_utf8: bool) -> tuple[pa.Table, list[RaggedRow]]:
+def _parse_with_arrow(body: memoryview, columns: int, quotes: bool, check_utf8: bool) -> tuple[pa.Table, RaggedRows]:
     """Parse with pyarrow; rows with a wrong field count come back separately, numbered."""
     block_size = _BLOCK_SIZE
     threads = True
     while True:
-        invalid: list[pa_csv.InvalidRow] = []
+        invalid = _RaggedCollector()
         options = _arrow_options(columns, quotes, check_utf8, threads, block_size, invalid)
         try:
             table = pa_csv.read_csv(pa.BufferReader(pa.py_buffer(body)), **options)
@@ -214,14 +296,19 @@ def _parse_with_arrow(body: memoryview, columns: int, quotes: bool, check_utf8: 
             raise
         if table.num_columns != columns or table.num_rows == 0:
             raise pa.ArrowInvalid("pyarrow and the csv module disagree on the header")
-        numbers = [r.number for r in invalid]
-        if None in numbers:
-            numbers = None if quotes else _locate_lines(body, [r.text for r in invalid])
+        texts = invalid.all_texts()
+        numbers = invalid.numbers
+        if invalid.unnumbered():
+            few = not quotes and len(texts) <= _MAX_LINES_LOCATED
+            numbers = _locate_lines(body, texts.to_pylist()) if few else None
         if numbers is None:
             threads = False  # only a serial parse numbers the invalid rows
             continue
-        ragged = [RaggedRow(n, _split_record(r.text)) for n, r in zip(numbers, invalid)]
-        return table, sorted(ragged, key=lambda r: r.row)
+        rows = np.array(numbers, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        if len(rows) and not np.all(order == np.arange(len(rows))):
+            rows, texts = rows[order], pa.chunked_array([texts.take(pa.array(order))])
+        return table, RaggedRows(rows, texts, quotes)
 
 
 def _locate_lines(body: memoryview, texts: list[str]) -> list[int] | None:
@@ -256,24 +343,75 @@ def _locate_lines(body: memoryview, texts: list[str]) -> list[int] | None:
     return [lines[next(taken[text])] for text in texts]
 
 
-def _parse_with_stdlib(body: memoryview, columns: int) -> tuple[pa.Table, list[RaggedRow]]:
+def _parse_with_stdlib(body: memoryview, columns: int, quotes: bool) -> tuple[pa.Table, RaggedRows]:
     """Parse with the csv module: slower, but accepts whatever pyarrow refuses."""
+    return _parse_with_csv_module(body, columns, list(range(columns)), quotes)
+
+
+def _parse_wide(body: memoryview, header: list[str], quotes: bool) -> tuple[pa.Table, RaggedRows]:
+    """A file wider than a spreadsheet: the csv module, keeping the SDS columns only."""
+    kept = [i for i, name in enumerate(header) if name.strip().casefold() in _SDS_HEADERS]
+    return _parse_with_csv_module(body, len(header), kept, quotes)
+
+
+class _Chunked:
+    """A growing column of strings, moved into Arrow every so many values to stay compact."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.chunks: list[pa.Array] = []
+
+    def append(self, value: str) -> None:
+        self.values.append(value)
+        if len(self.values) == _RAGGED_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        self.chunks.append(pa.array(self.values, pa.string()))
+        self.values = []
+
+    def array(self) -> pa.ChunkedArray:
+        self.flush()
+        return pa.chunked_array(self.chunks, pa.string())
+
+
+def _parse_with_csv_module(
+    body: memoryview, columns: int, kept: list[int], quotes: bool
+) -> tuple[pa.Table, RaggedRows]:
+    """The header row and the data rows' values of the kept columns; ragged rows kept as texts.
+
+    Without quotes in the file a ragged row's text is its line, and splits at commas.
+    """
     text = bytes(body).decode("utf-8")
-    values: list[list[str]] = [[] for _ in range(columns)]
-    ragged: list[RaggedRow] = []
-    record = 0
-    for fields in csv.reader(io.StringIO(text, newline=""), strict=False):
-        record += 1
+    values = [_Chunked() for _ in kept]
+    ragged_rows: list[int] = []
+    ragged_texts = _Chunked()
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="")
+    rows = 0
+    for record, fields in enumerate(csv.reader(io.StringIO(text, newline=""), strict=False), 1):
         if not fields:
             fields = [""] * columns  # a blank line, as pyarrow reads it
         if len(fields) != columns:
-            ragged.append(RaggedRow(record, fields))
+            ragged_rows.append(record)
+            if quotes:
+                line.seek(0)
+                line.truncate()
+                writer.writerow(fields[:MAX_PARSED_COLUMNS])
+                ragged_texts.append(line.getvalue())
+            else:
+                ragged_texts.append(",".join(fields[:MAX_PARSED_COLUMNS]))
             continue
-        for column, value in zip(values, fields):
-            column.append(value)
-    names = [f"f{i}" for i in range(columns)]
-    return pa.table({n: pa.array(v, pa.string()) for n, v in zip(names, values)}), ragged
+        rows += 1
+        for column, position in zip(values, kept):
+            column.append(fields[position])
+    del text
+    ragged = RaggedRows(np.array(ragged_rows, dtype=np.int64), ragged_texts.array(), quotes)
+    if not kept:  # the table still needs its rows: an empty column stands for them
+        return pa.table({"rows": pa.array([""] * rows, pa.string())}), ragged
+    return pa.table({f"f{i}": v.array() for i, v in zip(kept, values)}), ragged
 
 
 def _split_record(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text, newline="")), [])
+

@@ -8,6 +8,10 @@ from sds_core.verification.messages import Code, Message, Row, render
 from sds_core.verification.options import VerifyOptions
 from sds_core.verification.spec import UK_MARKERS, US_MARKERS, Column, FileSpec
 
+# A header is the uploader's text: its messages are bounded however wide or long it is.
+MAX_UNKNOWN_COLUMN_MESSAGES = 50
+MAX_ECHOED_CHARS = 100
+
 
 @dataclass
 class Layout:
@@ -24,6 +28,13 @@ class Layout:
 
 def _loose(text: str) -> str:
     return text.strip().casefold()
+
+
+def echoed(text: str) -> str:
+    """Header text as a message quotes it: cut, with its true length, when it is long."""
+    if len(text) <= MAX_ECHOED_CHARS:
+        return text
+    return f"{text[:MAX_ECHOED_CHARS]}… ({len(text):,} characters)"
 
 
 def is_uk(header: list[str]) -> bool:
@@ -44,7 +55,7 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
     layout = Layout(uk=is_uk(header))
     by_exact = {layout.header(c): c for c in spec.columns}
     by_loose = {_loose(layout.header(c)): c for c in spec.columns}
-    miswritten: list[tuple[Column, str, int]] = []
+    miswritten: dict[str, tuple[Column, str, int]] = {}
     repeated: dict[str, int] = {}
     unknown: list[tuple[str, int]] = []
     for index, text in enumerate(header):
@@ -55,34 +66,53 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
             else:
                 layout.positions[column.name] = index
         elif _loose(text) in by_loose:
-            miswritten.append((by_loose[_loose(text)], text, index))
+            column = by_loose[_loose(text)]
+            miswritten.setdefault(column.name, (column, text, index))  # once per column
         else:
             unknown.append((text, index))
 
-    def message(code: Code, column: Column | None, text: str, index: int | None, **extra: str) -> None:
+    def message(code: Code, column: Column | None, text: str, index: int | None, given: str | None = None) -> None:
         position = spec.position(column.name) if column else index
+        quoted = {"given": echoed(given)} if given is not None else {}
         layout.messages.append(
             Message(
                 code=code,
                 file_name=spec.name,
-                description=render(code, field=text, **extra),
-                field=text,
+                description=render(code, field=echoed(text), **quoted),
+                field=echoed(text),
                 total=1,
-                rows=[Row(row=1, column=text, value=extra.get("given", text))],
+                rows=[Row(row=1, column=echoed(text), value=echoed(given if given is not None else text))],
                 order=(code.rank, position),
             )
         )
 
-    miswritten_names = {c.name for c, _, _ in miswritten}
+    miswritten_names = set(miswritten)
     for column in spec.columns:
         if column.name not in layout.positions and column.name not in miswritten_names:
             if required(spec, column, options):
                 message(Code.MISSING_HEADER_FIELD, column, layout.header(column), None)
-    for column, text, index in miswritten:
+    for column, text, index in miswritten.values():
         message(Code.HEADER_FIELD_CASE, column, layout.header(column), index, given=text)
     for name in repeated:
         column = spec.column(name)
         message(Code.DUPLICATE_HEADER_FIELD, column, layout.header(column), None)
-    for text, index in unknown:
+    for text, index in unknown[:MAX_UNKNOWN_COLUMN_MESSAGES]:
         message(Code.UNKNOWN_COLUMN, None, text, index)
+    if len(unknown) > MAX_UNKNOWN_COLUMN_MESSAGES:
+        layout.messages.append(_more_unknown_columns(spec, unknown[MAX_UNKNOWN_COLUMN_MESSAGES:], options))
     return layout
+
+
+def _more_unknown_columns(spec: FileSpec, rest: list[tuple[str, int]], options: VerifyOptions) -> Message:
+    """One Warning for the unknown columns beyond the first ones, naming them in its rows."""
+    text = f"and {len(rest):,} more columns"
+    return Message(
+        code=Code.UNKNOWN_COLUMN,
+        file_name=spec.name,
+        description=render(Code.UNKNOWN_COLUMN, field=text),
+        field=text,
+        total=len(rest),
+        rows=[Row(row=1, column=None, value=echoed(name), note=f"column {index + 1}")
+              for name, index in rest[: options.detail_rows_per_message]],
+        order=(Code.UNKNOWN_COLUMN.rank, rest[0][1]),
+    )

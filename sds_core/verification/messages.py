@@ -37,6 +37,7 @@ class Code(StrEnum):
     REFERENCE_NOT_FOUND = "referenceNotFound"
     SPECIAL_CHARACTERS = "specialCharacters"
     USERNAME_ALSO_TEACHER = "usernameAlsoTeacher"
+    HEADER_TOO_LONG = "headerTooLong"
 
     @property
     def rank(self) -> int:
@@ -64,6 +65,7 @@ TEMPLATES: dict[Code, str] = {
     Code.REFERENCE_NOT_FOUND: "{n} row(s) have referenced data not found in source. Field - {field}",
     Code.SPECIAL_CHARACTERS: "{n} row(s) have characters that will be replaced with _ in the field - {field}",
     Code.USERNAME_ALSO_TEACHER: "{n} row(s) have a Username that is also used in teacher.csv",
+    Code.HEADER_TOO_LONG: "The header is longer than {limit} bytes and the file was not read.",
 }
 
 SEVERITIES: dict[Code, Severity] = {

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 
 from sds_core.verification import profile
-from sds_core.verification.checks import FileChecker, KeyIndex, shorten
-from sds_core.verification.csvread import ParsedCsv, parse_csv
+from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
+from sds_core.verification.csvread import MAX_HEADER_BYTES, ParsedCsv, parse_csv
 from sds_core.verification.header import analyse_header
 from sds_core.verification.memory import release_unused, use_lean_allocator
 from sds_core.verification.messages import Code, Message, Row, Severity, render
@@ -176,6 +176,9 @@ def _check_file(
     """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
     if parsed.problem == "empty":
         return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, size, 0, None), None
+    if parsed.problem == "headerTooLong":
+        message = _file_message(Code.HEADER_TOO_LONG, spec.name, limit=f"{MAX_HEADER_BYTES:,}")
+        return [message], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
         message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
         return [message], FileSummary(uploaded_name, size, 0, None), None
@@ -202,19 +205,32 @@ def _check_file(
 
 def _ragged_message(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:
     width = len(parsed.header)
+    passwords = [i for i, text in enumerate(parsed.header) if text.strip().casefold() == "password"]
     rows = [
-        Row(r.row, None, shorten(",".join(r.fields)), f"{len(r.fields)} fields, the header has {width}")
-        for r in parsed.ragged[: options.detail_rows_per_message]
+        Row(r.row, None, shorten(",".join(_masked(r.fields, passwords, width))),
+            f"{len(r.fields)} fields, the header has {width}")
+        for r in parsed.ragged.first(options.detail_rows_per_message)
     ]
     total = len(parsed.ragged)
     return Message(code=Code.RAGGED_ROWS, file_name=spec.name, description=render(Code.RAGGED_ROWS, n=total),
                    total=total, rows=rows, order=(Code.RAGGED_ROWS.rank,))
 
 
+def _masked(fields: list[str], passwords: list[int], width: int) -> list[str]:
+    """A ragged row's fields with every one that may be a Password masked.
+
+    Fields missing or added before the Password column shift it by up to the difference in
+    counts, so every position it may have moved to is masked.
+    """
+    shift = abs(len(fields) - width)
+    hidden = {p + d for p in passwords for d in range(-shift, shift + 1)}
+    return [MASK if i in hidden and value else value for i, value in enumerate(fields)]
+
+
 def _too_many_rows(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:
     limit = options.max_rows_per_file
     table_rows = parsed.rows.of(np.arange(parsed.table.num_rows))
-    every = np.sort(np.concatenate([table_rows, np.array([r.row for r in parsed.ragged], dtype=np.int64)]))
+    every = np.sort(np.concatenate([table_rows, parsed.ragged.rows]))
     beyond = every[limit:]
     return Message(
         code=Code.TOO_MANY_ROWS,

@@ -18,9 +18,10 @@ from sds_app.blueprints import directory, verification
 from sds_app.blueprints import profiles as api
 from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.deadlines import DeadlineTransport
+from sds_app.storage.names import data_prefix
 from sds_app.storage.profiles import STATE_CONTAINER, ProfileStore, record_name
 from tests.app.fixtures import AppEnv
-from tests.app.flow import CSV_PROFILE, create_profile, deliver, start, upload_and_verify, upload_url
+from tests.app.flow import CSV_PROFILE, create_profile, deliver, report, start, upload_and_verify, upload_url
 from tests.app.helpers import BASE, ROOT, Answer, call, envelope, request
 from tests.app.test_directory_worker import sample_bytes
 
@@ -125,6 +126,38 @@ def test_a_gzip_encoded_upload_is_verified_as_its_stored_bytes(app_env: AppEnv) 
             "description": "The file is not UTF-8 encoded (first invalid byte on line 1).",
         }],
     })
+
+
+# --- small uploads, small answers ---------------------------------------------------------------
+
+
+def test_a_wide_header_and_ragged_passwords_give_small_answers_without_secrets(app_env: AppEnv) -> None:
+    profile_id = create_profile(app_env)
+    files = sample_bytes(SAMPLE)
+    lines = files["Student.csv"].decode().splitlines()
+    extra = [f"column-{i}" for i in range(100_000)]
+    rows = [line + ",Pw-ok" + "," * len(extra) for line in lines[1:]]
+    rows.append(lines[1] + ",Secret-1" + "," * len(extra) + ",one-too-many")
+    files["Student.csv"] = "\r\n".join([lines[0] + ",Password," + ",".join(extra), *rows]).encode() + b"\r\n"
+    upload_and_verify(app_env, profile_id, files)
+    answer = start(app_env, profile_id)
+    unknown = "The column is not part of the SDS format and was ignored - {}"
+    assert (answer.status, answer.json) == (400, {
+        "@odata.context": f"{BASE}/$metadata#education/Collection(microsoft.graph.verificationMessage)",
+        "value": [
+            *({"type": "Warning", "fileName": "student.csv", "description": unknown.format(n)} for n in extra[:50]),
+            {"type": "Warning", "fileName": "student.csv", "description": unknown.format("and 99,950 more columns")},
+            {"type": "Error", "fileName": "student.csv",
+             "description": "1 row(s) have a number of fields different from the header"},
+        ],
+    })
+    assert len(answer.raw) < 16 * 1024
+    state = app_env.account.blobs.get_container_client(STATE_CONTAINER)
+    stored = sum(b.size for b in state.list_blobs(name_starts_with=data_prefix(profile_id)))
+    assert stored < 512 * 1024
+    for query in ("", "?$format=csv", "?$format=html"):
+        shown = report(app_env, profile_id, query)
+        assert (shown.status, b"Secret" in shown.raw, len(shown.raw) < 2 * 1024 * 1024) == (200, False, True)
 
 
 # --- numbers, tokens and bodies out of range ------------------------------------------------------
