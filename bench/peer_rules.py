@@ -114,4 +114,3 @@ def messages(counts: Counts) -> list[dict[str, str]]:
     return [m for _, m in sorted(keyed, key=lambda km: km[0])]
 
 
-__all__ = ["COLUMNS", "FILES", "REQUIRED", "STUDENT", "TEACHER", "UNIQUE"]

@@ -75,7 +75,7 @@ class Runs:
         return "FAIL" if "FAIL" in self.checks else ("PASS" if self.checks else "")
 
 
-def ensure_data(scale: str, order: str, seed: int) -> Path:
+def ensure_data(scale: str, seed: int, order: str = "section") -> Path:
     """The folder of a scale's files in one row order, generated when absent or made by another
     generator version."""
     folder = DATA_DIR / f"{scale}-{order}"
@@ -155,7 +155,7 @@ def plan(scales: list[str], orders: list[str], tools: list[str]) -> list[Key]:
 
 def measure_all(triples: list[Key], repeat: int, seed: int) -> dict[Key, Runs]:
     """Every measurement, repeats interleaved so that drift in the machine's load spreads evenly."""
-    folders = {(s, o): ensure_data(s, o, seed) for s, o in dict.fromkeys((s, o) for s, o, _ in triples)}
+    folders = {(s, o): ensure_data(s, seed, o) for s, o in dict.fromkeys((s, o) for s, o, _ in triples)}
     results = {key: Runs(*key) for key in triples}
     for round_ in range(repeat):
         for scale, order, tool in triples:
@@ -233,7 +233,7 @@ def profiles(scale: str, orders: list[str], repeat: int, seed: int) -> list[list
     lowest of `repeat` runs, the one least disturbed by other load), header first."""
     rows = [["scale", "order", *PHASES, "total"]]
     for order in orders:
-        folder = ensure_data(scale, order, seed)
+        folder = ensure_data(scale, seed, order)
         best: dict[str, float] = {}
         for _ in range(repeat):
             outcome = run_child("profile", folder, 600)
