@@ -39,6 +39,13 @@ param sdsInlineVerifyMaxBytes string = '268435456'
 @description('SDS_UPLOAD_URL_TTL_MINUTES: lifetime of an upload URL.')
 param sdsUploadUrlTtlMinutes string = '60'
 
+@description('SDS_SYNC_TARGET: directory (the app\'s tables), schoolDataSync (the tenant\'s new School Data Sync) or directory,schoolDataSync. With schoolDataSync, scripts/graph-permissions.* grants (or prints for an admin) the Microsoft Graph permissions of the app\'s identity.')
+@allowed(['directory', 'schoolDataSync', 'directory,schoolDataSync'])
+param sdsSyncTarget string = 'directory'
+
+@description('SDS_GRAPH_ENDPOINT: Microsoft Graph (national clouds have their own).')
+param sdsGraphEndpoint string = 'https://graph.microsoft.com'
+
 @description('Most instances the app may scale out to.')
 param maximumInstanceCount string = '40'
 
@@ -144,6 +151,11 @@ module api 'app/api.bicep' = {
       SDS_DETAIL_ROWS_PER_MESSAGE: sdsDetailRowsPerMessage
       SDS_INLINE_VERIFY_MAX_BYTES: sdsInlineVerifyMaxBytes
       SDS_UPLOAD_URL_TTL_MINUTES: sdsUploadUrlTtlMinutes
+      SDS_SYNC_TARGET: sdsSyncTarget
+      SDS_GRAPH_ENDPOINT: sdsGraphEndpoint
+      // Graph tokens from the app's user-assigned identity (azure-identity DefaultAzureCredential).
+      SDS_GRAPH_AUTH: 'default'
+      AZURE_CLIENT_ID: identity.outputs.clientId
     }
   }
 }
@@ -166,3 +178,6 @@ output AZURE_FUNCTION_APP_NAME string = api.outputs.name
 output SERVICE_API_URI string = api.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output SDS_UPLOADS_SYSTEM_TOPIC_NAME string = events.outputs.name
+// For scripts/graph-permissions.*: whom the Microsoft Graph application permissions are granted to.
+output SDS_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output SDS_SYNC_TARGET string = sdsSyncTarget

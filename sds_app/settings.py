@@ -11,6 +11,49 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 UPLOAD_CONTAINER = "sds-uploads"
 SYNC_QUEUE = "sds-sync"
 SYNC_POISON_QUEUE = "sds-sync-poison"
+TARGET_DIRECTORY = "directory"
+TARGET_SCHOOL_DATA_SYNC = "schoolDataSync"
+_TARGETS = {t.lower(): t for t in (TARGET_DIRECTORY, TARGET_SCHOOL_DATA_SYNC)}
+GRAPH_AUTH_MODES = ("default", "none")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app does not take: the app refuses to run rather than guess."""
+
+
+def parse_sync_target(value: str | None) -> frozenset[str]:
+    """SDS_SYNC_TARGET: `directory`, `schoolDataSync` or both, comma-separated, any order or case."""
+    if value is None or not value.strip():
+        return frozenset({TARGET_DIRECTORY})
+    names = [part.strip() for part in value.split(",")]
+    unknown = [n for n in names if n.lower() not in _TARGETS]
+    if unknown or not names:
+        raise SettingsError(
+            f"SDS_SYNC_TARGET={value!r} is not valid: use directory, schoolDataSync or "
+            "directory,schoolDataSync"
+        )
+    return frozenset(_TARGETS[n.lower()] for n in names)
+
+
+def parse_graph_auth(value: str | None) -> str:
+    """SDS_GRAPH_AUTH: `default` (azure-identity) or `none` (no Authorization header)."""
+    mode = (value or "default").strip().lower() or "default"
+    if mode not in GRAPH_AUTH_MODES:
+        raise SettingsError(f"SDS_GRAPH_AUTH={value!r} is not valid: use default or none")
+    return mode
+
+
+def parse_graph_endpoint(value: str | None) -> str:
+    """SDS_GRAPH_ENDPOINT: an absolute http(s) URL without a path, default Microsoft Graph."""
+    from urllib.parse import urlsplit
+
+    endpoint = (value or "").strip().rstrip("/") or "https://graph.microsoft.com"
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query:
+        raise SettingsError(
+            f"SDS_GRAPH_ENDPOINT={value!r} is not valid: use a URL such as https://graph.microsoft.com"
+        )
+    return endpoint
 
 
 @dataclass(frozen=True)
@@ -26,6 +69,19 @@ class Settings:
     detail_rows_per_message: int = 1000
     inline_verify_max_bytes: int = 268_435_456
     upload_url_ttl_minutes: int = 60
+    sync_targets: frozenset[str] = frozenset({TARGET_DIRECTORY})
+    graph_endpoint: str = "https://graph.microsoft.com"
+    graph_auth: str = "default"
+
+    @property
+    def to_directory(self) -> bool:
+        """Runs write the app's own tables."""
+        return TARGET_DIRECTORY in self.sync_targets
+
+    @property
+    def to_school_data_sync(self) -> bool:
+        """Runs are forwarded to the tenant's new School Data Sync."""
+        return TARGET_SCHOOL_DATA_SYNC in self.sync_targets
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +97,9 @@ class Settings:
             detail_rows_per_message=int(env.get("SDS_DETAIL_ROWS_PER_MESSAGE", "1000") or 1000),
             inline_verify_max_bytes=int(env.get("SDS_INLINE_VERIFY_MAX_BYTES", "268435456") or 0),
             upload_url_ttl_minutes=int(env.get("SDS_UPLOAD_URL_TTL_MINUTES", "60") or 60),
+            sync_targets=parse_sync_target(env.get("SDS_SYNC_TARGET")),
+            graph_endpoint=parse_graph_endpoint(env.get("SDS_GRAPH_ENDPOINT")),
+            graph_auth=parse_graph_auth(env.get("SDS_GRAPH_AUTH")),
         )
 
 

@@ -17,6 +17,7 @@ from sds_app.storage.verifications import VerificationResult, VerificationStore
 from sds_app.verification import Folder, current_folder, verify_current
 from sds_core.models import status as run_status
 from sds_core.models.profiles import ProfileRecord
+from sds_core.verification.newsds import dropped_class_files
 from sds_core.verification.spec import FILES_BY_NAME
 
 _LOG = logging.getLogger("sds_app.start")
@@ -64,6 +65,8 @@ def _start(account: StorageAccount, settings: Settings, record: ProfileRecord) -
             if folder.size > settings.inline_verify_max_bytes:
                 raise TooLargeToVerifyInline(folder.fingerprint)
             folder, result = verify_current(account, record, settings)
+        if settings.to_school_data_sync:
+            result = _with_dropped_class_files(result, record, folder)
         if result.has_errors:
             if record.status.status != run_status.SyncStatus.VALIDATION_ERROR:
                 _refuse(account, profile_id)  # already refused for these files: nothing to write
@@ -74,6 +77,20 @@ def _start(account: StorageAccount, settings: Settings, record: ProfileRecord) -
             continue  # a file changed after verification: verify what is there now
         return Started(result, run_id)
     raise UploadChanged("the uploads kept changing")
+
+
+def _with_dropped_class_files(
+    result: VerificationResult, record: ProfileRecord, folder: Folder
+) -> VerificationResult:
+    """Message 23 among the messages: the new SDS takes each upload as the whole data set."""
+    if record.run is None:
+        return result
+    dropped = dropped_class_files(record.run.snapshots, [u.name for u in folder.uploads])
+    if not dropped:
+        return result
+    # Stable: the verification's own order within a file is kept, the warnings join by file name.
+    messages = sorted([*result.messages, *(m.graph() for m in dropped)], key=lambda m: m["fileName"])
+    return result.model_copy(update={"messages": messages})
 
 
 def _refuse(account: StorageAccount, profile_id: str) -> None:

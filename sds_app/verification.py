@@ -50,6 +50,7 @@ def options_for(record: ProfileRecord, settings: Settings) -> VerifyOptions:
     """The profile's verification options, with the deployment's limits."""
     return VerifyOptions.from_profile(
         record.profile.model_dump(mode="json"),
+        new_sds=settings.to_school_data_sync,
         max_rows_per_file=settings.max_rows_per_file,
         detail_rows_per_message=settings.detail_rows_per_message,
     )

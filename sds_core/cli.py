@@ -83,6 +83,9 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rows allowed per file, 0 for no limit (default: %(default)s; the original's was 500000)")
     parser.add_argument("--detail-rows", type=_count, default=DEFAULT_DETAIL_ROWS, metavar="N",
                         help="rows kept behind each message; totals are always counted (default: %(default)s)")
+    parser.add_argument("--new-sds", action="store_true",
+                        help="also apply the new School Data Sync's v1 rules, as start does for profiles "
+                             "forwarded to it (messages 20-22)")
 
 
 def _help_texts(prog: str) -> dict[str, Any]:
@@ -293,7 +296,7 @@ def _verify(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path, option)
     options = VerifyOptions.from_profile(
-        profile, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows
+        profile, new_sds=args.new_sds, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows
     )
     started = time.perf_counter()
     try:

@@ -24,3 +24,6 @@ def storage_env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point AzureWebJobsStorage at Azurite for one test; returns the connection string."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
     return azurite.connection_string
+
+
+from tests.fakegraph.fixtures import fake_graph  # noqa: E402,F401 - the fake Industry Data API

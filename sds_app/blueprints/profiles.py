@@ -10,6 +10,7 @@ from typing import Any
 import azure.functions as func
 from azure.core.exceptions import ResourceNotFoundError
 
+from sds_app import industry_data
 from sds_app.auth import Access
 from sds_app.http.body import read_json_object
 from sds_app.http.context import RequestContext
@@ -42,6 +43,7 @@ from sds_app.storage.sync_queue import enqueue_purge, enqueue_run
 from sds_app.storage.uploads import UploadFolder
 from sds_core.models import status as run_status
 from sds_core.models.ids import canonical_profile_id
+from sds_core.models.industry_data import IndustryData
 from sds_core.verification.checks import shorten
 from sds_core.models.profiles import (
     Invalid,
@@ -88,8 +90,40 @@ def _location(ctx: RequestContext, profile_id: str) -> dict[str, str]:
     return {"Location": f"{ctx.base}/education/synchronizationProfiles/{profile_id}"}
 
 
-def _create_record(profile_id: str, settings: ProfileSettings) -> ProfileRecord:
+def _connector(body: dict[str, Any]) -> IndustryData | None:
+    """`industryDataConnectorId` of a create body (taken out of it): the connector to bind to."""
+    if industry_data.CONNECTOR_FIELD not in body:
+        return None
+    try:
+        bound = industry_data.bound_to(body.pop(industry_data.CONNECTOR_FIELD))
+    except ValueError as invalid:
+        raise bad_request(str(invalid)) from None
+    return bound if get_settings().to_school_data_sync else None
+
+
+def _same_connector(current: ProfileRecord, wanted: IndustryData | None) -> None:
+    """400 when a body names another connector than the profile's: it is chosen at creation."""
+    if wanted is None:
+        return
+    data = industry_data.record_data(current)
+    if data is None or data.connector_id != wanted.connector_id:
+        raise bad_request(f"{industry_data.CONNECTOR_FIELD} is chosen when the profile is created.")
+
+
+def _in_step(ctx: RequestContext, record: ProfileRecord) -> ProfileRecord:
+    """After PATCH or PUT: the profile's Industry Data objects follow its settings (or are made)."""
+    ready = (ProfileState.PROVISIONED, ProfileState.PROVISIONING_FAILED)
+    if not (get_settings().to_school_data_sync and record.profile.is_csv and record.profile.state in ready):
+        return record
+    return industry_data.provision(get_account(), record.profile.id, record, align=True)
+
+
+def _create_record(
+    profile_id: str, settings: ProfileSettings, bound: IndustryData | None = None
+) -> ProfileRecord:
     record = ProfileRecord(profile=new_profile(profile_id, settings))
+    if bound is not None:
+        industry_data.with_data(record, bound)
     ensure_state_container(get_account())
     profiles().create(record)
     return record
@@ -119,8 +153,9 @@ def create_profile(req: func.HttpRequest) -> func.HttpResponse:
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         body = read_json_object(req)
+        bound = _connector(body)
         settings = _valid(parse_settings(body))
-        record = _create_record(str(uuid.uuid4()), settings)
+        record = _create_record(str(uuid.uuid4()), settings, bound)
         provision(ctx, record.profile.id, record)
         return json_response(
             ctx, _entity(ctx, record.profile), 202, _location(ctx, record.profile.id)
@@ -156,10 +191,11 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
         body = read_json_object(req)
         if canonical_profile_id(body.get("id", profile_id)) != profile_id:
             raise bad_request("The id in the body differs from the id in the URL.")
+        bound = _connector(body)
         settings = _valid(parse_settings(body))
         if profiles().get(profile_id) is None:
             try:
-                record = _create_record(profile_id, settings)
+                record = _create_record(profile_id, settings, bound)
             except DocumentExists:
                 pass  # created meanwhile: replace it below
             else:
@@ -170,10 +206,11 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
 
         def replace(current: ProfileRecord) -> ProfileRecord:
             _valid(provider_change(writable(current).profile, settings) or settings)
+            _same_connector(current, bound)
             current.profile = with_settings(current.profile, settings)
             return current
 
-        record = profiles().update(profile_id, replace)
+        record = _in_step(ctx, profiles().update(profile_id, replace))
         return json_response(ctx, _entity(ctx, record.profile), 202)
 
     return handle(req, Access.WRITE, run)
@@ -189,14 +226,16 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
         if canonical_profile_id(body.get("id", profile_id)) != profile_id:
             raise bad_request("The id of a profile cannot be changed.")
         load(ctx, profile_id)
+        bound = _connector(body)
 
         def patch(current: ProfileRecord) -> ProfileRecord:
             settings = _valid(patch_settings(writable(current).profile, body))
             _valid(provider_change(current.profile, settings) or settings)
+            _same_connector(current, bound)
             current.profile = with_settings(current.profile, settings)
             return current
 
-        record = profiles().update(profile_id, patch)
+        record = _in_step(ctx, profiles().update(profile_id, patch))
         return json_response(ctx, _entity(ctx, record.profile), 202)
 
     return handle(req, Access.WRITE, run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import azure.functions as func
@@ -19,7 +20,15 @@ from azure.core.exceptions import ResourceNotFoundError
 from pydantic import ValidationError
 
 from sds_app import telemetry
-from sds_app.settings import STORAGE_CONNECTION, SYNC_POISON_QUEUE, SYNC_QUEUE, UPLOAD_CONTAINER
+from sds_app.forwarder import Forwarder, Superseded
+from sds_app.graph import get_graph
+from sds_app.settings import (
+    STORAGE_CONNECTION,
+    SYNC_POISON_QUEUE,
+    SYNC_QUEUE,
+    UPLOAD_CONTAINER,
+    get_settings,
+)
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.clients import get_account
 from sds_app.storage.directory import SyncStateStore, TableDirectory
@@ -29,6 +38,7 @@ from sds_app.storage.purge import purge_data, purge_deleted
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_core.models.profiles import ProfileRecord, ProfileState
 from sds_core.models.status import RunState, SyncErrorEntry, SyncMessage, SyncStatus
+from sds_core.schooldatasync.state import Forwarding
 from sds_core.sync import (
     Batch,
     SyncIssue,
@@ -65,6 +75,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _delay(seconds: int) -> int:
+    """The visibility delay of a forwarding re-check (tests record the asks and wait 0)."""
+    return seconds
+
+
 def _error_entries(
     run_id: str, issues: list[SyncIssue], start: int, now: datetime
 ) -> list[SyncErrorEntry]:
@@ -86,9 +101,10 @@ def _error_entries(
 class SyncRun:
     """One delivery of one run message."""
 
-    def __init__(self, account: StorageAccount, message: SyncMessage) -> None:
+    def __init__(self, account: StorageAccount, message: SyncMessage, dequeue_count: int = 1) -> None:
         self.account = account
         self.message = message
+        self.dequeue_count = dequeue_count
         self.profiles = ProfileStore(account)
         self.errors = SyncErrorStore(account)
         self.state = SyncStateStore(account)
@@ -102,6 +118,7 @@ class SyncRun:
         run_state: RunState | None = None,
         synced: bool = False,
         whatever_state: bool = False,
+        forward: Callable[[Forwarding | None], Forwarding] | None = None,
     ) -> ProfileRecord:
         """Update the status of our run; Stop when the run is no longer ours to work on."""
         now = _now()
@@ -120,6 +137,8 @@ class SyncRun:
             if synced:
                 fields["last_synchronization_date_time"] = now
             new_run = run.model_copy(update={"state": run_state}) if run_state else run
+            if forward is not None:
+                new_run = new_run.model_copy(update={"forwarding": forward(run.forwarding)})
             return record.model_copy(
                 update={"status": record.status.model_copy(update=fields), "run": new_run}
             )
@@ -130,7 +149,37 @@ class SyncRun:
             raise Gone(str(gone)) from None
 
     def execute(self) -> None:
-        """Run, or continue, the sync of the message's run."""
+        """Run, or continue, the run: the directory part, then the forwarding (SDS_SYNC_TARGET)."""
+        settings = get_settings()
+        if settings.to_school_data_sync:
+            found = self.profiles.get(self.pid)
+            run = found[0].run if found else None
+            if run is not None and run.run_id == self.message.run_id and (
+                run.forwarding is not None or self.message.check is not None or not settings.to_directory
+            ):
+                self._forward(found[0])  # type: ignore[index]
+                return
+        if self.message.check is not None:
+            log.info("Dropped a forwarding re-check of profile %s: not forwarding", self.pid)
+            return
+        if self._directory() and settings.to_school_data_sync:
+            found = self.profiles.get(self.pid)
+            if found is not None:
+                self._forward(found[0])
+
+    def _forward(self, record: ProfileRecord) -> None:
+        """One step of the forwarding to School Data Sync."""
+        if record.is_gone:
+            raise Gone(f"profile {self.pid} is being deleted")
+        forwarder = Forwarder(
+            self.account, self.message, get_graph(), self._move, lambda: _now(),
+            lambda seconds: _delay(seconds), self.dequeue_count,
+            clear_errors=not get_settings().to_directory,
+        )
+        forwarder.step(record, lambda name: self._file(record, name))
+
+    def _directory(self) -> bool:
+        """Run, or continue, the directory part; whether it finished."""
         record = self._move(READING, SyncStatus.IN_PROGRESS, RunState.IN_PROGRESS)
         checkpoint = self.state.load_checkpoint(self.pid) or {}
         done = (
@@ -193,7 +242,7 @@ class SyncRun:
         telemetry.record_sync_applied(applied - done)
         finished = applied >= len(plan.steps)
         if not finished:
-            return
+            return False
         self.state.save_baseline(self.pid, dump_baseline(plan.baseline))
         counts = plan.counts()
         summary = (
@@ -201,8 +250,19 @@ class SyncRun:
             f"{counts['deactivate']} deactivated, {counts['remove']} removed, "
             f"{progress['errors']} not synced (see errors)."
         )
-        self._move(summary, SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
         log.info("Sync of profile %s run %s: %s", self.pid, self.message.run_id, summary)
+        if get_settings().to_school_data_sync:
+            return True  # the run goes on: forwarding
+        self._move(summary, SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
+        return True
+
+    def _file(self, record: ProfileRecord, name: str) -> bytes:
+        """The bytes of one frozen file, as verified."""
+        assert record.run is not None
+        frozen = record.run.snapshots[name]
+        container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
+        blob = container.get_blob_client(frozen.blob, snapshot=frozen.snapshot)
+        return blob.download_blob(decompress=False).readall()
 
     def _files(self, record: ProfileRecord) -> dict[str, bytes]:
         container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
@@ -243,7 +303,7 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
     if message.reason == "delete":
         _purge(account, message.profile_id, msg.dequeue_count or 0)
         return
-    run = SyncRun(account, message)
+    run = SyncRun(account, message, msg.dequeue_count or 1)
     log.info(
         "Sync of profile %s run %s (%s), delivery %s",
         message.profile_id,
@@ -257,7 +317,7 @@ def handle_sync(msg: func.QueueMessage, account: StorageAccount) -> None:
         log.info("Profile %s run %s stopped: %s; removing what it wrote",
                  message.profile_id, message.run_id, gone)
         purge_data(account, message.profile_id)
-    except Stop as stop:
+    except (Stop, Superseded) as stop:
         log.info(
             "Dropped the message of profile %s run %s: %s", message.profile_id, message.run_id, stop
         )

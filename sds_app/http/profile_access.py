@@ -6,6 +6,8 @@ import azure.functions as func
 
 from sds_app.http.context import RequestContext
 from sds_app.http.errors import conflict, not_found, not_supported
+from sds_app import industry_data
+from sds_app.settings import get_settings
 from sds_app.storage.clients import get_account
 from sds_app.storage.profiles import ProfileStore
 from sds_app.storage.provisioning import ensure_storage
@@ -41,12 +43,15 @@ def load(ctx: RequestContext, profile_id: str) -> ProfileRecord:
 
 
 def provision(ctx: RequestContext, profile_id: str, record: ProfileRecord) -> ProfileRecord:
-    """The profile becomes `provisioned` once its storage exists; else the next read retries."""
+    """The profile becomes `provisioned` once its storage exists (and, forwarding to the new
+    School Data Sync, its Industry Data objects); else the next read retries."""
     try:
         ensure_storage(get_account())
     except Exception:  # noqa: BLE001 - it stays provisioning and the next read tries again
         ctx.log.exception("Provisioning storage for profile %s failed", profile_id)
         return record
+    if get_settings().to_school_data_sync and record.profile.is_csv:
+        return industry_data.provision(get_account(), profile_id, record)
 
     def ready(current: ProfileRecord) -> ProfileRecord:
         if current.profile.state == ProfileState.PROVISIONING:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
+from sds_app.industry_data import purge_industry_data
 from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.directory import purge_directory
@@ -53,7 +54,10 @@ def purge_profile_partitions(account: StorageAccount, profile_id: str) -> None:
 
 
 # Later issues append their steps (e.g. synced directory entries kept under other keys).
-PURGE_STEPS: list[PurgeStep] = [purge_profile_blobs, purge_profile_partitions, purge_directory]
+# The Industry Data objects go first: their ids are in the record, which goes last.
+PURGE_STEPS: list[PurgeStep] = [
+    purge_industry_data, purge_profile_blobs, purge_profile_partitions, purge_directory,
+]
 
 
 def purge_data(account: StorageAccount, profile_id: str) -> None:

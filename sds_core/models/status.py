@@ -9,12 +9,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from sds_core.schooldatasync.state import Forwarding, Stage
+
 SCHEMA_VERSION = 1
 NOT_STARTED = "Not started: upload the files, then call start."
 QUEUED = "Queued"
 PAUSED = "Paused"
 RESUMED = "Resumed: queued"
 RESET = "Reset: errors cleared, the last frozen files are queued to sync again"
+FORWARDED_NO_PAUSE = (
+    "The files were forwarded to School Data Sync, which cannot be paused: wait for its run to "
+    "end, or call reset to forward the last frozen files again."
+)
 VALIDATION_FAILED = "The uploaded files have errors: see the verification messages of start."
 
 
@@ -78,6 +84,15 @@ class Run(_Stored):
     reason: RunReason = "start"
     snapshots: dict[str, FrozenFile] = Field(default_factory=dict)
     enqueued_date_time: datetime
+    forwarding: Forwarding | None = None
+    """Progress of the forwarding to School Data Sync (SDS_SYNC_TARGET), once it began."""
+
+    @property
+    def forwarded(self) -> bool:
+        """The files reached School Data Sync (validate was called): it cannot be paused there."""
+        return self.forwarding is not None and (
+            self.forwarding.operation is not None or self.forwarding.stage != Stage.UPLOADING
+        )
 
     @property
     def is_open(self) -> bool:
@@ -160,6 +175,8 @@ class SyncMessage(BaseModel):
     reason: MessageReason
     snapshots: dict[str, str] = Field(default_factory=dict)
     """Snapshot id of each frozen file (also in the profile record's run), for the logs and checks."""
+    check: int | None = None
+    """A forwarding re-check: the number the run's `forwarding.check` must have (None: the run's first)."""
 
     @classmethod
     def for_purge(cls, profile_id: str, purge_id: str) -> SyncMessage:
@@ -199,6 +216,8 @@ def pause(fields: StatusFields, run: Run | None, now: datetime) -> Transition:
     """Pause: allowed while the status is inProgress; the worker stops at its next batch."""
     if fields.status != SyncStatus.IN_PROGRESS or run is None or not run.is_busy:
         raise Refused("Only a synchronization in progress can be paused.")
+    if run.forwarded:
+        raise Refused(FORWARDED_NO_PAUSE)
     return Transition(
         status=_moved(fields, SyncStatus.PAUSED, PAUSED, now),
         run=run.model_copy(update={"state": RunState.PAUSED}),
@@ -226,6 +245,7 @@ def reset(fields: StatusFields, run: Run | None, new_run_id: str, now: datetime)
             "state": RunState.QUEUED,
             "reason": "reset",
             "enqueued_date_time": now,
+            "forwarding": None,
         }
     )
     return Transition(

@@ -37,6 +37,12 @@ class Code(StrEnum):
     REFERENCE_NOT_FOUND = "referenceNotFound"
     SPECIAL_CHARACTERS = "specialCharacters"
     USERNAME_ALSO_TEACHER = "usernameAlsoTeacher"
+    # The new School Data Sync's own rules (newsds.py), for profiles forwarded to it.
+    UK_HEADER_FIELD = "ukHeaderField"
+    DATA_NOT_SUPPORTED = "dataNotSupported"
+    NOT_IN_LIST_OF_VALUES = "notInListOfValues"
+    CLASS_FILES_DROPPED = "classFilesDropped"
+    # Bounded input (header.py, csvread.py).
     HEADER_TOO_LONG = "headerTooLong"
 
     @property
@@ -65,6 +71,10 @@ TEMPLATES: dict[Code, str] = {
     Code.REFERENCE_NOT_FOUND: "{n} row(s) have referenced data not found in source. Field - {field}",
     Code.SPECIAL_CHARACTERS: "{n} row(s) have characters that will be replaced with _ in the field - {field}",
     Code.USERNAME_ALSO_TEACHER: "{n} row(s) have a Username that is also used in teacher.csv",
+    Code.UK_HEADER_FIELD: 'The header field "{given}" is a UK name, which School Data Sync does not take: write "{field}"',
+    Code.DATA_NOT_SUPPORTED: "{n} row(s) have data that School Data Sync does not take in the field - {field}",
+    Code.NOT_IN_LIST_OF_VALUES: "{n} row(s) have a value that is not in the School Data Sync list of values for the field - {field}",
+    Code.CLASS_FILES_DROPPED: "The file was part of earlier runs and is missing now: School Data Sync will mark its records inactive.",
     Code.HEADER_TOO_LONG: "The header is longer than {limit} bytes and the file was not read.",
 }
 
@@ -75,6 +85,9 @@ SEVERITIES: dict[Code, Severity] = {
     Code.NO_DATA_ROWS: Severity.WARNING,
     Code.SPECIAL_CHARACTERS: Severity.INFORMATION,
     Code.USERNAME_ALSO_TEACHER: Severity.WARNING,
+    Code.DATA_NOT_SUPPORTED: Severity.WARNING,
+    Code.NOT_IN_LIST_OF_VALUES: Severity.WARNING,
+    Code.CLASS_FILES_DROPPED: Severity.WARNING,
 }
 
 @dataclass(frozen=True)

@@ -23,12 +23,16 @@ class VerifyOptions:
     """The original's 500,000 rows per file limit; 0 = no limit."""
     detail_rows_per_message: int = 1000
     """Rows kept behind each message (the total is always counted)."""
+    new_sds: bool = False
+    """The files go on to the new School Data Sync: its own rules apply too (newsds.py)."""
 
     @classmethod
-    def from_profile(cls, profile: Mapping[str, Any] | None, **limits: int) -> VerifyOptions:
+    def from_profile(
+        cls, profile: Mapping[str, Any] | None, new_sds: bool = False, **limits: int
+    ) -> VerifyOptions:
         """Options for a profile as the API stores it (Graph JSON); None means no profile."""
         if not profile:
-            return cls(**limits)
+            return cls(new_sds=new_sds, **limits)
         identity = profile.get("identitySynchronizationConfiguration") or {}
         created: frozenset[str] = frozenset()
         if "creation" in str(identity.get("@odata.type", "")).lower():
@@ -46,6 +50,7 @@ class VerifyOptions:
             created_roles=created,
             optional_properties=optional,
             replace_special_characters=bool(profile.get("handleSpecialCharacterConstraint")),
+            new_sds=new_sds,
             **limits,
         )
 
@@ -63,4 +68,6 @@ class VerifyOptions:
             "maxRows": self.max_rows_per_file,
             "detailRows": self.detail_rows_per_message,
         }
+        if self.new_sds:  # only when set, so that the fingerprints of other profiles stay as they were
+            payload["newSds"] = True
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

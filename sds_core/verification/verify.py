@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sds_core.verification import profile
+from sds_core.verification import newsds, profile
 from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
 from sds_core.verification.csvread import MAX_HEADER_BYTES, ParsedCsv, parse_csv
 from sds_core.verification.header import analyse_header
@@ -120,6 +120,8 @@ def verify_files(
             messages.extend(file_messages)
             if spec.name == "teacher.csv":
                 teacher_usernames = usernames
+    if options.new_sds:
+        messages = newsds.without_class_files(messages, uploads)
     messages.sort(key=lambda m: (m.file_name, m.order))
     return VerificationResult(messages, summaries, time.perf_counter() - started)
 
@@ -199,6 +201,8 @@ def _check_file(
         key_column = checker.keys("SIS ID")
         if key_column is not None:
             keys.add(spec.name, "SIS ID", key_column)
+    if options.new_sds:
+        newsds.check_file(checker)
     messages.extend(checker.messages)
     return messages, summary, checker.usernames() if spec.name == "teacher.csv" else None
 

@@ -26,6 +26,9 @@ SETTINGS_OF_DECISIONS = {
     "SDS_DETAIL_ROWS_PER_MESSAGE",
     "SDS_INLINE_VERIFY_MAX_BYTES",
     "SDS_UPLOAD_URL_TTL_MINUTES",
+    "SDS_SYNC_TARGET",
+    "SDS_GRAPH_ENDPOINT",
+    "SDS_GRAPH_AUTH",
 }
 
 
@@ -139,6 +142,9 @@ def test_settings_default_to_entra_and_the_documented_values() -> None:
         "detail_rows_per_message": 1000,
         "inline_verify_max_bytes": 268_435_456,
         "upload_url_ttl_minutes": 60,
+        "sync_targets": frozenset({"directory"}),
+        "graph_endpoint": "https://graph.microsoft.com",
+        "graph_auth": "default",
     }
 
 

@@ -84,7 +84,7 @@ def test_azure_yaml_deploys_the_repository_root_as_a_python_function_app() -> No
 
 def test_every_hook_of_azure_yaml_runs_a_script_of_the_repository() -> None:
     hooks = yaml.safe_load((REPO / "azure.yaml").read_text())["hooks"]
-    assert set(hooks) == {"preprovision", "postdeploy"}
+    assert set(hooks) == {"preprovision", "postprovision", "postdeploy"}
     for hook in hooks.values():
         assert hook["posix"]["shell"] == "sh" and hook["windows"]["shell"] == "pwsh"
         posix = REPO / hook["posix"]["run"].split()[0]
@@ -205,3 +205,17 @@ def test_the_deployment_package_leaves_out_what_the_app_does_not_run() -> None:
 def test_paths_named_in_the_template_exist() -> None:
     for path in re.findall(r"scripts/[\w.-]+", (REPO / "azure.yaml").read_text()):
         assert Path(REPO / path).is_file(), path
+
+
+def test_the_sync_target_and_graph_identity_reach_the_app_and_the_permissions_hook() -> None:
+    settings = app_settings()
+    assert settings["SDS_SYNC_TARGET"] == "sdsSyncTarget"
+    assert settings["SDS_GRAPH_ENDPOINT"] == "sdsGraphEndpoint"
+    assert settings["SDS_GRAPH_AUTH"] == "'default'"  # never none in Azure
+    assert settings["AZURE_CLIENT_ID"] == "identity.outputs.clientId"  # the user-assigned identity's tokens
+    main = text("main.bicep")
+    assert "@allowed(['directory', 'schoolDataSync', 'directory,schoolDataSync'])" in main
+    assert "output SDS_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId" in main
+    assert "output SDS_SYNC_TARGET string = sdsSyncTarget" in main
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["sdsSyncTarget"] == {"value": "${SDS_SYNC_TARGET=directory}"}

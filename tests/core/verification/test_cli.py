@@ -208,7 +208,7 @@ def test_every_option_is_in_the_readme_table(capsys: pytest.CaptureFixture[str])
     section = readme.split("## The verifier on the command line", 1)[1].split("\n## ", 1)[0]
     in_table = set(re.findall(r"^\| `(--[a-z-]+)", section, flags=re.M))
     assert in_help == in_table == {"--profile", "--details", "--report", "--html", "--base-url", "--max-rows",
-                                   "--detail-rows"}
+                                   "--detail-rows", "--new-sds"}
 
 
 def test_sds_verify_is_the_same_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,412 @@
+"""A small client of the Industry Data API (Graph beta), the API of the new School Data Sync.
+
+Paths and shapes as industry-data.md records them. Where Microsoft's pages and SDKs disagree the
+client sends the documented spelling and accepts both on the way back: the operation's URL from
+`Location` may be a `resourceLocation`-style URL without `/external/`, or a bare id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from azure.core import PipelineClient
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.rest import HttpRequest
+
+from sds_app.graph.errors import GraphError, from_response
+from sds_app.graph.pipeline import (
+    MAX_IN_PROCESS_WAIT,
+    DeadlineTransport,
+    GraphDeadline,
+    blob_policies,
+    graph_policies,
+)
+
+ROOT = "/beta/external/industryData"
+CONNECTOR_TYPE = "microsoft.graph.industryData.azureDataLakeConnector"
+MAX_PAGES = 100  # a connector listing longer than this is not a tenant's SDS
+BLOB_VERSION = "2023-11-03"
+DEFAULT_DEADLINE = GraphDeadline()
+
+
+@dataclass(frozen=True)
+class UploadSession:
+    """A connector's upload session: where the files go and until when."""
+
+    session_url: str
+    session_expiration: str | None
+    container_expiration: str | None
+    container_id: str | None
+
+
+def _id_segment(value: str) -> str:
+    if not value or any(c in value for c in "/?#'()"):
+        raise ValueError(f"not an Industry Data id: {value!r}")
+    return quote(value, safe="-._~")
+
+
+class IndustryDataClient:
+    """Calls of the Industry Data API over one azure-core pipeline; GraphError on any refusal."""
+
+    def __init__(
+        self,
+        endpoint: str = "https://graph.microsoft.com",
+        credential: Any | None = None,
+        *,
+        deadline: GraphDeadline = DEFAULT_DEADLINE,
+        max_wait: float = MAX_IN_PROCESS_WAIT,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.scope = f"{self.endpoint}/.default"
+        self.deadline = deadline
+        # Tokens travel over TLS only; plain http is allowed to a loopback emulator (tests).
+        https_only = urlsplit(self.endpoint).hostname not in ("127.0.0.1", "localhost", "::1")
+        # (the option is the bearer policy's: without a credential nothing may pass it on)
+        self._options = {"enforce_https": https_only} if credential is not None else {}
+        self._graph = PipelineClient(
+            self.endpoint,
+            policies=graph_policies(credential, self.scope, max_wait),
+            transport=DeadlineTransport(deadline.connect_seconds, deadline.read_seconds),
+        )
+        self._blobs = PipelineClient(
+            self.endpoint,
+            policies=blob_policies(max_wait),
+            transport=DeadlineTransport(deadline.connect_seconds, deadline.upload_read_seconds),
+        )
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a path under /beta/external/industryData."""
+        return f"{self.endpoint}{ROOT}/{path.lstrip('/')}"
+
+    def bind(self, collection: str, object_id: str) -> str:
+        """An `@odata.bind` value: the object's URL, e.g. bind("sourceSystems", id)."""
+        return self.url(f"{collection}/{_id_segment(object_id)}")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None = None,
+        expect: tuple[int, ...] = (200,),
+        params: dict[str, str] | None = None,
+    ) -> tuple[int, Any, Any]:
+        """(status, headers, parsed JSON or None) of one call; GraphError unless status in `expect`."""
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        request = HttpRequest(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=json.dumps(body).encode() if body is not None else None,
+        )
+        path = urlsplit(url).path
+        try:
+            response = self._graph.send_request(request, **self._options)
+        except (ServiceRequestError, ServiceResponseError) as failure:
+            raise GraphError(
+                None, "unreachable", str(failure)[:300], method=method, path=path
+            ) from None
+        data = response.read()
+        if response.status_code not in expect:
+            raise from_response(method, path, response.status_code, response.headers, data)
+        parsed = None
+        if data:
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                raise GraphError(
+                    response.status_code,
+                    "invalidResponse",
+                    "the answer is not JSON",
+                    method=method,
+                    path=path,
+                ) from None
+        return response.status_code, response.headers, parsed
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        _, _, data = self._send("GET", self.url(path), params=params)
+        if not isinstance(data, dict):
+            raise GraphError(
+                200, "invalidResponse", "expected a JSON object", method="GET", path=path
+            )
+        return data
+
+    def _create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        _, _, data = self._send("POST", self.url(collection), body, expect=(201,))
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise GraphError(
+                201,
+                "invalidResponse",
+                "the created object has no id",
+                method="POST",
+                path=collection,
+            )
+        return data
+
+    def _update(
+        self, collection: str, object_id: str, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        _, _, data = self._send(
+            "PATCH", self.url(f"{collection}/{_id_segment(object_id)}"), body, expect=(200, 204)
+        )
+        return data if isinstance(data, dict) else None
+
+    def _delete(self, collection: str, object_id: str, missing_ok: bool = True) -> bool:
+        """Delete; False when it was not there (and `missing_ok`)."""
+        try:
+            self._send(
+                "DELETE", self.url(f"{collection}/{_id_segment(object_id)}"), expect=(204, 200)
+            )
+        except GraphError as error:
+            if missing_ok and error.status == 404:
+                return False
+            raise
+        return True
+
+    # -- setup objects ---------------------------------------------------------------------------
+
+    def create_source_system(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST sourceSystems (201): a sourceSystemDefinition."""
+        return self._create("sourceSystems", body)
+
+    def get_source_system(self, object_id: str) -> dict[str, Any]:
+        """GET sourceSystems/{id}."""
+        return self._get(f"sourceSystems/{_id_segment(object_id)}")
+
+    def update_source_system(self, object_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """PATCH sourceSystems/{id}."""
+        return self._update("sourceSystems", object_id, body)
+
+    def delete_source_system(self, object_id: str) -> bool:
+        """DELETE sourceSystems/{id}; False when already gone."""
+        return self._delete("sourceSystems", object_id)
+
+    def create_connector(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST dataConnectors (201): an azureDataLakeConnector."""
+        return self._create("dataConnectors", body)
+
+    def get_connector(self, object_id: str) -> dict[str, Any]:
+        """GET dataConnectors/{id}."""
+        return self._get(f"dataConnectors/{_id_segment(object_id)}")
+
+    def update_connector(self, object_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """PATCH dataConnectors/{id}."""
+        return self._update("dataConnectors", object_id, body)
+
+    def delete_connector(self, object_id: str) -> bool:
+        """DELETE dataConnectors/{id}; False when already gone."""
+        return self._delete("dataConnectors", object_id)
+
+    def list_connectors(self) -> list[dict[str, Any]]:
+        """GET dataConnectors, every page."""
+        return list(self._pages(self.url("dataConnectors")))
+
+    def create_year(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST years (201): a yearTimePeriodDefinition."""
+        return self._create("years", body)
+
+    def get_year(self, object_id: str) -> dict[str, Any]:
+        """GET years/{id}."""
+        return self._get(f"years/{_id_segment(object_id)}")
+
+    def update_year(self, object_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """PATCH years/{id}."""
+        return self._update("years", object_id, body)
+
+    def delete_year(self, object_id: str) -> bool:
+        """DELETE years/{id}; False when already gone."""
+        return self._delete("years", object_id)
+
+    def create_inbound_flow(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST inboundFlows (201): an inboundFileFlow."""
+        return self._create("inboundFlows", body)
+
+    def get_inbound_flow(self, object_id: str) -> dict[str, Any]:
+        """GET inboundFlows/{id}."""
+        return self._get(f"inboundFlows/{_id_segment(object_id)}")
+
+    def update_inbound_flow(self, object_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """PATCH inboundFlows/{id}."""
+        return self._update("inboundFlows", object_id, body)
+
+    def delete_inbound_flow(self, object_id: str) -> bool:
+        """DELETE inboundFlows/{id}; False when already gone."""
+        return self._delete("inboundFlows", object_id)
+
+    def _pages(self, url: str) -> Iterator[dict[str, Any]]:
+        next_url: str | None = url
+        for _ in range(MAX_PAGES):
+            if next_url is None:
+                return
+            _, _, data = self._send("GET", self._same_origin(next_url))
+            values = data.get("value") if isinstance(data, dict) else None
+            if not isinstance(values, list):
+                raise GraphError(
+                    200, "invalidResponse", "a collection without value", method="GET", path=url
+                )
+            yield from (v for v in values if isinstance(v, dict))
+            link = data.get("@odata.nextLink")
+            next_url = link if isinstance(link, str) else None
+
+    def _same_origin(self, url: str) -> str:
+        """`url` if it is on the endpoint (a nextLink or Location elsewhere is not followed)."""
+        parts, base = urlsplit(url), urlsplit(self.endpoint)
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            raise GraphError(
+                None, "invalidResponse", f"a link outside {self.endpoint}: {url[:200]}"
+            )
+        return url
+
+    # -- one upload ------------------------------------------------------------------------------
+
+    def get_upload_session(self, connector_id: str, reset: bool = True) -> UploadSession:
+        """GET .../getUploadSession?resetSession=...: a container SAS for the files."""
+        data = self._get(
+            f"dataConnectors/{_id_segment(connector_id)}/{CONNECTOR_TYPE}/getUploadSession",
+            params={"resetSession": "true" if reset else "false"},
+        )
+        url = data.get("sessionUrl") or data.get("sessionUri")  # the docs' prose says sessionUri
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("https", "http"):
+            raise GraphError(
+                200,
+                "invalidResponse",
+                "the upload session has no sessionUrl",
+                method="GET",
+                path="getUploadSession",
+            )
+        return UploadSession(
+            session_url=url,
+            session_expiration=data.get("sessionExpirationDateTime"),
+            container_expiration=data.get("containerExpirationDateTime"),
+            container_id=data.get("containerId"),
+        )
+
+    def upload_file(self, session_url: str, name: str, data: bytes) -> None:
+        """Put Blob (BlockBlob) `name` into the session's container; only 201 is success."""
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise ValueError(f"not a plain file name: {name!r}")
+        parts = urlsplit(session_url)
+        blob_url = urlunsplit(
+            (parts.scheme, parts.netloc, f"{parts.path.rstrip('/')}/{quote(name)}", parts.query, "")
+        )
+        request = HttpRequest(
+            "PUT",
+            blob_url,
+            headers={
+                "x-ms-blob-type": "BlockBlob",
+                "x-ms-version": BLOB_VERSION,
+                "Content-Type": "text/csv",
+                "Content-Length": str(len(data)),
+            },
+            content=data,
+        )
+        try:
+            response = self._blobs.send_request(request)
+        except (ServiceRequestError, ServiceResponseError) as failure:
+            raise GraphError(
+                None, "unreachable", str(failure)[:300], method="PUT", path=name
+            ) from None
+        body = response.read()
+        if response.status_code != 201:
+            raise _blob_error(name, response.status_code, response.headers, body)
+
+    def validate(self, connector_id: str) -> str:
+        """POST dataConnectors/{id}/validate (202): the operation's URL from Location."""
+        path = f"dataConnectors/{_id_segment(connector_id)}/validate"
+        _, headers, _ = self._send("POST", self.url(path), expect=(202,))
+        location = headers.get("Location") or headers.get("Operation-Location")
+        if not location:
+            raise GraphError(
+                202,
+                "invalidResponse",
+                "validate answered without Location",
+                method="POST",
+                path=path,
+            )
+        return location
+
+    def operation_path(self, url_or_id: str) -> str:
+        """The operations/{id} path of a Location, resourceLocation-style URL or bare id."""
+        return f"operations/{_id_segment(_last_segment(url_or_id, 'operations'))}"
+
+    def get_operation(self, url_or_id: str) -> dict[str, Any]:
+        """GET operations/{id} (a fileValidateOperation)."""
+        return self._get(self.operation_path(url_or_id))
+
+    def start_run(self) -> str:
+        """POST runs/start (202): the run's id, from Location (followed when it has no id)."""
+        status, headers, data = self._send("POST", self.url("runs/start"), expect=(200, 201, 202))
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return data["id"]
+        location = headers.get("Location") or headers.get("Operation-Location")
+        if not location:
+            raise GraphError(
+                status,
+                "invalidResponse",
+                "runs/start answered without a run id or Location",
+                method="POST",
+                path="runs/start",
+            )
+        run_id = _last_segment(location, "runs")
+        if run_id:
+            return run_id
+        followed = self._get(self.operation_path(location))  # a Location that names an operation
+        found = followed.get("runId") or followed.get("id")
+        if not isinstance(found, str):
+            raise GraphError(
+                status,
+                "invalidResponse",
+                "runs/start: no run id behind Location",
+                method="POST",
+                path="runs/start",
+            )
+        return found
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """GET runs/{id} (an industryDataRun)."""
+        return self._get(f"runs/{_id_segment(run_id)}")
+
+    def get_statistics(self, run_id: str) -> dict[str, Any]:
+        """GET runs/{id}/getStatistics (industryDataRunStatistics)."""
+        return self._get(f"runs/{_id_segment(run_id)}/getStatistics")
+
+
+def _last_segment(url_or_id: str, collection: str) -> str:
+    """The id after `collection/` (or `collection('...')`) in a URL; a bare id as it is; else ''."""
+    text = url_or_id.strip()
+    if "/" not in text:
+        return text
+    path = urlsplit(text).path
+    segments = [s for s in path.split("/") if s]
+    for index, segment in enumerate(segments):
+        if segment == collection and index + 1 < len(segments):
+            return segments[index + 1]
+        if segment.startswith(f"{collection}('") and segment.endswith("')"):
+            return segment[len(collection) + 2 : -2]
+    return ""
+
+
+def _blob_error(name: str, status: int, headers: Any, body: bytes) -> GraphError:
+    # Blob storage answers in XML: its error code is in a header.
+    code = headers.get("x-ms-error-code") or f"HTTP{status}"
+    expired = status == 403 and code in ("AuthenticationFailed", "AuthorizationFailure")
+    message = (
+        "the upload session refused the file (expired or invalid SAS)"
+        if expired
+        else f"the upload of {name} was answered {status}"
+    )
+    return GraphError(
+        status,
+        code,
+        message,
+        method="PUT",
+        path=name,
+        retry_after=None,
+        request_id=headers.get("x-ms-request-id"),
+    )

@@ -1,0 +1,1 @@
+"""A local Industry Data API server for the School Data Sync forwarding tests."""

@@ -1,0 +1,27 @@
+"""Serve the fake Industry Data API in its own process: `python -m tests.fakegraph.serve CONNECTION`.
+
+Prints the endpoint on the first line of stdout and serves until stdin closes (for benchmarks,
+whose measured process must not hold the fake's memory).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tests.fakegraph.server import FakeIndustryData, ValidationOutcome
+
+
+def main() -> int:
+    """Serve until stdin closes; one connector set up, its ids on the second line."""
+    fake = FakeIndustryData(sys.argv[1])
+    fake.validations.extend(ValidationOutcome(running_polls=0) for _ in range(100))
+    print(fake.start(), flush=True)
+    print(json.dumps(fake.connector_setup("bench connector")), flush=True)
+    sys.stdin.read()
+    fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,825 @@
+"""A local Industry Data API (Graph beta) over real HTTP on loopback, for the forwarding tests.
+
+It answers what industry-data.md documents, checks every request against the documented shapes
+(paths in both documented spellings, bodies, `@odata.bind`, `fileFormat` codes, no body where
+none is sent) and answers anything else with 400 and a recorded violation: tests assert
+`violations == []`. Upload sessions are real container SAS URLs on the test's Azurite; at
+`validate` the server reads the container, and a run records the bytes of every connector's last
+validated upload. Outcomes are scripted: `validations`, `runs` (queues of outcomes) and `faults`
+(answers given instead of the documented one, e.g. 429 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+ROOT = "/beta/external/industryData"
+NS = "microsoft.graph.industryData."
+FILE_FORMATS = ("schoolDataSyncV1", "schoolDataSyncV2Rev1")
+ROLE_GROUPS = ("staff", "students")
+REQUIRED_V1 = ("school.csv", "student.csv", "teacher.csv")
+OPTIONAL_V1 = ("section.csv", "studentenrollment.csv", "teacherroster.csv")
+_ID = r"(?:([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))"  # /{id} or ('{id}') after a collection
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+COLLECTIONS = ("sourceSystems", "dataConnectors", "years", "inboundFlows")
+
+
+@dataclass
+class ValidationOutcome:
+    """What a validate operation ends with (None errors: the server checks the v1 file set)."""
+
+    status: str = "succeeded"
+    errors: list[dict[str, Any]] | None = None
+    warnings: list[dict[str, Any]] | None = None
+    running_polls: int = 1  # GETs answered `running` before the end
+
+
+@dataclass
+class RunOutcome:
+    """What a run ends with."""
+
+    status: str = "completed"
+    running_polls: int = 1
+    blocking_error: dict[str, Any] | None = None
+    errors: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class Fault:
+    """An answer given instead of the documented one, `times` times, to requests that match."""
+
+    method: str
+    path: str  # regex searched in the request path
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    times: int = 1
+
+
+def public_error(code: str, message: str, target: str) -> dict[str, Any]:
+    """A publicError as the operation documents them."""
+    return {"code": code, "details": [], "innerError": None, "message": message, "target": target}
+
+
+@dataclass
+class Recorded:
+    """One request the server received."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    authorization: str | None
+
+
+class FakeIndustryData:
+    """State and behaviour of the fake; `start()` serves it, `stop()` ends it."""
+
+    def __init__(self, storage_connection: str, token: str | None = None) -> None:
+        self.token = token  # when set, requests must carry `Authorization: Bearer {token}`
+        self.blobs = BlobServiceClient.from_connection_string(storage_connection)
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
+        self.sessions: dict[str, dict[str, Any]] = {}  # connector id -> current session
+        self.session_requests: list[tuple[str, str]] = []  # (connector id, resetSession)
+        self.validations: deque[ValidationOutcome] = deque()
+        self.runs_script: deque[RunOutcome] = deque()
+        self.faults: list[Fault] = []
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.validated: dict[
+            str, dict[str, bytes]
+        ] = {}  # connector id -> files of its last good upload
+        self.uploads: list[
+            dict[str, Any]
+        ] = []  # every validated upload: connector, files, operation
+        self.requests: list[Recorded] = []
+        self.violations: list[str] = []
+        self.expire_sessions = False  # hand out sessions whose SAS has already expired
+        self.location_style = "external"  # validate's Location: external | resourceLocation | id
+        self.page_size = 100
+        self.server: ThreadingHTTPServer | None = None
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Serve on a free loopback port; the endpoint (scheme and authority)."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _serve(self) -> None:
+                fake.handle(self)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self.endpoint
+
+    @property
+    def endpoint(self) -> str:
+        """http://127.0.0.1:{port}."""
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    # -- helpers for tests -----------------------------------------------------------------------
+
+    def calls(self, method: str, pattern: str) -> list[Recorded]:
+        """Requests with this method whose path matches `pattern`."""
+        with self.lock:
+            return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    def add(self, collection: str, obj: dict[str, Any]) -> str:
+        """Put an object in place as if created earlier (a tenant set up in the portal)."""
+        object_id = obj.get("id") or str(uuid.uuid4())
+        with self.lock:
+            self.objects[collection][object_id] = {**obj, "id": object_id}
+        return object_id
+
+    def connector_setup(self, name: str = "CSV connector") -> dict[str, str]:
+        """Source system, connector, year and flow as a portal would leave them; their ids."""
+        source = self.add(
+            "sourceSystems", {"displayName": f"{name} source", "userMatchingSettings": []}
+        )
+        connector = self.add(
+            "dataConnectors",
+            {
+                "@odata.type": f"#{NS}azureDataLakeConnector",
+                "displayName": name,
+                "sourceSystemId": source,
+                "fileFormat": {"code": "schoolDataSyncV1"},
+            },
+        )
+        year = self.add(
+            "years",
+            {
+                "displayName": "School year",
+                "startDate": "2026-08-01",
+                "endDate": "2027-07-31",
+                "year": {"code": "2026"},
+            },
+        )
+        flow = self.add(
+            "inboundFlows",
+            {
+                "@odata.type": f"#{NS}inboundFileFlow",
+                "displayName": name,
+                "dataConnectorId": connector,
+                "yearId": year,
+                "dataDomain": "educationRostering",
+                "readinessStatus": "ready",
+            },
+        )
+        return {
+            "connectorId": connector,
+            "sourceSystemId": source,
+            "yearId": year,
+            "inboundFlowId": flow,
+        }
+
+    # -- one request -----------------------------------------------------------------------------
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        """Answer one request."""
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        body: Any = None
+        bad_json = False
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                bad_json = True
+        record = Recorded(
+            h.command,
+            parts.path,
+            parse_qs(parts.query),
+            body if raw else None,
+            h.headers.get("Authorization"),
+        )
+        with self.lock:
+            self.requests.append(record)
+            status, headers, answer = self._answer(h, record, raw, bad_json)
+        data = json.dumps(answer).encode() if answer is not None else b""
+        h.send_response(status)
+        h.send_header("request-id", str(uuid.uuid4()))
+        for name, value in headers.items():
+            h.send_header(name, value)
+        if answer is not None:
+            h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _violation(self, record: Recorded, why: str) -> tuple[int, dict[str, str], Any]:
+        self.violations.append(f"{record.method} {record.path}: {why}")
+        return 400, {}, {"error": {"code": "BadRequest", "message": why}}
+
+    def _answer(
+        self, h: BaseHTTPRequestHandler, record: Recorded, raw: bytes, bad_json: bool
+    ) -> tuple[int, dict[str, str], Any]:
+        if self.token is not None and record.authorization != f"Bearer {self.token}":
+            return (
+                401,
+                {},
+                {
+                    "error": {
+                        "code": "InvalidAuthenticationToken",
+                        "message": "Access token is empty or invalid.",
+                    }
+                },
+            )
+        for fault in self.faults:
+            if (
+                fault.times > 0
+                and fault.method == record.method
+                and re.search(fault.path, record.path)
+            ):
+                fault.times -= 1
+                return fault.status, dict(fault.headers), fault.body
+        if bad_json:
+            return self._violation(record, "the body is not JSON")
+        if not record.path.startswith(ROOT + "/"):
+            return self._violation(record, f"not under {ROOT}")
+        rest = record.path[len(ROOT) + 1 :]
+        for pattern, method, action in self._routes():
+            match = re.fullmatch(pattern, rest)
+            if match and method == record.method:
+                ids = [
+                    a or b for a, b in zip(match.groups()[::2], match.groups()[1::2], strict=True)
+                ]
+                return action(record, raw, *ids)
+        return self._violation(record, "no documented call has this method and path")
+
+    def _routes(self) -> list[tuple[str, str, Any]]:
+        def one(c: str) -> str:
+            return c + _ID.replace("(?:(", "(?:/(", 1)
+
+        routes: list[tuple[str, str, Any]] = []
+        for c in COLLECTIONS:
+            routes += [
+                (c, "POST", lambda r, raw, c=c: self._create(c, r)),
+                (one(c), "GET", lambda r, raw, i, c=c: self._get(c, r, raw, i)),
+                (one(c), "PATCH", lambda r, raw, i, c=c: self._patch(c, r, i)),
+                (one(c), "DELETE", lambda r, raw, i, c=c: self._delete(c, r, raw, i)),
+            ]
+        routes += [
+            ("dataConnectors", "GET", lambda r, raw: self._list_connectors(r, raw)),
+            (
+                one("dataConnectors")
+                + rf"/{re.escape(NS)}azureDataLakeConnector/(?:get|Get)UploadSession(?:\(\))?",
+                "GET",
+                self._upload_session,
+            ),
+            (one("dataConnectors") + rf"/(?:{re.escape(NS)})?validate", "POST", self._validate),
+            (one("operations"), "GET", self._operation),
+            (rf"runs/(?:{re.escape(NS)})?start", "POST", self._start),
+            (one("runs"), "GET", self._run),
+            (
+                one("runs") + rf"/(?:{re.escape(NS)})?getStatistics(?:\(\))?",
+                "GET",
+                self._statistics,
+            ),
+        ]
+        return routes
+
+    # -- setup objects ---------------------------------------------------------------------------
+
+    def _bound(self, record: Recorded, value: Any, collection: str) -> str | None:
+        """The id an `@odata.bind` value names, when it is a URL of an existing object."""
+        if not isinstance(value, str):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or parts.netloc not in (
+            "graph.microsoft.com",
+            urlsplit(self.endpoint).netloc,
+        ):
+            return None
+        match = re.fullmatch(
+            rf"{ROOT}/{collection}(?:/([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))", parts.path
+        )
+        if not match:
+            return None
+        found = match.group(1) or match.group(2)
+        if collection == "roleGroups":
+            return found if found in ROLE_GROUPS else None
+        return found if found in self.objects[collection] else None
+
+    def _check(self, collection: str, record: Recorded, partial: bool) -> str | None:
+        """Why a create (or, `partial`, a PATCH) body is not as documented; None when it is."""
+        body = record.body
+        if not isinstance(body, dict):
+            return "a JSON object body is required"
+        checks = _CHECKS[collection]
+        unknown = sorted(set(body) - set(checks))
+        if unknown:
+            return f"properties not documented for {collection}: {unknown}"
+        for name, (required, check) in checks.items():
+            if name not in body:
+                if required and not partial:
+                    return f"{name} is required"
+                continue
+            why = check(self, record, body[name])
+            if why:
+                return f"{name}: {why}"
+        if collection == "years" and not partial and body["endDate"] < body["startDate"]:
+            return "endDate is before startDate"
+        if (
+            collection == "inboundFlows"
+            and body.get("expirationDateTime")
+            and body.get("effectiveDateTime")
+        ):
+            if _parse_dt(body["expirationDateTime"]) <= _parse_dt(body["effectiveDateTime"]):
+                return "expirationDateTime is not after effectiveDateTime"
+        return None
+
+    def _create(self, collection: str, record: Recorded) -> tuple[int, dict[str, str], Any]:
+        why = self._check(collection, record, partial=False)
+        if why:
+            return self._violation(record, why)
+        obj = self._stored(collection, dict(record.body))
+        obj["id"] = str(uuid.uuid4())
+        if collection == "inboundFlows":
+            obj["readinessStatus"] = "ready"
+        self.objects[collection][obj["id"]] = obj
+        return 201, {}, self._shown(collection, obj)
+
+    def _stored(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        obj = {k: v for k, v in body.items() if not k.endswith("@odata.bind")}
+        for key, value in body.items():
+            if key.endswith("@odata.bind") and not key.startswith("roleGroup"):
+                target = {
+                    "sourceSystem": "sourceSystems",
+                    "dataConnector": "dataConnectors",
+                    "year": "years",
+                }[key.split("@")[0]]
+                obj[key.split("@")[0] + "Id"] = self._bound_id(value, target)
+        if collection == "sourceSystems":
+            obj.setdefault("vendor", None)
+            obj["userMatchingSettings"] = [
+                {k: v for k, v in s.items() if not k.endswith("@odata.bind")}
+                for s in obj.get("userMatchingSettings") or []
+            ]
+        return obj
+
+    def _bound_id(self, value: str, collection: str) -> str:
+        match = re.search(
+            rf"{collection}(?:/([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))$", urlsplit(value).path
+        )
+        assert match
+        return match.group(1) or match.group(2)
+
+    def _shown(self, collection: str, obj: dict[str, Any]) -> dict[str, Any]:
+        shown = {k: v for k, v in obj.items() if not k.endswith("Id") or k == "id"}
+        return {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/{collection}/$entity",
+            **shown,
+        }
+
+    def _no_body(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any] | None:
+        return self._violation(record, "this call takes no body") if raw else None
+
+    def _get(
+        self, collection: str, record: Recorded, raw: bytes, object_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        obj = self.objects[collection].get(object_id)
+        if obj is None:
+            return _not_found()
+        return 200, {}, self._shown(collection, obj)
+
+    def _patch(
+        self, collection: str, record: Recorded, object_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        why = self._check(collection, record, partial=True)
+        if why:
+            return self._violation(record, why)
+        obj = self.objects[collection].get(object_id)
+        if obj is None:
+            return _not_found()
+        obj.update(
+            self._stored(collection, dict(record.body))
+            if collection != "sourceSystems"
+            else {
+                k: v
+                for k, v in self._stored(collection, dict(record.body)).items()
+                if k in record.body
+            }
+        )
+        return 204, {}, None
+
+    def _delete(
+        self, collection: str, record: Recorded, raw: bytes, object_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        if self.objects[collection].pop(object_id, None) is None:
+            return _not_found()
+        return 204, {}, None
+
+    def _list_connectors(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        skip = int((record.query.get("$skiptoken") or ["0"])[0])
+        items = list(self.objects["dataConnectors"].values())
+        page = [self._shown("dataConnectors", c) for c in items[skip : skip + self.page_size]]
+        for item in page:
+            item.pop("@odata.context")
+        answer: dict[str, Any] = {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/dataConnectors",
+            "value": page,
+        }
+        if skip + self.page_size < len(items):
+            answer["@odata.nextLink"] = (
+                f"{self.endpoint}{ROOT}/dataConnectors?$skiptoken={skip + self.page_size}"
+            )
+        return 200, {}, answer
+
+    # -- one upload ------------------------------------------------------------------------------
+
+    def _upload_session(
+        self, record: Recorded, raw: bytes, connector_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        reset = record.query.get("resetSession")
+        if reset is not None and reset != ["true"] and reset != ["false"]:
+            return self._violation(record, "resetSession must be true or false")
+        if connector_id not in self.objects["dataConnectors"]:
+            return _not_found()
+        self.session_requests.append((connector_id, (reset or ["false"])[0]))
+        current = self.sessions.get(connector_id)
+        if current is None or reset == ["true"] or current["closed"]:
+            name = f"fakesds-{uuid.uuid4().hex[:20]}"
+            self.blobs.create_container(name)
+            now = datetime.now(UTC)
+            expiry = (
+                now - timedelta(minutes=5) if self.expire_sessions else now + timedelta(hours=1)
+            )
+            sas = generate_container_sas(
+                self.blobs.account_name,
+                name,
+                account_key=self.blobs.credential.account_key,
+                permission=ContainerSasPermissions(write=True, create=True, add=True),
+                expiry=expiry,
+                start=now - timedelta(minutes=10),
+            )
+            current = {
+                "container": name,
+                "closed": False,
+                "url": f"{self.blobs.url.rstrip('/')}/{name}?{sas}",
+                "expires": expiry,
+                "id": str(uuid.uuid4()),
+            }
+            self.sessions[connector_id] = current
+        return (
+            200,
+            {},
+            {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#microsoft.graph.industryData.fileUploadSession",
+                "containerExpirationDateTime": _iso(current["expires"] + timedelta(days=1)),
+                "containerId": current["id"],
+                "sessionExpirationDateTime": _iso(current["expires"]),
+                "sessionUrl": current["url"],
+            },
+        )
+
+    def _validate(
+        self, record: Recorded, raw: bytes, connector_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        if connector_id not in self.objects["dataConnectors"]:
+            return _not_found()
+        session = self.sessions.get(connector_id)
+        files: dict[str, bytes] = {}
+        if session is not None and not session["closed"]:
+            container = self.blobs.get_container_client(session["container"])
+            files = {
+                b.name: container.download_blob(b.name).readall() for b in container.list_blobs()
+            }
+            session["closed"] = True  # validation closes the session; the files move inside
+        outcome = self.validations.popleft() if self.validations else ValidationOutcome()
+        errors = outcome.errors
+        warnings = outcome.warnings
+        if errors is None:
+            errors = [
+                public_error(
+                    "RequiredFileNotFound",
+                    f"When trying to validate required file {n} encountered RequiredFileNotFound error.",
+                    n,
+                )
+                for n in REQUIRED_V1
+                if n not in files
+            ]
+        if warnings is None:
+            warnings = [
+                public_error(
+                    "OptionalFileNotFound",
+                    f"When trying to validate file {n} encountered OptionalFileNotFound error.",
+                    n,
+                )
+                for n in OPTIONAL_V1
+                if n not in files
+            ]
+        op_id = str(uuid.uuid4())
+        self.operations[op_id] = {
+            "connector": connector_id,
+            "outcome": outcome,
+            "polls": 0,
+            "errors": errors,
+            "warnings": warnings,
+            "files": files,
+            "created": datetime.now(UTC),
+        }
+        self.uploads.append({"connector": connector_id, "files": files, "operation": op_id})
+        location = {
+            "external": f"{self.endpoint}{ROOT}/operations/{op_id}",
+            "resourceLocation": f"{self.endpoint}/beta/industryData/operations/{op_id}",
+            "id": op_id,
+        }[self.location_style]
+        return 202, {"Location": location}, None
+
+    def _operation(
+        self, record: Recorded, raw: bytes, op_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        op = self.operations.get(op_id)
+        if op is None:
+            return _not_found()
+        outcome: ValidationOutcome = op["outcome"]
+        op["polls"] += 1
+        done = op["polls"] > outcome.running_polls
+        if done and outcome.status == "succeeded" and not op["errors"]:
+            self.validated[op["connector"]] = op["files"]
+        return (
+            200,
+            {},
+            {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/operations/$entity",
+                "@odata.type": f"#{NS}fileValidateOperation",
+                "createdDateTime": _iso(op["created"]),
+                "errors": op["errors"] if done else [],
+                "id": op_id,
+                "lastActionDateTime": _iso(datetime.now(UTC)),
+                "resourceLocation": f"https://graph.microsoft.com/beta/industryData/dataConnectors/{op['connector']}",
+                "status": outcome.status if done else "running",
+                "statusDetail": None,
+                "validatedFiles": sorted(op["files"]) if done else [],
+                "warnings": op["warnings"] if done else [],
+            },
+        )
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def _start(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        run_id = str(uuid.uuid4())
+        outcome = self.runs_script.popleft() if self.runs_script else RunOutcome()
+        self.runs[run_id] = {
+            "outcome": outcome,
+            "polls": 0,
+            "started": datetime.now(UTC),
+            "files": {c: dict(f) for c, f in self.validated.items()},
+        }
+        return 202, {"Location": f"{self.endpoint}{ROOT}/runs/{run_id}"}, None
+
+    def _run(self, record: Recorded, raw: bytes, run_id: str) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        run = self.runs.get(run_id)
+        if run is None:
+            return _not_found()
+        run["polls"] += 1
+        outcome: RunOutcome = run["outcome"]
+        done = run["polls"] > outcome.running_polls
+        answer = {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/runs/$entity",
+            "@odata.type": f"#{NS}industryDataRun",
+            "displayName": f"Run {run['started']:%Y-%m-%d %H:%M} UTC",
+            "endDateTime": _iso(datetime.now(UTC)) if done else None,
+            "id": run_id,
+            "startDateTime": _iso(run["started"]),
+            "status": outcome.status if done else "running",
+        }
+        if done and outcome.blocking_error is not None:
+            answer["blockingError"] = outcome.blocking_error
+        return 200, {}, answer
+
+    def _statistics(
+        self, record: Recorded, raw: bytes, run_id: str
+    ) -> tuple[int, dict[str, str], Any]:
+        refused = self._no_body(record, raw)
+        if refused:
+            return refused
+        run = self.runs.get(run_id)
+        if run is None:
+            return _not_found()
+        outcome: RunOutcome = run["outcome"]
+        people = {"student": 0, "teacher": 0}
+        for files in run["files"].values():
+            for role in people:
+                data = files.get(f"{role}.csv", b"")
+                people[role] += max(0, len([ln for ln in data.splitlines() if ln.strip()]) - 1)
+        by_role = [{"count": n, "role": r} for r, n in people.items()]
+        return (
+            200,
+            {},
+            {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#microsoft.graph.industryData.industryDataRunStatistics",
+                "@odata.type": f"#{NS}industryDataRunStatistics",
+                "activityStatistics": by_role,
+                "inboundTotals": {
+                    "errors": outcome.errors,
+                    "groups": 0,
+                    "matchedPeopleByRole": by_role,
+                    "memberships": 0,
+                    "organizations": 0,
+                    "people": sum(people.values()),
+                    "unmatchedPeopleByRole": [],
+                    "warnings": outcome.warnings,
+                },
+                "runId": run_id,
+                "status": outcome.status,
+            },
+        )
+
+
+def _not_found() -> tuple[int, dict[str, str], Any]:
+    return (
+        404,
+        {},
+        {"error": {"code": "ResourceNotFound", "message": "The resource was not found."}},
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# -- body checks: (required, check) per property; a check returns why a value is wrong ----------
+
+
+def _text(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "a non-empty string is required"
+
+
+def _type(expected: str):  # noqa: ANN202
+    def check(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
+        return None if value == f"#{NS}{expected}" else f"must be #{NS}{expected}"
+
+    return check
+
+
+def _bind(collection: str):  # noqa: ANN202
+    def check(fake: FakeIndustryData, record: Recorded, value: Any) -> str | None:
+        found = fake._bound(record, value, collection)
+        return None if found else f"not the URL of an existing {collection} object: {value!r}"
+
+    return check
+
+
+def _code(*allowed: str, type_name: str | None = None):  # noqa: ANN202
+    def check(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
+        if not isinstance(value, dict) or not isinstance(value.get("code"), str):
+            return 'a reference value {"code": ...} is required'
+        extra = set(value) - {"code", "@odata.type"}
+        if extra:
+            return f"unexpected properties {sorted(extra)}"
+        if (
+            "@odata.type" in value
+            and type_name
+            and value["@odata.type"].lstrip("#") != f"{NS}{type_name}"
+        ):
+            return f"@odata.type must be {NS}{type_name}"
+        if allowed and value["code"] not in allowed:
+            return f"code {value['code']!r} is not one of {list(allowed)}"
+        return None
+
+    return check
+
+
+def _date(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
+    if not isinstance(value, str) or not _DATE.match(value):
+        return "a YYYY-MM-DD date is required"
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return "not a calendar date"
+    return None
+
+
+def _datetime(optional: bool):  # noqa: ANN202
+    def check(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or "T" not in value:
+            return "an ISO 8601 date and time is required"
+        try:
+            moment = _parse_dt(value)
+        except ValueError:
+            return "not an ISO 8601 date and time"
+        return None if moment.tzinfo is not None else "the offset is missing"
+
+    return check
+
+
+def _domain(_: FakeIndustryData, __: Recorded, value: Any) -> str | None:
+    return None if value == "educationRostering" else "only educationRostering is documented"
+
+
+def _matching(fake: FakeIndustryData, record: Recorded, value: Any) -> str | None:
+    if not isinstance(value, list):
+        return "a collection is required"
+    for item in value:
+        if not isinstance(item, dict):
+            return "each setting is an object"
+        extra = set(item) - {
+            "matchTarget",
+            "priorityOrder",
+            "roleGroup@odata.bind",
+            "sourceIdentifier",
+            "@odata.type",
+        }
+        if extra:
+            return f"unexpected properties {sorted(extra)}"
+        for name in ("matchTarget", "sourceIdentifier"):
+            why = _code()(fake, record, item.get(name))
+            if why:
+                return f"{name}: {why}"
+        if not isinstance(item.get("priorityOrder"), int) or isinstance(
+            item.get("priorityOrder"), bool
+        ):
+            return "priorityOrder: an integer is required"
+        if fake._bound(record, item.get("roleGroup@odata.bind"), "roleGroups") is None:
+            return f"roleGroup@odata.bind: not a role group URL ({list(ROLE_GROUPS)})"
+    return None
+
+
+_CHECKS: dict[str, dict[str, tuple[bool, Any]]] = {
+    "sourceSystems": {
+        "displayName": (True, _text),
+        "userMatchingSettings": (False, _matching),
+    },
+    "dataConnectors": {
+        "@odata.type": (True, _type("azureDataLakeConnector")),
+        "displayName": (True, _text),
+        "sourceSystem@odata.bind": (True, _bind("sourceSystems")),
+        "fileFormat": (True, _code(*FILE_FORMATS, type_name="fileFormatReferenceValue")),
+    },
+    "years": {
+        "displayName": (True, _text),
+        "startDate": (True, _date),
+        "endDate": (True, _date),
+        "year": (True, _code(type_name="yearReferenceValue")),
+    },
+    "inboundFlows": {
+        "@odata.type": (True, _type("inboundFileFlow")),
+        "dataConnector@odata.bind": (True, _bind("dataConnectors")),
+        "year@odata.bind": (True, _bind("years")),
+        "dataDomain": (True, _domain),
+        "displayName": (True, _text),
+        "effectiveDateTime": (True, _datetime(optional=False)),
+        "expirationDateTime": (False, _datetime(optional=True)),
+    },
+}

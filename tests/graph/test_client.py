@@ -1,0 +1,386 @@
+"""The Industry Data client against the fake server: every call, both spellings, errors as data."""
+
+from __future__ import annotations
+
+import pytest
+
+from sds_app.graph import GraphError, IndustryDataClient
+from sds_app.graph.errors import permission_for
+from tests.fakegraph.server import (
+    FakeIndustryData,
+    Fault,
+    RunOutcome,
+    ValidationOutcome,
+    public_error,
+)
+
+SIX = {
+    "school.csv": b"SIS ID,Name\n1,A\n",
+    "section.csv": b"SIS ID,School SIS ID,Section Name\ns1,1,Math\n",
+    "student.csv": b"SIS ID,School SIS ID,Username\nst1,1,st1\nst2,1,st2\n",
+    "teacher.csv": b"SIS ID,School SIS ID,Username\nt1,1,t1\n",
+    "studentenrollment.csv": b"Section SIS ID,SIS ID\ns1,st1\n",
+    "teacherroster.csv": b"Section SIS ID,SIS ID\ns1,t1\n",
+}
+
+
+@pytest.fixture
+def client(fake_graph: FakeIndustryData) -> IndustryDataClient:
+    return IndustryDataClient(fake_graph.endpoint)
+
+
+def _setup(client: IndustryDataClient) -> dict[str, str]:
+    source = client.create_source_system(
+        {
+            "displayName": "Rostering source",
+            "userMatchingSettings": [
+                {
+                    "matchTarget": {"code": "userPrincipalName"},
+                    "priorityOrder": 0,
+                    "roleGroup@odata.bind": client.bind("roleGroups", "staff"),
+                    "sourceIdentifier": {"code": "username"},
+                },
+                {
+                    "matchTarget": {"code": "userPrincipalName"},
+                    "priorityOrder": 1,
+                    "roleGroup@odata.bind": client.url("roleGroups('students')"),
+                    "sourceIdentifier": {"code": "username"},
+                },
+            ],
+        }
+    )
+    connector = client.create_connector(
+        {
+            "@odata.type": "#microsoft.graph.industryData.azureDataLakeConnector",
+            "displayName": "CSV connector",
+            "sourceSystem@odata.bind": client.url(f"sourceSystems('{source['id']}')"),
+            "fileFormat": {
+                "@odata.type": "microsoft.graph.industryData.fileFormatReferenceValue",
+                "code": "schoolDataSyncV1",
+            },
+        }
+    )
+    year = client.create_year(
+        {
+            "displayName": "Fiscal Year 2026",
+            "endDate": "2027-06-15",
+            "startDate": "2026-09-01",
+            "year": {"code": "2026"},
+        }
+    )
+    flow = client.create_inbound_flow(
+        {
+            "@odata.type": "#microsoft.graph.industryData.inboundFileFlow",
+            "dataConnector@odata.bind": client.bind("dataConnectors", connector["id"]),
+            "dataDomain": "educationRostering",
+            "displayName": "Inbound rostering flow",
+            "effectiveDateTime": "2026-09-01T00:00:00Z",
+            "expirationDateTime": None,
+            "year@odata.bind": client.bind("years", year["id"]),
+        }
+    )
+    return {
+        "sourceSystemId": source["id"],
+        "connectorId": connector["id"],
+        "yearId": year["id"],
+        "inboundFlowId": flow["id"],
+    }
+
+
+def test_setup_objects_created_read_updated_deleted(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    ids = _setup(client)
+    source = client.get_source_system(ids["sourceSystemId"])
+    assert source == {
+        "@odata.context": f"{fake_graph.endpoint}/beta/$metadata#external/industryData/sourceSystems/$entity",
+        "id": ids["sourceSystemId"],
+        "displayName": "Rostering source",
+        "vendor": None,
+        "userMatchingSettings": [
+            {
+                "matchTarget": {"code": "userPrincipalName"},
+                "priorityOrder": 0,
+                "sourceIdentifier": {"code": "username"},
+            },
+            {
+                "matchTarget": {"code": "userPrincipalName"},
+                "priorityOrder": 1,
+                "sourceIdentifier": {"code": "username"},
+            },
+        ],
+    }
+    assert client.get_inbound_flow(ids["inboundFlowId"])["readinessStatus"] == "ready"
+    client.update_connector(ids["connectorId"], {"displayName": "Renamed"})
+    assert client.get_connector(ids["connectorId"])["displayName"] == "Renamed"
+    client.update_year(ids["yearId"], {"displayName": "FY"})
+    client.update_inbound_flow(ids["inboundFlowId"], {"expirationDateTime": "2027-07-01T00:00:00Z"})
+    client.update_source_system(ids["sourceSystemId"], {"displayName": "S"})
+    assert [c["id"] for c in client.list_connectors()] == [ids["connectorId"]]
+    assert client.delete_inbound_flow(ids["inboundFlowId"]) is True
+    assert client.delete_inbound_flow(ids["inboundFlowId"]) is False  # already gone
+    assert client.delete_year(ids["yearId"]) and client.delete_connector(ids["connectorId"])
+    assert client.delete_source_system(ids["sourceSystemId"])
+    assert fake_graph.violations == []
+
+
+def test_list_connectors_follows_next_link(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.page_size = 2
+    made = [fake_graph.connector_setup(f"c{i}")["connectorId"] for i in range(5)]
+    assert [c["id"] for c in client.list_connectors()] == made
+    assert len(fake_graph.calls("GET", r"/dataConnectors$")) == 3
+    assert fake_graph.violations == []
+
+
+def test_an_undocumented_body_is_a_violation(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    source = fake_graph.add("sourceSystems", {"displayName": "s"})
+    with pytest.raises(GraphError) as refused:
+        client.create_connector(
+            {
+                "@odata.type": "#microsoft.graph.industryData.azureDataLakeConnector",
+                "displayName": "c",
+                "sourceSystem@odata.bind": client.bind("sourceSystems", source),
+                "fileFormat": {"code": "csvV1"},
+            }
+        )
+    assert refused.value.status == 400
+    assert fake_graph.violations == [
+        "POST /beta/external/industryData/dataConnectors: fileFormat: code 'csvV1' is not one of "
+        "['schoolDataSyncV1', 'schoolDataSyncV2Rev1']"
+    ]
+
+
+@pytest.mark.parametrize("style", ["external", "resourceLocation", "id"])
+def test_one_upload_validated_and_run(
+    client: IndustryDataClient, fake_graph: FakeIndustryData, style: str
+) -> None:
+    fake_graph.location_style = style
+    ids = fake_graph.connector_setup()
+    session = client.get_upload_session(ids["connectorId"], reset=True)
+    assert session.session_expiration and session.container_id
+    for name, data in SIX.items():
+        client.upload_file(session.session_url, name, data)
+    location = client.validate(ids["connectorId"])
+    assert client.get_operation(location)["status"] == "running"
+    done = client.get_operation(location)
+    assert (done["status"], done["errors"], done["warnings"]) == ("succeeded", [], [])
+    run_id = client.start_run()
+    assert client.get_run(run_id)["status"] == "running"
+    run = client.get_run(run_id)
+    assert run["status"] == "completed" and run["id"] == run_id
+    stats = client.get_statistics(run_id)
+    assert stats["inboundTotals"]["people"] == 3 and stats["runId"] == run_id
+    assert fake_graph.runs[run_id]["files"] == {ids["connectorId"]: SIX}
+    assert fake_graph.session_requests == [(ids["connectorId"], "true")]
+    assert fake_graph.violations == []
+
+
+def test_validation_errors_and_warnings(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    ids = fake_graph.connector_setup()
+    session = client.get_upload_session(ids["connectorId"])
+    client.upload_file(session.session_url, "school.csv", SIX["school.csv"])
+    operation = client.get_operation(client.validate(ids["connectorId"]))
+    operation = client.get_operation(operation["id"])
+    assert operation["status"] == "succeeded"  # judged by errors, not status
+    assert [e["target"] for e in operation["errors"]] == ["student.csv", "teacher.csv"]
+    assert [w["code"] for w in operation["warnings"]] == ["OptionalFileNotFound"] * 3
+    fake_graph.validations.append(
+        ValidationOutcome(
+            status="failed", errors=[public_error("X", "bad", "school.csv")], running_polls=0
+        )
+    )
+    assert client.get_operation(client.validate(ids["connectorId"]))["errors"][0]["code"] == "X"
+    assert fake_graph.violations == []
+
+
+def test_run_failed_with_blocking_error(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.runs_script.append(
+        RunOutcome(
+            status="failed",
+            running_polls=0,
+            blocking_error=public_error("E", "The run failed.", ""),
+        )
+    )
+    run = client.get_run(client.start_run())
+    assert run["status"] == "failed" and run["blockingError"]["message"] == "The run failed."
+
+
+def test_throttling_with_retry_after_is_retried(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    ids = fake_graph.connector_setup()
+    fake_graph.faults.append(
+        Fault(
+            "GET",
+            r"/dataConnectors/",
+            429,
+            {"Retry-After": "1"},
+            {"error": {"code": "TooManyRequests", "message": "slow down"}},
+            times=2,
+        )
+    )
+    assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
+    assert len(fake_graph.calls("GET", r"/dataConnectors/")) == 3
+    fake_graph.faults.append(
+        Fault("GET", r"/dataConnectors/", 503, {"Retry-After": "0"}, None, times=1)
+    )
+    assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
+
+
+def test_a_long_retry_after_is_returned_not_slept(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.faults.append(
+        Fault(
+            "POST",
+            r"/runs/start",
+            429,
+            {"Retry-After": "3600"},
+            {"error": {"code": "TooManyRequests", "message": "Run limit reached."}},
+        )
+    )
+    with pytest.raises(GraphError) as throttled:
+        client.start_run()
+    error = throttled.value
+    assert (error.status, error.code, error.retry_after, error.throttled) == (
+        429,
+        "TooManyRequests",
+        3600,
+        True,
+    )
+    assert len(fake_graph.calls("POST", r"/runs/start")) == 1
+
+
+def test_403_names_the_missing_permission(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.faults.append(
+        Fault(
+            "POST",
+            r"/runs/start",
+            403,
+            {},
+            {
+                "error": {
+                    "code": "Authorization_RequestDenied",
+                    "message": "Insufficient privileges to complete the operation.",
+                }
+            },
+        )
+    )
+    with pytest.raises(GraphError) as denied:
+        client.start_run()
+    assert denied.value.message == (
+        "Microsoft Graph refused POST /beta/external/industryData/runs/start (403 "
+        "Authorization_RequestDenied): Insufficient privileges to complete the operation. The app's "
+        "identity needs the Microsoft Graph application permission IndustryData-Run.Start."
+    )
+
+
+def test_401_and_expired_session(client: IndustryDataClient, fake_graph: FakeIndustryData) -> None:
+    ids = fake_graph.connector_setup()
+    fake_graph.expire_sessions = True
+    session = client.get_upload_session(ids["connectorId"])
+    with pytest.raises(GraphError) as expired:
+        client.upload_file(session.session_url, "school.csv", b"x")
+    assert expired.value.status == 403
+    assert "expired" in expired.value.message
+    fake_graph.token = "secret"
+    with pytest.raises(GraphError) as unauthenticated:
+        client.get_connector(ids["connectorId"])
+    assert (unauthenticated.value.status, unauthenticated.value.code) == (
+        401,
+        "InvalidAuthenticationToken",
+    )
+
+
+def test_permission_table() -> None:
+    assert (
+        permission_for("GET", "/beta/external/industryData/runs/1/getStatistics")
+        == "IndustryData-Run.Read.All"
+    )
+    assert (
+        permission_for(
+            "GET",
+            "/beta/external/industryData/dataConnectors/1/microsoft.graph.industryData."
+            "azureDataLakeConnector/getUploadSession",
+        )
+        == "IndustryData-DataConnector.ReadWrite.All"
+    )
+    assert permission_for("POST", "/beta/external/industryData/dataConnectors/1/validate") == (
+        "IndustryData-DataConnector.ReadWrite.All"
+    )
+    assert (
+        permission_for("GET", "/beta/external/industryData/dataConnectors")
+        == "IndustryData-DataConnector.Read.All"
+    )
+    assert (
+        permission_for("POST", "/beta/external/industryData/years")
+        == "IndustryData-TimePeriod.ReadWrite.All"
+    )
+    assert (
+        permission_for("GET", "/beta/external/industryData/operations/1")
+        == "IndustryData.ReadBasic.All"
+    )
+
+
+class _Credential:
+    """A TokenCredential that hands out one fixed token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs: object):  # noqa: ANN201
+        from azure.core.credentials import AccessToken
+
+        self.scopes.append(scopes)
+        return AccessToken(self.token, 4_102_444_800)
+
+
+def test_tokens_for_the_endpoint_scope(fake_graph: FakeIndustryData) -> None:
+    fake_graph.token = "t0ken"
+    credential = _Credential("t0ken")
+    client = IndustryDataClient(fake_graph.endpoint, credential)
+    ids = fake_graph.connector_setup()
+    assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
+    assert credential.scopes == [(f"{fake_graph.endpoint}/.default",)]
+    session = client.get_upload_session(ids["connectorId"])
+    client.upload_file(
+        session.session_url, "school.csv", b"SIS ID,Name\n1,A\n"
+    )  # no token to the SAS
+    assert fake_graph.violations == []
+
+
+def test_no_authorization_header_without_credential(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    ids = fake_graph.connector_setup()
+    client.get_connector(ids["connectorId"])
+    assert [r.authorization for r in fake_graph.requests] == [None]
+
+
+def test_client_for_the_settings() -> None:
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+
+    from sds_app.graph import client_for
+    from sds_app.settings import Settings
+
+    def policy_types(client: IndustryDataClient) -> list[type]:
+        pipeline = client._graph._pipeline  # noqa: SLF001 - azure-core keeps the policies here
+        return [type(getattr(p, "_policy", p)) for p in pipeline._impl_policies]  # noqa: SLF001
+
+    assert BearerTokenCredentialPolicy not in policy_types(
+        client_for(Settings(graph_auth="none", graph_endpoint="http://127.0.0.1:9"))
+    )
+    default = client_for(Settings())
+    assert default.scope == "https://graph.microsoft.com/.default"
+    assert BearerTokenCredentialPolicy in policy_types(default)
