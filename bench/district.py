@@ -17,14 +17,28 @@ def school_id(i: int) -> str:
     return str(10001 + i)
 
 
+_MASK_128 = (1 << 128) - 1
+
+
+def guid_like(i: int, salt: int) -> str:
+    """A GUID-shaped id, distinct for every i (an odd multiplier is a bijection modulo 2**128)."""
+    h = f"{((i + salt) * 0x9E3779B97F4A7C15F39CC0605CEDC835) & _MASK_128:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def section_id(i: int) -> str:
-    """SIS ID of the section on data row i."""
-    return f"S{200001 + i}"
+    """SIS ID of the section on data row i: alphanumeric, or GUID-like as some SIS export them."""
+    return f"S{200001 + i}" if i % 2 == 0 else guid_like(i, 1 << 40)
 
 
 def student_id(i: int) -> str:
-    """SIS ID of the student on data row i."""
-    return str(3000001 + i)
+    """SIS ID of the student on data row i: numeric, alphanumeric or GUID-like, by turns."""
+    kind = i % 3
+    if kind == 0:
+        return str(3000001 + i)
+    if kind == 1:
+        return f"ST{i:07d}X"
+    return guid_like(i, 1 << 80)
 
 
 def teacher_id(i: int) -> str:
@@ -109,7 +123,8 @@ class District:
                 "K" if low == 0 else str(low), str(high),
                 teacher_id(i * teachers_per_school), f"{v.FIRST_NAMES[first]} {v.LAST_NAMES[last]}",
                 f"{_FIRST_FOLDED[first]}.{_LAST_FOLDED[last]}@contoso.edu".lower().replace("'", ""),
-                f"{rng.randrange(1, 9999)} {rng.choice(v.STREETS)}", city, state, "US", zip_code,
+                csv_field(f"{rng.randrange(1, 9999)} {rng.choice(v.STREETS)}"
+                          + (f", Suite {100 + i % 7}" if i % 2 else "")), city, state, "US", zip_code,
                 f"555-{rng.randrange(100, 1000)}-{rng.randrange(10000):04d}", str(i % 5 + 1),
             ]
 

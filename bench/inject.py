@@ -93,8 +93,11 @@ class Injector:
         key = KEY_OF[file]
         if n % 3 == 0 and damaged:
             return key(damaged[(n // 3) % len(damaged)])
-        if n % 3 == 1 and not key(0).isdigit():
-            return key(n % self.scale.rows[file]).lower()  # SIS IDs compare case-sensitively
+        if n % 3 == 1:
+            present = key(n % self.scale.rows[file])
+            variant = present.lower() if present.lower() != present else present.upper()
+            if variant != present:  # SIS IDs compare case-sensitively
+                return variant
         return key(self.scale.rows[file] + 1000 + n)
 
     # Entity files

@@ -72,8 +72,9 @@ def _scaled(name: str, factor: int) -> Scale:
     return Scale(name, {f: n * factor for f, n in base.items()}, factor)
 
 
-# L: 500k students, 100k sections, 4M enrollments, 4.8M rows in all; M = L/10, S = L/100.
-SCALES: dict[str, Scale] = {"S": _scaled("S", 1), "M": _scaled("M", 10), "L": _scaled("L", 100)}
+# L: 500k students, 100k sections, 4M enrollments, 4.8M rows in all; M = L/10, S = L/100; 2L = 2 x L.
+SCALES: dict[str, Scale] = {"S": _scaled("S", 1), "M": _scaled("M", 10), "L": _scaled("L", 100),
+                            "2L": _scaled("2L", 200)}
 
 # A few hundred rows with every defect once: for the generator's own test.
 TINY = Scale(

@@ -1,8 +1,8 @@
 """One measurement, run in a fresh process: time the work of one tool on one folder.
 
-Usage: python -m bench.measure verifier|parse|frictionless FOLDER
+Usage: python -m bench.measure verifier|parse|polars|duckdb|frictionless FOLDER
 Prints one JSON object: seconds (the work only, not start-up or imports), peak RSS of this
-process, and for the verifier whether its messages equal expected.json.
+process, and for the verifier and the peers whether their messages equal expected.json.
 """
 
 from __future__ import annotations
@@ -46,6 +46,28 @@ def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], di
     return lambda: verify_folder(folder), check
 
 
+def _profile(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+    """The verifier on one thread, with its CPU seconds per phase (glue: what no phase holds)."""
+    import pyarrow as pa
+
+    from sds_core.verification import profile
+    from sds_core.verification.verify import verify_folder
+
+    def work() -> dict[str, float]:
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+        started = time.process_time()
+        profile.start()
+        try:
+            verify_folder(folder)
+        finally:
+            phases = profile.stop()
+        phases["glue"] = time.process_time() - started - sum(phases.values())
+        return phases
+
+    return work, lambda phases: {"phases": phases}
+
+
 def _parse(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
     import pyarrow as pa
     import pyarrow.csv as pa_csv
@@ -81,7 +103,25 @@ def _frictionless(folder: Path) -> tuple[Callable[[], object], Callable[[object]
     return lambda: validate(folder), check
 
 
-TOOLS = {"verifier": _verifier, "parse": _parse, "frictionless": _frictionless}
+def _peer(module: str) -> Callable[[Path], tuple[Callable[[], object], Callable[[object], dict]]]:
+    def make(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+        import importlib
+
+        from bench.peer_rules import messages
+        peer = importlib.import_module(f"bench.{module}")
+
+        def check(counts: object) -> dict:
+            expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+            diff = compare(messages(counts), expected)  # type: ignore[arg-type]
+            return {"check": "FAIL" if diff else "PASS", "diff": diff}
+
+        return lambda: peer.validate(folder), check
+
+    return make
+
+
+TOOLS = {"verifier": _verifier, "profile": _profile, "parse": _parse, "frictionless": _frictionless,
+         "polars": _peer("peer_polars"), "duckdb": _peer("peer_duckdb")}
 
 
 def measure(tool: str, folder: Path) -> dict[str, object]:

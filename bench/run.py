@@ -1,9 +1,11 @@
 """Benchmark the verifier against a parse-only pass and frictionless, in one sitting.
 
-Usage: python bench/run.py [--scales S,M,L] [--tools verifier,parse,frictionless,cli] [--repeat N]
+Usage: python bench/run.py [--scales S,M,L,2L] [--orders section,student,shuffled]
+                           [--tools parse,verifier,polars,duckdb,frictionless,cli] [--repeat N] [--profile]
 
 Every measurement runs in a fresh process on the same generated files (generated first when
-absent or stale). Prints a table and writes it as markdown to bench/out/latest.md.
+absent or stale), each scale in every row order. Prints a table and the targets, and writes them
+as markdown to bench/out/latest.md. `--profile` also prints the verifier's serial CPU per phase.
 """
 
 from __future__ import annotations
@@ -21,23 +23,25 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.generate import DATA_DIR, DEFAULT_SEED, generate
+from bench.generate import DATA_DIR, DEFAULT_SEED, ORDERS, generate
 from bench.layout import FILES, SCALES
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out" / "latest.md"
 GENERATOR_SOURCES = ("layout.py", "values.py", "district.py", "defects.py", "inject.py",
                      "generate.py")
-TOOLS = ("parse", "verifier", "frictionless", "cli")
+TOOLS = ("parse", "verifier", "cli", "polars", "duckdb", "frictionless")
 FRICTIONLESS_SCALES = ("S", "M")  # L takes minutes and M is enough for the comparison
-CLI_SCALES = ("S",)
-RSS_LIMIT_MIB = 700e6 / 2**20  # 700 MB
+CLI_SCALES = ("S", "L")
+PEER_SCALES = ("S", "M", "L")  # 2L is there for the verifier's growth only
+CHECKED = ("verifier", "polars", "duckdb")  # tools whose messages are compared with expected.json
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Runs:
     """The repeated measurements of one tool on one scale."""
 
     scale: str
+    order: str
     tool: str
     seconds: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
@@ -70,27 +75,28 @@ class Runs:
         return "FAIL" if "FAIL" in self.checks else ("PASS" if self.checks else "")
 
 
-def ensure_data(scale: str, seed: int) -> Path:
-    """The folder of a scale's files, generated when absent or made by another generator version."""
-    folder = DATA_DIR / scale
+def ensure_data(scale: str, seed: int, order: str = "section") -> Path:
+    """The folder of a scale's files in one row order, generated when absent or made by another
+    generator version."""
+    folder = DATA_DIR / f"{scale}-{order}"
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in GENERATOR_SOURCES))
-    stamp = {"seed": seed, "generator": digest.hexdigest()[:16]}
+    stamp = {"seed": seed, "order": order, "generator": digest.hexdigest()[:16]}
     stamp_file = folder / "generator.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp and all(
             (folder / f).exists() for f in FILES):
         return folder
     started = time.perf_counter()
     # Written aside and swapped in, so that a reader of the old files is not cut short.
-    fresh = folder.with_name(f".{scale}.new-{os.getpid()}")
-    generate(fresh, SCALES[scale], seed)
+    fresh = folder.with_name(f".{folder.name}.new-{os.getpid()}")
+    generate(fresh, SCALES[scale], seed, order)
     (fresh / "generator.json").write_text(json.dumps(stamp) + "\n")
     if folder.exists():
-        stale = folder.with_name(f".{scale}.old-{os.getpid()}")
+        stale = folder.with_name(f".{folder.name}.old-{os.getpid()}")
         folder.rename(stale)
         shutil.rmtree(stale)
     fresh.rename(folder)
-    print(f"generated {scale} in {time.perf_counter() - started:.1f} s: {folder}", flush=True)
+    print(f"generated {scale} {order} in {time.perf_counter() - started:.1f} s: {folder}", flush=True)
     return folder
 
 
@@ -126,37 +132,41 @@ def run_child(tool: str, folder: Path, timeout: float) -> dict[str, object]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def plan(scales: list[str], tools: list[str]) -> list[tuple[str, str]]:
-    """(scale, tool) pairs to measure, in table order."""
-    pairs = []
+Key = tuple[str, str, str]  # scale, order, tool
+
+
+def plan(scales: list[str], orders: list[str], tools: list[str]) -> list[Key]:
+    """(scale, order, tool) triples to measure, in table order."""
+    triples = []
     for scale in scales:
-        for tool in TOOLS:
-            if tool not in tools:
-                continue
-            if tool == "frictionless" and scale not in FRICTIONLESS_SCALES:
-                continue
-            if tool == "cli" and scale not in CLI_SCALES:
-                continue
-            pairs.append((scale, tool))
-    return pairs
+        for order in orders:
+            for tool in TOOLS:
+                if tool not in tools:
+                    continue
+                if tool == "frictionless" and scale not in FRICTIONLESS_SCALES:
+                    continue
+                if tool == "cli" and scale not in CLI_SCALES:
+                    continue
+                if tool in ("polars", "duckdb") and scale not in PEER_SCALES:
+                    continue
+                triples.append((scale, order, tool))
+    return triples
 
 
-def measure_all(
-    pairs: list[tuple[str, str]], repeat: int, seed: int
-) -> dict[tuple[str, str], Runs]:
+def measure_all(triples: list[Key], repeat: int, seed: int) -> dict[Key, Runs]:
     """Every measurement, repeats interleaved so that drift in the machine's load spreads evenly."""
-    folders = {scale: ensure_data(scale, seed) for scale in dict.fromkeys(s for s, _ in pairs)}
-    results = {pair: Runs(*pair) for pair in pairs}
+    folders = {(s, o): ensure_data(s, seed, o) for s, o in dict.fromkeys((s, o) for s, o, _ in triples)}
+    results = {key: Runs(*key) for key in triples}
     for round_ in range(repeat):
-        for scale, tool in pairs:
-            runs = results[(scale, tool)]
+        for scale, order, tool in triples:
+            runs = results[(scale, order, tool)]
             if runs.failure:
                 continue
             timeout = 1800 if tool == "frictionless" else 600
-            outcome = run_child(tool, folders[scale], timeout)
+            outcome = run_child(tool, folders[(scale, order)], timeout)
             if "error" in outcome:
                 runs.failure = str(outcome["error"])
-                print(f"  {scale} {tool}: ERROR {runs.failure}", flush=True)
+                print(f"  {scale} {order} {tool}: ERROR {runs.failure}", flush=True)
                 continue
             runs.seconds.append(float(outcome["seconds"]))  # type: ignore[arg-type]
             if outcome.get("rss_mib") is not None:
@@ -164,38 +174,77 @@ def measure_all(
             if "check" in outcome:
                 runs.checks.append(str(outcome["check"]))
                 runs.diff = list(outcome.get("diff", []))  # type: ignore[arg-type]
-            print(f"  round {round_ + 1}: {scale} {tool} {outcome['seconds']:.3f} s"
+            print(f"  round {round_ + 1}: {scale} {order} {tool} {outcome['seconds']:.3f} s"
                   f"{' ' + str(outcome['check']) if 'check' in outcome else ''}", flush=True)
     return results
 
 
-def targets(results: dict[tuple[str, str], Runs]) -> list[tuple[str, str, str]]:
-    """(target, figure, met / not met / not measured) for the issue's three targets."""
-    def get(scale: str, tool: str) -> Runs | None:
-        return results.get((scale, tool))
+def targets(results: dict[Key, Runs], orders: list[str]) -> list[tuple[str, str, str]]:
+    """(target, figure, met / NOT MET / not measured) for the issue's targets, order by order."""
+    def median(scale: str, order: str, tool: str) -> float | None:
+        runs = results.get((scale, order, tool))
+        return runs.median if runs else None
 
-    rows = []
-    verifier, parse = get("L", "verifier"), get("L", "parse")
-    if verifier and parse and verifier.median and parse.median and verifier.peak:
-        ratio = verifier.median / parse.median
-        rows.append(("L verified in <= 3x the parse-only time", f"{ratio:.2f}x", _met(ratio <= 3)))
-        rows.append(("L verifier peak RSS <= 700 MB", f"{verifier.peak * 2**20 / 1e6:.0f} MB",
-                     _met(verifier.peak <= RSS_LIMIT_MIB)))
-    else:
-        rows.append(("L verified in <= 3x the parse-only time", "-", "not measured"))
-        rows.append(("L verifier peak RSS <= 700 MB", "-", "not measured"))
-    verifier, friction = get("M", "verifier"), get("M", "frictionless")
-    if verifier and friction and verifier.median and friction.median:
-        speedup = friction.median / verifier.median
-        rows.append(("M: >= 50x faster than frictionless", f"{speedup:.0f}x", _met(speedup >= 50)))
-    else:
-        rows.append(("M: >= 50x faster than frictionless", "-", "not measured"))
-    cli = get("S", "cli")
-    if cli and cli.median:
-        rows.append(("S verified by the CLI in < 1 s wall", f"{cli.median:.2f} s",
-                     _met(cli.median < 1)))
-    else:
-        rows.append(("S verified by the CLI in < 1 s wall", "-", "not measured"))
+    def peak(scale: str, order: str, tool: str) -> float | None:
+        runs = results.get((scale, order, tool))
+        return runs.peak if runs else None
+
+    rows: list[tuple[str, str, str]] = []
+
+    def add(target: str, figure: float | None, ok: Callable[[float], bool], fmt: str) -> None:
+        if figure is None:
+            rows.append((target, "-", "not measured"))
+        else:
+            rows.append((target, fmt.format(figure), _met(ok(figure))))
+
+    def ratio(x: float | None, y: float | None) -> float | None:
+        return x / y if x is not None and y else None
+
+    for order in orders:
+        parse = median("L", order, "parse")
+        verifier = median("L", order, "verifier")
+        add(f"{order}: L verified <= 3x parse (in process)", ratio(verifier, parse),
+            lambda x: x <= 3, "{:.2f}x")
+        add(f"{order}: L verified <= 3x parse (whole CLI process)",
+            ratio(median("L", order, "cli"), parse), lambda x: x <= 3, "{:.2f}x")
+        rss = peak("L", order, "verifier")
+        add(f"{order}: L verifier peak RSS <= 700 MB", None if rss is None else rss * 2**20 / 1e6,
+            lambda x: x <= 700, "{:.0f} MB")
+        peers = [t for t in (median("L", order, "polars"), median("L", order, "duckdb")) if t]
+        add(f"{order}: L >= 2x faster than the faster peer",
+            ratio(min(peers), verifier) if peers else None, lambda x: x >= 2, "{:.1f}x")
+        add(f"{order}: M >= 50x faster than frictionless",
+            ratio(median("M", order, "frictionless"), median("M", order, "verifier")),
+            lambda x: x >= 50, "{:.0f}x")
+        add(f"{order}: S through the CLI < 0.5 s wall", median("S", order, "cli"),
+            lambda x: x < 0.5, "{:.2f} s")
+        add(f"{order}: 2L time <= 2.1x L", ratio(median("2L", order, "verifier"), verifier),
+            lambda x: x <= 2.1, "{:.2f}x")
+        add(f"{order}: 2L peak RSS <= 1.3x L", ratio(peak("2L", order, "verifier"), rss),
+            lambda x: x <= 1.3, "{:.2f}x")
+    return rows
+
+
+PHASES = ("parse", "formats", "uniqueness", "references", "pairs", "glue")
+
+
+def profiles(scale: str, orders: list[str], repeat: int, seed: int) -> list[list[str]]:
+    """Rows of the profile table: the verifier's serial CPU seconds per phase, per order (the
+    lowest of `repeat` runs, the one least disturbed by other load), header first."""
+    rows = [["scale", "order", *PHASES, "total"]]
+    for order in orders:
+        folder = ensure_data(scale, seed, order)
+        best: dict[str, float] = {}
+        for _ in range(repeat):
+            outcome = run_child("profile", folder, 600)
+            if "error" in outcome:
+                print(f"  profile {scale} {order}: ERROR {outcome['error']}", flush=True)
+                break
+            phases = outcome["phases"]  # type: ignore[index]
+            for name in PHASES:
+                best[name] = min(best.get(name, float("inf")), float(phases[name]))
+        if best:
+            rows.append([scale, order, *(f"{best[n]:.2f}" for n in PHASES), f"{sum(best.values()):.2f}"])
     return rows
 
 
@@ -203,16 +252,16 @@ def _met(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
-def table(results: dict[tuple[str, str], Runs]) -> list[list[str]]:
+def table(results: dict[Key, Runs]) -> list[list[str]]:
     """Rows of the results table, header first."""
-    rows = [["scale", "rows", "tool", "seconds", "peak RSS MiB", "x parse", "check"]]
-    for (scale, tool), runs in results.items():
-        parse = results.get((scale, "parse"))
+    rows = [["scale", "order", "rows", "tool", "seconds", "peak RSS MiB", "x parse", "check"]]
+    for (scale, order, tool), runs in results.items():
+        parse = results.get((scale, order, "parse"))
         ratio = ""
-        if runs.median and parse and parse.median and tool != "cli":
+        if runs.median and parse and parse.median:
             ratio = f"{runs.median / parse.median:.1f}"
         rows.append([
-            scale, f"{SCALES[scale].total_rows:,}", tool,
+            scale, order, f"{SCALES[scale].total_rows:,}", tool,
             f"{runs.median:.3f}" if runs.median is not None else "-",
             f"{runs.peak:.0f}" if runs.peak is not None else "-", ratio,
             runs.check or "",
@@ -223,7 +272,7 @@ def table(results: dict[tuple[str, str], Runs]) -> list[list[str]]:
 def render_text(rows: list[list[str]]) -> str:
     """Aligned plain-text table."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i in (1, 3, 4, 5) else c.ljust(w)
+    return "\n".join("  ".join(c.rjust(w) if i in (2, 4, 5, 6) else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
 
 
@@ -244,19 +293,24 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line: measure, print the table and the targets, write bench/out/latest.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="S,M,L")
+    parser.add_argument("--scales", default="S,M,L,2L")
+    parser.add_argument("--orders", default=",".join(ORDERS))
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the verifier's serial CPU per phase on L")
     args = parser.parse_args(argv)
     scales = [s.strip().upper() for s in args.scales.split(",") if s.strip()]
+    orders = [o.strip() for o in args.orders.split(",") if o.strip()]
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    unknown = [s for s in scales if s not in SCALES] + [t for t in tools if t not in TOOLS]
+    unknown = ([s for s in scales if s not in SCALES] + [o for o in orders if o not in ORDERS]
+               + [t for t in tools if t not in TOOLS])
     if unknown:
-        parser.error(f"unknown scale or tool: {', '.join(unknown)}")
-    results = measure_all(plan(scales, tools), args.repeat, args.seed)
+        parser.error(f"unknown scale, order or tool: {', '.join(unknown)}")
+    results = measure_all(plan(scales, orders, tools), args.repeat, args.seed)
     rows = table(results)
-    goals = targets(results)
+    goals = targets(results, orders)
     command = "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
     print()
     print(render_text(rows))
@@ -264,16 +318,25 @@ def main(argv: list[str] | None = None) -> int:
     print(render_text([["target", "figure", "status"], *map(list, goals)]))
     for runs in results.values():
         if runs.diff:
-            print(f"\n{runs.scale} {runs.tool} messages differ from expected.json "
+            print(f"\n{runs.scale} {runs.order} {runs.tool} messages differ from expected.json "
                   "(- expected, not given; + given, not expected):")
             print("\n".join(runs.diff))
         if runs.failure:
-            print(f"\n{runs.scale} {runs.tool} failed: {runs.failure}")
+            print(f"\n{runs.scale} {runs.order} {runs.tool} failed: {runs.failure}")
+    profile_md = ""
+    if args.profile:
+        # L, where the targets are set (the largest scale measured when L is not).
+        chosen = "L" if "L" in scales else max(scales, key=lambda s: SCALES[s].total_rows)
+        profile_rows = profiles(chosen, orders, args.repeat, args.seed)
+        print(f"\nserial CPU seconds per phase (one thread, lowest of {args.repeat}):")
+        print(render_text(profile_rows))
+        profile_md = (f"\nSerial CPU seconds per phase (one thread, lowest of {args.repeat}):\n\n"
+                      f"{render_markdown(profile_rows)}\n")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
         f"Measured {datetime.date.today().isoformat()} on {machine()}, median of {args.repeat}, "
         f"with `{command.strip()}`.\n\n{render_markdown(rows)}\n\n"
-        f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n",
+        f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n{profile_md}",
         encoding="utf-8")
     print(f"\nwritten: {OUT.relative_to(ROOT)}")
     return 1 if any(r.check in ("FAIL", "ERROR") for r in results.values()) else 0

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.page import render_page
 from sds_core.verification.report import report_csv, severity_counts, start_body
 from sds_core.verification.spec import FILES
 from sds_core.verification.verify import VerificationResult, verify_folder
@@ -221,6 +220,8 @@ def _page(result: VerificationResult, details: list[dict[str, Any]], args: argpa
         ("Rows listed per message", f"up to {args.detail_rows:,}"),
     ]
     title = f"Verification report: {args.folder.resolve().name or args.folder}"
+    from sds_core.verification.page import render_page  # only for --html: keeps the start-up short
+
     return render_page(details, files, title=title, facts=facts)
 
 

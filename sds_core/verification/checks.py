@@ -9,14 +9,14 @@ verdict of the identical key) and the codes for the duplicate-pair check, so the
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sds_core.verification import formats
+from sds_core.verification import formats, profile
 from sds_core.verification.csvread import ParsedCsv
 from sds_core.verification.formats import Values
 from sds_core.verification.header import Layout, required
@@ -47,7 +47,9 @@ class KeyIndex:
     keys: dict[tuple[str, str], Keys] = field(default_factory=dict)
 
     def add(self, file_name: str, column: str, keys: Keys) -> None:
-        """Remember a key column."""
+        """Remember a key column, as one array: a lookup into a chunked one costs a third more."""
+        if isinstance(keys.values, pa.ChunkedArray):
+            keys = Keys(keys.values.combine_chunks(), keys.well_formed)
         self.keys[(file_name, column)] = keys
 
     def get(self, file_name: str, column: str) -> Keys | None:
@@ -117,7 +119,7 @@ class FileChecker:
         def show(kept: np.ndarray) -> list[str | None]:
             if column.kind is Kind.PASSWORD:
                 return [MASK] * len(kept)
-            return [shorten(v) for v in self.values_of(column).take(pa.array(kept)).to_pylist()]
+            return [shorten(v) for v in formats.take(self.values_of(column), kept).to_pylist()]
 
         return show
 
@@ -155,9 +157,10 @@ class FileChecker:
                         (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column))
         return broken
 
-    def check_values(self, keys: KeyIndex, workers: ThreadPoolExecutor | None = None) -> None:
+    def check_values(self, keys: KeyIndex, workers: Executor | None = None) -> None:
         """Messages 12, 14, 15, 16, 17 and 18, column by column (in parallel when given workers)."""
-        broken = self.line_breaks()
+        with profile.phase("formats"):
+            broken = self.line_breaks()
         targets = {r.column: keys.get(r.target_file, r.target_column) for r in self.spec.references}
         columns = self.checked_columns()
         tasks = [(c, broken.get(c.name), targets.get(c.name)) for c in columns]
@@ -170,29 +173,35 @@ class FileChecker:
                 done.result()
         if self.spec.unique_pair:
             release_unused()  # the column checks' temporaries are gone: start the pair search low
-            self.duplicate_pairs()
+            with profile.phase("pairs"):
+                self.duplicate_pairs()
 
     def check_column(self, column: Column, broken: np.ndarray | None, target: Keys | None) -> None:
         """Every check of one column; its state is kept for the checks that combine columns."""
         values = self.values_of(column)
         text = self.layout.header(column)
-        missing = formats.missing(values)
-        if required(self.spec, column, self.options):
-            self.report(Code.MISSING_DATA, missing, text, self.field_order(column, Code.MISSING_DATA),
-                        self.shown(column))
-        unusable = missing if broken is None else missing | broken
+        with profile.phase("formats"):
+            missing = formats.missing(values)
+            if required(self.spec, column, self.options):
+                self.report(Code.MISSING_DATA, missing, text, self.field_order(column, Code.MISSING_DATA),
+                            self.shown(column))
+            unusable = missing if broken is None else missing | broken
         state = ColumnState(column, text, values, missing, unusable)
         if target is not None:
-            state.found_at = _index_in(values, target.values)
-        state.well_formed = self.well_formed(column, values, state.found_at, target)
-        if state.well_formed is not None:
-            self.report_formats(state)
+            with profile.phase("references"):
+                state.found_at = _index_in(values, target.values)
+        with profile.phase("formats"):
+            state.well_formed = self.well_formed(column, values, state.found_at, target)
+            if state.well_formed is not None:
+                self.report_formats(state)
         if target is not None:
-            dangling = (state.found_at < 0) & ~state.unusable
-            self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
-                        self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column))
+            with profile.phase("references"):
+                dangling = (state.found_at < 0) & ~state.unusable
+                self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
+                            self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column))
         if column.name in self.spec.unique:
-            self.duplicates(state)
+            with profile.phase("uniqueness"):
+                self.duplicates(state)
         self.states[column.name] = state
 
     def well_formed(self, column: Column, values: Values, found_at: np.ndarray | None,
@@ -205,7 +214,7 @@ class FileChecker:
         ok[found] = target.well_formed[found_at[found]]
         rest = np.flatnonzero(~found)
         if len(rest):
-            ok[rest] = formats.well_formed(values.take(pa.array(rest)), column.kind, self.parsed.has_nul)
+            ok[rest] = formats.well_formed(formats.take(values, rest), column.kind, self.parsed.has_nul)
         return ok
 
     def report_formats(self, state: ColumnState) -> None:
@@ -215,7 +224,7 @@ class FileChecker:
         if self.options.replace_special_characters and state.column.name in self.spec.special_character_columns:
             candidates = np.flatnonzero(bad)
             if len(candidates):
-                repaired = formats.fixable(state.values.take(pa.array(candidates)), state.column.kind)
+                repaired = formats.fixable(formats.take(state.values, candidates), state.column.kind)
                 fixable[candidates[repaired]] = True
         column = state.column
         self.report(Code.INVALID_FORMAT, bad & ~fixable, state.header,
@@ -247,31 +256,21 @@ class FileChecker:
         a, b = _key_codes(first, present), _key_codes(second, present)
         if present is None:
             present = np.arange(self.rows)
-        if _changes(a) > _changes(b):
-            a, b = b, a  # the column the file is grouped by leads: the sort then finds runs ready-made
         pairs = a.astype(np.int64)
         pairs *= int(b.max(initial=0)) + 1
         pairs += b
         del a, b
-        # A stable sort keeps equal pairs in file order: the first of each run is the original.
-        order = np.argsort(pairs, kind="stable")
-        ordered = pairs[order]
+        repeat_at, first_at = _repeated(pairs)
         del pairs
-        repeat_at = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
-        run_start = np.searchsorted(ordered, ordered[repeat_at], side="left")
-        del ordered
-        repeat_rows = present[order[repeat_at]]
-        first_rows = present[order[run_start]]
-        del order
+        repeat_rows, first_rows = present[repeat_at], present[first_at]
         mask = np.zeros(self.rows, dtype=bool)
         mask[repeat_rows] = True
-        by_row = np.argsort(repeat_rows)
-        first_of = (repeat_rows[by_row], first_rows[by_row])
+        first_of = (repeat_rows, first_rows)
         text = f"{first.header} + {second.header}"
 
         def show(kept: np.ndarray) -> list[str | None]:
-            take = pa.array(kept)
-            pairs_shown = zip(first.values.take(take).to_pylist(), second.values.take(take).to_pylist())
+            pairs_shown = zip(formats.take(first.values, kept).to_pylist(),
+                              formats.take(second.values, kept).to_pylist())
             return [shorten(f"{x} + {y}") for x, y in pairs_shown]
 
         self.report(Code.DUPLICATE_VALUES, mask, text, (200,), show, severity=Severity.WARNING,
@@ -292,6 +291,10 @@ class FileChecker:
         state = self.states.get("Username")
         if state is None or teacher_usernames is None:
             return
+        with profile.phase("references"):
+            self._shared_usernames(state, teacher_usernames)
+
+    def _shared_usernames(self, state: ColumnState, teacher_usernames: pa.Array) -> None:
         shared = _np(pc.is_in(pc.utf8_lower(state.values), value_set=teacher_usernames)) & ~state.missing
         self.report(Code.USERNAME_ALSO_TEACHER, shared, state.header, (300,), self.shown(state.column))
 
@@ -335,6 +338,11 @@ def _codes(values: Values) -> np.ndarray:
 def _index_in(values: Values, keys: Values) -> np.ndarray:
     """Position of each value in `keys`, -1 where absent (one lookup per run of equal values)."""
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    sample = next((c for c in chunks if len(c) > 1), None)
+    if sample is not None:
+        head = sample.slice(0, _RUN_SAMPLE)
+        if _np(pc.not_equal(head[1:], head[:-1])).mean() > 0.5:  # no runs to speak of: skip the search
+            return _np(pc.index_in(values, value_set=keys).fill_null(-1))
     starts, offset = [], 0
     for chunk in chunks:
         if len(chunk):
@@ -344,20 +352,59 @@ def _index_in(values: Values, keys: Values) -> np.ndarray:
     run_starts = np.concatenate(starts) if starts else np.empty(0, np.int64)
     # Files are often sorted by one column; when they are, look each run up once.
     if len(run_starts) < offset // 2:
-        found = _np(pc.index_in(values.take(pa.array(run_starts)), value_set=keys).fill_null(-1))
+        found = _np(pc.index_in(formats.take(values, run_starts), value_set=keys).fill_null(-1))
         return np.repeat(found, np.diff(np.append(run_starts, offset)))
     return _np(pc.index_in(values, value_set=keys).fill_null(-1))
 
 
-def _changes(codes: np.ndarray) -> int:
-    """How often consecutive codes differ."""
-    return int(np.count_nonzero(codes[1:] != codes[:-1]))
+_RUN_SAMPLE = 4096
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any run of keys over the slots
+
+
+def _repeated(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (ascending) of the keys equal to an earlier key, and the position of its first.
+
+    Hashing, not sorting the whole column: each key goes to a slot of a table four times its
+    length, and only keys that share a slot (about a fifth, whatever the row order) are sorted
+    to tell equal keys from collisions. A stable sort keeps equal keys in file order.
+    """
+    n = len(keys)
+    none = (np.empty(0, np.int64), np.empty(0, np.int64))
+    if n < 2:
+        return none
+    if np.all(keys[1:] >= keys[:-1]):  # already in order: equal keys are neighbours
+        repeats = np.flatnonzero(keys[1:] == keys[:-1]) + 1
+        return repeats, np.searchsorted(keys, keys[repeats], side="left")
+    bits = max(8, (4 * n - 1).bit_length())
+    slot = keys.view(np.uint64) * _GOLDEN
+    slot >>= np.uint64(64 - bits)
+    slot = slot.view(np.int64)
+    position = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+    last = np.empty(1 << bits, dtype=position.dtype)
+    last[slot] = position  # where several keys share a slot, one of them is left there
+    shared = last[slot] != position
+    del last, position
+    crowded = np.zeros(1 << bits, dtype=bool)
+    crowded[slot[shared]] = True
+    del shared
+    candidates = np.flatnonzero(crowded[slot])
+    del crowded, slot
+    values = keys[candidates]
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    repeat_at = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    if len(repeat_at) == 0:
+        return none
+    run_start = np.searchsorted(ordered, ordered[repeat_at], side="left")
+    repeats, firsts = candidates[order[repeat_at]], candidates[order[run_start]]
+    by_position = np.argsort(repeats, kind="stable")
+    return repeats[by_position], firsts[by_position]
 
 
 def _key_codes(state: ColumnState, present: np.ndarray | None) -> np.ndarray:
     """Codes of a column's values at `present` (None: every row); reuses the reference lookup."""
     if state.found_at is None:
-        return _codes(state.values if present is None else state.values.take(pa.array(present)))
+        return _codes(state.values if present is None else formats.take(state.values, present))
     codes = state.found_at if present is None else state.found_at[present]
     absent = np.flatnonzero(codes < 0)
     if len(absent):
@@ -365,7 +412,7 @@ def _key_codes(state: ColumnState, present: np.ndarray | None) -> np.ndarray:
         if present is None:
             codes = codes.copy()
         rows = absent if present is None else present[absent]
-        local = _codes(state.values.take(pa.array(rows)))
+        local = _codes(formats.take(state.values, rows))
         codes[absent] = int(state.found_at.max(initial=-1)) + 1 + local
     return codes
 

@@ -45,6 +45,29 @@ def to_numpy(values: Values) -> np.ndarray:
     return values.to_numpy() if isinstance(values, pa.ChunkedArray) else values.to_numpy(zero_copy_only=False)
 
 
+def take(values: Values, indices: np.ndarray) -> pa.Array:
+    """The values at `indices`, chunk by chunk: Arrow's take on a chunked column copies every chunk."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if isinstance(values, pa.Array):
+        return values.take(pa.array(indices))
+    chunks = values.chunks
+    if len(chunks) == 1:
+        return chunks[0].take(pa.array(indices))
+    if len(indices) == 0:
+        return pa.array([], values.type)
+    starts = np.cumsum([0] + [len(c) for c in chunks[:-1]])
+    which = np.searchsorted(starts, indices, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    grouped = which[order]
+    bounds = np.searchsorted(grouped, np.arange(len(chunks) + 1), side="left")
+    parts = [chunks[k].take(pa.array(indices[order[bounds[k]:bounds[k + 1]]] - starts[k]))
+             for k in range(len(chunks)) if bounds[k + 1] > bounds[k]]
+    result = pa.concat_arrays(parts)
+    if np.any(order[1:] < order[:-1]):  # the indices were not in chunk order: restore theirs
+        result = result.take(pa.array(np.argsort(order)))
+    return result
+
+
 def line_break(values: Values) -> np.ndarray:
     """Values holding a CR or LF (only possible inside quotes)."""
     return to_numpy(pc.match_substring_regex(values, r"[\r\n]"))
@@ -86,7 +109,7 @@ def _refine(values: Values, quick: np.ndarray, slow: Callable[[Values], np.ndarr
     rest = np.flatnonzero(~quick)
     if len(rest):
         quick = quick.copy()
-        quick[rest] = slow(values.take(pa.array(rest)))
+        quick[rest] = slow(take(values, rest))
     return quick
 
 

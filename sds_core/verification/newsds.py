@@ -144,6 +144,6 @@ def _filled(values: pa.ChunkedArray) -> np.ndarray:
 
 def _shown(values: pa.ChunkedArray):  # noqa: ANN202 - the detail callback of FileChecker.report
     def show(kept: np.ndarray) -> list[str | None]:
-        return [shorten(v) for v in values.take(pa.array(kept)).to_pylist()]
+        return [shorten(v) for v in formats.take(values, kept).to_pylist()]
 
     return show

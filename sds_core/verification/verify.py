@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from sds_core.verification import newsds
+from sds_core.verification import newsds, profile
 from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
 from sds_core.verification.csvread import MAX_HEADER_BYTES, ParsedCsv, parse_csv
 from sds_core.verification.header import analyse_header
@@ -21,6 +22,7 @@ from sds_core.verification.options import VerifyOptions
 from sds_core.verification.spec import FILES, FILES_BY_NAME, FileSpec
 
 READ_AHEAD = 1
+LAST = "studentenrollment.csv"
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
 REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
 FileData = bytes | bytearray | Callable[[], bytes | bytearray]
@@ -90,12 +92,20 @@ def verify_files(
             messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed))
         else:
             readable.append((spec, names[0]))
+    # The largest file (the enrollments) last: it is then read ahead while the small roster is
+    # checked, not while the students are, which keeps the two largest tables from meeting in memory.
+    readable.sort(key=lambda item: item[0].name == LAST)
     keys = KeyIndex()
     summaries: dict[str, FileSummary] = {}
     teacher_usernames: pa.Array | None = None
     # The next file is read and parsed ahead while the current one is checked: parsing and
     # loading release the GIL, so they overlap with the checks on a 2-core machine.
-    with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=2) as workers:
+    with ExitStack() as stack:
+        if profile.recording():  # one thread, so that each phase's CPU time is its own
+            reader = workers = _Inline()
+        else:
+            reader = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+            workers = stack.enter_context(ThreadPoolExecutor(max_workers=2))
         ahead = [reader.submit(_read, name, files[name], progress) for _, name in readable[:READ_AHEAD]]
         for index, (spec, name) in enumerate(readable):
             parsed, size = ahead.pop(0).result()
@@ -129,16 +139,30 @@ def verify_folder(
     return verify_files(files, options, progress)
 
 
+class _Inline(Executor):
+    """An executor that runs each task at once on the calling thread (used while profiling)."""
+
+    def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
+        """Run `fn` now; its result (or exception) in a completed future."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(err)
+        return future
+
+
 def _file_message(code: Code, file_name: str, **values: object) -> Message:
     return Message(code=code, file_name=file_name, description=render(code, **values), order=(code.rank,))
 
 
 def _read(uploaded_name: str, data: FileData, progress: Progress | None) -> tuple[ParsedCsv, int]:
     """Load and parse one file; the bytes are dropped once the table holds the data."""
-    content = data() if callable(data) else data
-    if progress:
-        progress(uploaded_name, len(content))
-    return parse_csv(content), len(content)
+    with profile.phase("parse"):
+        content = data() if callable(data) else data
+        if progress:
+            progress(uploaded_name, len(content))
+        return parse_csv(content), len(content)
 
 
 def _check_file(
@@ -149,7 +173,7 @@ def _check_file(
     options: VerifyOptions,
     keys: KeyIndex,
     teacher_usernames: pa.Array | None,
-    workers: ThreadPoolExecutor,
+    workers: Executor,
 ) -> tuple[list[Message], FileSummary, pa.Array | None]:
     """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
     if parsed.problem == "empty":

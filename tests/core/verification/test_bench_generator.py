@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.generate import generate
-from bench.layout import COLUMNS, FILES, TINY
+from bench.generate import CRLF_FILE, ORDERS, generate
+from bench.layout import COLUMNS, ENROLLMENT, FILES, ROSTER, TINY
 
 REQUIRED = {
     "school.csv": ("SIS ID", "Name"),
@@ -171,10 +171,10 @@ def as_multiset(messages: list[dict[str, str]]) -> list[tuple[str, str, str]]:
     return sorted((m["fileName"], m["type"], m["description"]) for m in messages)
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny")
-    generate(folder, TINY, seed=7)
+@pytest.fixture(scope="module", params=ORDERS)
+def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    generate(folder, TINY, seed=7, order=request.param)
     return folder
 
 
@@ -200,18 +200,45 @@ def test_every_kind_of_message_is_injected(tiny: Path) -> None:
     ])
 
 
-def test_files_have_the_sample_headers_crlf_and_the_scale_row_counts(tiny: Path) -> None:
+def test_files_have_the_sample_headers_their_line_endings_and_the_scale_row_counts(tiny: Path) -> None:
     for file in FILES:
         raw = (tiny / file).read_bytes()
         with (tiny / file).open(encoding="utf-8", newline="") as f:
             header, *rows = list(csv.reader(f))
         extra = ["Department"] if file == "Teacher.csv" else []
         assert (header, len(rows)) == (list(COLUMNS[file]) + extra, TINY.rows[file])
-        inside = sum(value.count("\r\n") for row in rows for value in row)
-        assert (raw.count(b"\r\n"), raw.endswith(b"\r\n")) == (len(rows) + 1 + inside, True)
+        newline = "\r\n" if file == CRLF_FILE else "\n"
+        inside = sum(value.count(newline) for row in rows for value in row)
+        inside_crlf = sum(value.count("\r\n") for row in rows for value in row)
+        assert raw.count(newline.encode()) == len(rows) + 1 + inside
+        assert raw.endswith(newline.encode())
+        if newline == "\n":
+            assert raw.count(b"\r\n") == inside_crlf
+
+
+def test_the_ids_are_numeric_alphanumeric_and_guid_like(tiny: Path) -> None:
+    with (tiny / "Student.csv").open(encoding="utf-8", newline="") as f:
+        ids = [row[0] for row in csv.reader(f)][1:]
+    assert any(i.isdigit() for i in ids)
+    assert any(re.fullmatch(r"ST\d{7}X", i) for i in ids)
+    assert any(re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", i) for i in ids)
+
+
+def test_the_orders_group_the_membership_files_as_named(tiny: Path) -> None:
+    order = tiny.name.split("-")[1].rstrip("0123456789")
+    for file in (ENROLLMENT, ROSTER):
+        with (tiny / file).open(encoding="utf-8", newline="") as f:
+            rows = [r for r in list(csv.reader(f))[1:] if len(r) == 2]
+        column = 0 if order == "section" else 1
+        keys = [r[column] for r in rows]
+        if order == "shuffled":
+            assert keys != sorted(keys)
+        else:
+            assert keys == sorted(keys)
 
 
 def test_the_same_seed_writes_the_same_bytes(tiny: Path, tmp_path: Path) -> None:
-    generate(tmp_path, TINY, seed=7)
+    order = tiny.name.split("-")[1].rstrip("0123456789")
+    generate(tmp_path, TINY, seed=7, order=order)
     assert {f: (tmp_path / f).read_bytes() for f in FILES} == {
         f: (tiny / f).read_bytes() for f in FILES}
