@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from sds_core.verification import formats
 from sds_core.verification.checks import FileChecker, shorten
+from sds_core.verification.header import MAX_UNKNOWN_COLUMN_MESSAGES, echoed
 from sds_core.verification.messages import Code, Message, Row, render
 
 CLASS_FILES = ("section.csv", "studentenrollment.csv", "teacherroster.csv")
@@ -86,25 +87,43 @@ def _uk_headers(checker: FileChecker) -> None:
 
 
 def _line_breaks_elsewhere(checker: FileChecker) -> None:
-    """Message 12 for the columns the classic rules do not read: the new SDS takes the whole file."""
+    """Message 12 for the columns the classic rules do not read: the new SDS takes the whole file.
+
+    Unknown columns are the uploader's: the first MAX_UNKNOWN_COLUMN_MESSAGES with line breaks get a
+    message each, the rest one together. A file wider than a spreadsheet keeps only its SDS columns
+    (csvread), so its unknown columns are not looked at.
+    """
     parsed = checker.parsed
     if not parsed.line_breaks_possible:
         return
     checked = {checker.layout.positions[c.name] for c in checker.checked_columns()}
     by_position = {index: name for name, index in checker.layout.positions.items()}
+    present = set(parsed.table.column_names)
+    unknown = 0
+    rest = np.zeros(checker.rows, dtype=bool)
+    rest_columns = 0
     for index, header in enumerate(parsed.header):
-        if index in checked:
+        if index in checked or f"f{index}" not in present:
             continue
-        values = parsed.table.column(index)
+        values = parsed.column(index)
         mask = formats.line_break(values)
         if index in by_position:
             column = checker.spec.column(by_position[index])
             order = (Code.LINE_BREAK.rank, checker.spec.position(column.name))
-            detail = checker.shown(column)
-        else:  # an unknown or repeated column: after the specified ones, in the uploaded order
+            checker.report(Code.LINE_BREAK, mask, header, order, checker.shown(column))
+        elif not mask.any():
+            continue
+        elif unknown < MAX_UNKNOWN_COLUMN_MESSAGES:  # after the specified ones, in the uploaded order
+            unknown += 1
             order = (Code.LINE_BREAK.rank, len(checker.spec.columns) + index)
-            detail = _shown(values)
-        checker.report(Code.LINE_BREAK, mask, header, order, detail)
+            checker.report(Code.LINE_BREAK, mask, echoed(header), order, _shown(values))
+        else:
+            rest |= mask
+            rest_columns += 1
+    if rest_columns:
+        order = (Code.LINE_BREAK.rank, len(checker.spec.columns) + len(parsed.header))
+        checker.report(Code.LINE_BREAK, rest, f"and {rest_columns:,} more columns", order,
+                       lambda kept: [None] * len(kept))
 
 
 def _lists_of_values(checker: FileChecker) -> None:

@@ -154,3 +154,20 @@ def test_a_header_of_just_under_16_mib_is_read() -> None:
     files["Student.csv"] = csv_bytes(student[0] + [name], [r + [""] for r in student[1:]])
     cut = "n" * 100 + f"… ({len(name):,} characters)"
     assert verify_files(files).graph_messages() == [warning(UNKNOWN.format(cut))]
+
+
+def test_line_breaks_in_many_unknown_columns_for_the_new_sds_are_bounded() -> None:
+    names = [f"x{i}" for i in range(60)]
+    files = student_with(names, ["a\nb"] * 60)
+    result = verify_files(files, VerifyOptions(new_sds=True))
+    breaks = [m for m in result.details() if m["code"] == "lineBreak"]
+    assert [m["description"] for m in breaks] == [
+        f"22 row(s) have a line break inside the field - {n}" for n in names[:50]
+    ] + ["22 row(s) have a line break inside the field - and 10 more columns"]
+
+
+def test_a_wide_file_for_the_new_sds_is_verified_on_its_sds_columns() -> None:
+    names = [f"x{i}" for i in range(20_000)]
+    files = student_with(names, ["a\nb"] + [""] * (len(names) - 1))
+    result = verify_files(files, VerifyOptions(new_sds=True))
+    assert result.graph_messages()[-1] == warning(UNKNOWN.format("and 19,950 more columns"))
