@@ -12,7 +12,8 @@ from pathlib import Path
 
 import frictionless
 
-from bench.layout import COLUMNS, ENROLLMENT, FILES, ROSTER, SCHOOL, SECTION, STUDENT, TEACHER
+from bench.layout import COLUMNS, ENROLLMENT, FILES, ROSTER
+from bench.peer_rules import FOREIGN_KEYS, REQUIRED, UNIQUE
 
 SIS_ID = r"[A-Za-z0-9._-]{1,64}"
 USERNAME = (r"(?!\.)(?!.*\.\.)[A-Za-z0-9'._!#^~-]{1,64}(?<!\.)"
@@ -23,20 +24,6 @@ YEAR = r"\d{4}"
 PERSON_NAME = r"[^\x00-\x1f\x7f]{0,64}"
 TITLE = r"[^\x00-\x1f\x7f]{0,256}"
 
-REQUIRED = {
-    SCHOOL: {"SIS ID", "Name"}, SECTION: {"SIS ID", "School SIS ID", "Section Name"},
-    STUDENT: {"SIS ID", "School SIS ID", "Username"},
-    TEACHER: {"SIS ID", "School SIS ID", "Username"},
-    ENROLLMENT: {"Section SIS ID", "SIS ID"}, ROSTER: {"Section SIS ID", "SIS ID"},
-}
-UNIQUE = {SCHOOL: {"SIS ID"}, SECTION: {"SIS ID"}, STUDENT: {"SIS ID", "Username"},
-          TEACHER: {"SIS ID", "Username"}}
-FOREIGN_KEYS = {  # file -> [(field, referenced file)]
-    SECTION: [("School SIS ID", SCHOOL)], STUDENT: [("School SIS ID", SCHOOL)],
-    TEACHER: [("School SIS ID", SCHOOL)],
-    ENROLLMENT: [("Section SIS ID", SECTION), ("SIS ID", STUDENT)],
-    ROSTER: [("Section SIS ID", SECTION), ("SIS ID", TEACHER)],
-}
 MISSING_VALUES = ["", " ", "   "]
 
 

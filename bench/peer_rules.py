@@ -8,14 +8,13 @@ would write in an afternoon with a dataframe library. Each peer returns counts k
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import re
 from pathlib import Path
 
 import numpy as np
 
 from bench.defects import _message, _order
 from bench.layout import COLUMNS, ENROLLMENT, FILES, ROSTER, SCHOOL, SECTION, STUDENT, TEACHER
+from sds_core.verification.formats import is_date  # the calendar check both sides must share
 
 REQUIRED = {
     SCHOOL: {"SIS ID", "Name"}, SECTION: {"SIS ID", "School SIS ID", "Section Name"},
@@ -42,7 +41,6 @@ YEAR = r"^[0-9]{4}$"
 CONTROL = r"[\x00-\x1f\x7f]"
 LINE_BREAK = r"[\r\n]"
 PAIR_FILES = {ENROLLMENT, ROSTER}
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})(\d{2})(\d{2})|(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 
 Counts = dict[tuple[str, str, str], int]
 
@@ -67,20 +65,6 @@ def kind_of(field: str) -> str | None:
 
 
 NAME_LIMIT = {"person_name": 64, "title": 256}
-
-
-def is_date(text: str) -> bool:
-    """YYYY-MM-DD, YYYYMMDD or M/D/YYYY, and a real calendar date."""
-    match = _DATE.fullmatch(text)
-    if match is None:
-        return False
-    g = match.groups()
-    year, month, day = (g[0], g[1], g[2]) if g[0] else (g[3], g[4], g[5]) if g[3] else (g[8], g[6], g[7])
-    try:
-        dt.date(int(year), int(month), int(day))
-    except ValueError:
-        return False
-    return True
 
 
 def header_of(path: Path) -> list[str]:
