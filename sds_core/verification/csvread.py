@@ -89,26 +89,17 @@ class _RaggedCollector:
 
     def __init__(self) -> None:
         self.numbers: list[int | None] = []
-        self.texts: list[str] = []
-        self.chunks: list[pa.Array] = []
-        self.count = 0
+        self.texts = _Chunked()
 
     def __call__(self, row: pa_csv.InvalidRow) -> str:
-        if self.count == _MAX_ARROW_RAGGED:
+        if len(self.numbers) == _MAX_ARROW_RAGGED:
             return "error"  # read by the csv module instead (see parse_csv)
         self.numbers.append(row.number)
         self.texts.append(row.text)
-        self.count += 1
-        if len(self.texts) == _RAGGED_CHUNK:
-            self.chunks.append(pa.array(self.texts, pa.string()))
-            self.texts = []
         return "skip"
 
     def unnumbered(self) -> bool:
         return None in self.numbers
-
-    def all_texts(self) -> pa.ChunkedArray:
-        return pa.chunked_array([*self.chunks, pa.array(self.texts, pa.string())], pa.string())
 
 
 @dataclass
@@ -296,7 +287,7 @@ def _parse_with_arrow(body: memoryview, columns: int, quotes: bool, check_utf8: 
             raise
         if table.num_columns != columns or table.num_rows == 0:
             raise pa.ArrowInvalid("pyarrow and the csv module disagree on the header")
-        texts = invalid.all_texts()
+        texts = invalid.texts.array()
         numbers = invalid.numbers
         if invalid.unnumbered():
             few = not quotes and len(texts) <= _MAX_LINES_LOCATED
