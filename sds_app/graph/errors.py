@@ -112,14 +112,19 @@ class GraphAuthenticationError(GraphError):
         )
 
 
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
+MAX_RETRY_AFTER = 7 * 24 * 3600.0  # a longer wait is the run's deadline's business, not Graph's
+
+
 def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After in seconds (delta-seconds form; an HTTP date counts as unknown)."""
-    if value is None:
+    """Retry-After in seconds, at most a week (delta-seconds form; an HTTP date counts as unknown).
+
+    Only digits are read: float() would also take "inf", "nan" or "1e400", and an infinite
+    wait overflows every timedelta and queue delay made from it.
+    """
+    if value is None or not _DELTA_SECONDS.fullmatch(value.strip()):
         return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        return None
+    return min(float(value.strip()), MAX_RETRY_AFTER)
 
 
 def from_response(method: str, path: str, status: int, headers: Any, body: bytes) -> GraphError:

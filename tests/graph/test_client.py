@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sds_app.graph import GraphError, IndustryDataClient
-from sds_app.graph.errors import permission_for
+from sds_app.graph.errors import permission_for, retry_after_seconds
 from tests.fakegraph.server import (
     FakeIndustryData,
     Fault,
@@ -450,3 +450,13 @@ def test_no_token_is_a_graph_error(fake_graph: FakeIndustryData) -> None:
         "only for a local emulator)."
     )
     assert fake_graph.requests == []  # nothing was sent without a token
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), (" 2.5 ", 2.5), ("0", 0.0), ("999999999999", 7 * 24 * 3600.0),
+     ("inf", None), ("nan", None), ("1e400", None), ("-5", None), ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+     ("", None), (None, None)],
+)
+def test_retry_after_is_read_as_digits_and_bounded(header: str | None, seconds: float | None) -> None:
+    assert retry_after_seconds(header) == seconds
