@@ -28,7 +28,7 @@ from sds_core.models.status import NOT_STARTED, SyncStatus
 
 _LOG = logging.getLogger("sds_app.industry_data")
 CONNECTOR_FIELD = "industryDataConnectorId"  # in a create body: bind to the tenant's own connector
-_CONNECTOR_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_CONNECTOR_ID = re.compile(r"(?!\.\.?$)[A-Za-z0-9._~-]{1,128}")  # not a dot segment
 FAILED = "Provisioning in School Data Sync failed: {reason}"
 WAITING = "Provisioning in School Data Sync is waiting: {reason}"
 

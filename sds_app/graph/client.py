@@ -48,7 +48,8 @@ class UploadSession:
 
 
 def _id_segment(value: str) -> str:
-    if not value or any(c in value for c in "/?#'()"):
+    # "." and ".." are dot segments: a URL resolver would climb out of the collection.
+    if not value or value in (".", "..") or any(c in value for c in "/?#'()"):
         raise ValueError(f"not an Industry Data id: {value!r}")
     return quote(value, safe="-._~")
 

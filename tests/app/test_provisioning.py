@@ -242,8 +242,9 @@ def test_an_unknown_connector_fails_provisioning(private_env: AppEnv, sds: FakeI
         "/beta/external/industryData/dataConnectors/no-such-connector (404")
 
 
-def test_a_connector_id_must_look_like_one(private_env: AppEnv, sds: FakeIndustryData) -> None:
-    answer = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": "a/b"})
+@pytest.mark.parametrize("connector_id", ["a/b", "..", "."])
+def test_a_connector_id_must_look_like_one(private_env: AppEnv, sds: FakeIndustryData, connector_id: str) -> None:
+    answer = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": connector_id})
     assert (answer.status, answer.json) == (400, envelope(
         answer, "badRequest",
         "industryDataConnectorId is the id of a dataConnector: 1 to 128 letters, digits, '.', '_', '~' or '-'."))

@@ -460,3 +460,10 @@ def test_no_token_is_a_graph_error(fake_graph: FakeIndustryData) -> None:
 )
 def test_retry_after_is_read_as_digits_and_bounded(header: str | None, seconds: float | None) -> None:
     assert retry_after_seconds(header) == seconds
+
+
+@pytest.mark.parametrize("object_id", ["..", ".", "a/b", "x?y", ""])
+def test_an_id_that_would_leave_its_collection_is_refused_before_any_call(object_id: str) -> None:
+    client = IndustryDataClient("http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="not an Industry Data id"):
+        client.get_connector(object_id)
