@@ -25,15 +25,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sds_core.sync.source import FILE_NAMES  # noqa: E402 - after the path is set
+
 REPO = Path(__file__).resolve().parent.parent
-FILES = (
-    "school.csv",
-    "section.csv",
-    "student.csv",
-    "teacher.csv",
-    "studentenrollment.csv",
-    "teacherroster.csv",
-)
+FILES = FILE_NAMES  # the six canonical names, in the sync's order
 
 
 def _path(data: Path, name: str) -> Path:
