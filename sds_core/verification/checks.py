@@ -9,7 +9,7 @@ verdict of the identical key) and the codes for the duplicate-pair check, so the
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,42 +145,51 @@ class FileChecker:
             )
         ]
 
-    def line_breaks(self) -> dict[str, np.ndarray]:
-        """Message 12, per field; those values are not checked further."""
-        broken: dict[str, np.ndarray] = {}
+    def line_breaks(self, column: Column) -> np.ndarray | None:
+        """Message 12 for one field (None when the file cannot have any); those values are not checked further."""
         if not self.parsed.line_breaks_possible:
-            return broken
-        for column in self.checked_columns():
-            mask = formats.line_break(self.values_of(column))
-            broken[column.name] = mask
-            self.report(Code.LINE_BREAK, mask, self.layout.header(column),
-                        (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column))
-        return broken
+            return None
+        mask = formats.line_break(self.values_of(column))
+        self.report(Code.LINE_BREAK, mask, self.layout.header(column),
+                    (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column))
+        return mask
 
-    def check_values(self, keys: KeyIndex, workers: Executor | None = None) -> None:
-        """Messages 12, 14, 15, 16, 17 and 18, column by column (in parallel when given workers)."""
-        with profile.phase("formats"):
-            broken = self.line_breaks()
+    def check_values(self, keys: KeyIndex, workers: Executor | None = None, parts: int = 1) -> None:
+        """Messages 12, 14, 15, 16, 17 and 18, column by column (in parallel when given workers).
+
+        A long column's reference lookup is split into `parts` tasks queued ahead of the column
+        checks, so that the largest file's two lookups keep every worker busy.
+        """
         targets = {r.column: keys.get(r.target_file, r.target_column) for r in self.spec.references}
         columns = self.checked_columns()
-        tasks = [(c, broken.get(c.name), targets.get(c.name)) for c in columns]
         if workers is None:
-            for task in tasks:
-                self.check_column(*task)
+            for column in columns:
+                self.check_column(column, targets.get(column.name))
         else:
-            # pyarrow and numpy kernels release the GIL: columns are checked side by side.
-            for done in [workers.submit(self.check_column, *task) for task in tasks]:
+            lookups = {
+                column.name: [workers.submit(_index_in, part, target.values)
+                              for part in _parts(self.values_of(column), parts)]
+                for column in columns
+                if (target := targets.get(column.name)) is not None
+            }
+            # pyarrow and numpy kernels release the GIL: columns are checked side by side. The
+            # lookups were queued first, so a column waiting for its own never waits behind itself.
+            tasks = [workers.submit(self.check_column, c, targets.get(c.name), lookups.get(c.name))
+                     for c in columns]
+            for done in tasks:
                 done.result()
         if self.spec.unique_pair:
             release_unused()  # the column checks' temporaries are gone: start the pair search low
             with profile.phase("pairs"):
-                self.duplicate_pairs()
+                self.duplicate_pairs(workers)
 
-    def check_column(self, column: Column, broken: np.ndarray | None, target: Keys | None) -> None:
+    def check_column(self, column: Column, target: Keys | None,
+                     lookup: list[Future] | None = None) -> None:
         """Every check of one column; its state is kept for the checks that combine columns."""
         values = self.values_of(column)
         text = self.layout.header(column)
         with profile.phase("formats"):
+            broken = self.line_breaks(column)
             missing = formats.missing(values)
             if required(self.spec, column, self.options):
                 self.report(Code.MISSING_DATA, missing, text, self.field_order(column, Code.MISSING_DATA),
@@ -189,7 +198,11 @@ class FileChecker:
         state = ColumnState(column, text, values, missing, unusable)
         if target is not None:
             with profile.phase("references"):
-                state.found_at = _index_in(values, target.values)
+                if lookup is None:
+                    state.found_at = _index_in(values, target.values)
+                else:
+                    found = [part.result() for part in lookup]
+                    state.found_at = found[0] if len(found) == 1 else np.concatenate(found)
         with profile.phase("formats"):
             state.well_formed = self.well_formed(column, values, state.found_at, target)
             if state.well_formed is not None:
@@ -246,21 +259,21 @@ class FileChecker:
                     self.field_order(state.column, Code.DUPLICATE_VALUES), self.shown(state.column),
                     severity=severity, note=self.same_as(first_of))
 
-    def duplicate_pairs(self) -> None:
+    def duplicate_pairs(self, workers: Executor | None = None) -> None:
         """Message 16 for the (Section SIS ID, SIS ID) pair of a membership file."""
         first, second = (self.states.get(n) for n in self.spec.unique_pair)
         if first is None or second is None:
             return
         absent = first.missing | second.missing
-        present = np.flatnonzero(~absent) if absent.any() else None  # None: every row
+        present = _positions(~absent) if absent.any() else None  # None: every row
         a, b = _key_codes(first, present), _key_codes(second, present)
         if present is None:
-            present = np.arange(self.rows)
+            present = np.arange(self.rows, dtype=np.int32 if self.rows < 2**31 else np.int64)
         pairs = a.astype(np.int64)
         pairs *= int(b.max(initial=0)) + 1
         pairs += b
         del a, b
-        repeat_at, first_at = _repeated(pairs)
+        repeat_at, first_at = _repeated_in_parts(pairs, workers)
         del pairs
         repeat_rows, first_rows = present[repeat_at], present[first_at]
         mask = np.zeros(self.rows, dtype=bool)
@@ -357,6 +370,51 @@ def _index_in(values: Values, keys: Values) -> np.ndarray:
     return _np(pc.index_in(values, value_set=keys).fill_null(-1))
 
 
+def _parts(values: Values, parts: int) -> list[Values]:
+    """A column cut at chunk boundaries into up to `parts` runs of about equal length."""
+    if parts < 2 or len(values) < LOOKUP_PART_ROWS or not isinstance(values, pa.ChunkedArray):
+        return [values]
+    target = len(values) / min(parts, len(values) // LOOKUP_PART_ROWS)
+    groups: list[list[pa.Array]] = [[]]
+    filled = 0
+    for chunk in values.chunks:
+        if filled >= target * len(groups):
+            groups.append([])
+        groups[-1].append(chunk)
+        filled += len(chunk)
+    return [pa.chunked_array(group, values.type) for group in groups]
+
+
+def _repeated_in_parts(keys: np.ndarray, workers: Executor | None) -> tuple[np.ndarray, np.ndarray]:
+    """`_repeated`, with the keys split by their lowest bits into parts searched side by side.
+
+    Equal keys have equal low bits, so each part's repeats are repeats of the whole, never across
+    parts. Four parts on two workers keep two parts' hash tables in memory at a time, not all.
+    """
+    if workers is None or len(keys) < LOOKUP_PART_ROWS:
+        return _repeated(keys)
+    part_of = (keys & (PAIR_PARTS - 1)).astype(np.int8)
+    parts = [_positions(part_of == part) for part in range(PAIR_PARTS)]
+    del part_of
+    found = [workers.submit(lambda at: _repeated(keys[at]), at) for at in parts]
+    repeats, firsts = [], []
+    for at, done in zip(parts, found):
+        repeat_at, first_at = done.result()
+        repeats.append(at[repeat_at])
+        firsts.append(at[first_at])
+    repeat, first = np.concatenate(repeats), np.concatenate(firsts)
+    order = np.argsort(repeat, kind="stable")
+    return repeat[order], first[order]
+
+
+def _positions(mask: np.ndarray) -> np.ndarray:
+    """Where `mask` is true, as int32 when the positions fit (half the memory of numpy's int64)."""
+    at = np.flatnonzero(mask)
+    return at.astype(np.int32) if len(mask) < 2**31 else at
+
+
+PAIR_PARTS = 4
+LOOKUP_PART_ROWS = 1_000_000  # below this a column is looked up (or its pairs searched) in one piece
 _RUN_SAMPLE = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any run of keys over the slots
 

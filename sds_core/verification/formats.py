@@ -70,7 +70,22 @@ def take(values: Values, indices: np.ndarray) -> pa.Array:
 
 def line_break(values: Values) -> np.ndarray:
     """Values holding a CR or LF (only possible inside quotes)."""
-    return to_numpy(pc.match_substring_regex(values, r"[\r\n]"))
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    masks = [_line_break(chunk) for chunk in chunks]
+    return np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+
+
+def _line_break(chunk: pa.Array) -> np.ndarray:
+    # A chunk's characters are scanned as bytes first: most chunks hold no line break at all.
+    if chunk.type == pa.string() and len(chunk):
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if data_buffer is None:
+            return np.zeros(len(chunk), dtype=bool)
+        offsets = np.frombuffer(offsets_buffer, np.int32, len(chunk) + 1, 4 * chunk.offset)
+        text = np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]]
+        if not ((text == 10).any() or (text == 13).any()):
+            return np.zeros(len(chunk), dtype=bool)
+    return to_numpy(pc.match_substring_regex(chunk, r"[\r\n]"))
 
 
 def well_formed(values: Values, kind: Kind, check_nul: bool) -> np.ndarray | None:

@@ -22,6 +22,7 @@ from sds_core.verification.options import VerifyOptions
 from sds_core.verification.spec import FILES, FILES_BY_NAME, FileSpec
 
 READ_AHEAD = 1
+WORKERS = 2  # column checks side by side: the 2 vCPUs of a Flex Consumption instance
 LAST = "studentenrollment.csv"
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
 REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
@@ -105,7 +106,7 @@ def verify_files(
             reader = workers = _Inline()
         else:
             reader = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-            workers = stack.enter_context(ThreadPoolExecutor(max_workers=2))
+            workers = stack.enter_context(ThreadPoolExecutor(max_workers=WORKERS))
         ahead = [reader.submit(_read, name, files[name], progress) for _, name in readable[:READ_AHEAD]]
         for index, (spec, name) in enumerate(readable):
             parsed, size = ahead.pop(0).result()
@@ -194,7 +195,7 @@ def _check_file(
         messages.append(_ragged_message(spec, parsed, options))
     if options.max_rows_per_file and parsed.row_count > options.max_rows_per_file:
         messages.append(_too_many_rows(spec, parsed, options))
-    checker.check_values(keys, workers)
+    checker.check_values(keys, workers, WORKERS)
     if spec.name == "student.csv":
         checker.shared_usernames(teacher_usernames)
     if spec.name in REFERENCED:
