@@ -26,7 +26,7 @@ from sds_app.storage.verifications import (
 from sds_core.verification.fingerprint import fingerprint
 from sds_core.verification.options import VerifyOptions
 from sds_core.models.profiles import ProfileRecord, ProfileState
-from sds_core.verification.verify import verify_files
+from sds_core.verification.verify import Loader, verify_files
 
 _LOG = logging.getLogger("sds_app.verification")
 MAX_ATTEMPTS = 5
@@ -72,7 +72,7 @@ def verify(
     store.set_state(state="running", fingerprint=folder.fingerprint, started_date_time=started,
                     finished_date_time=None, error=None)
     uploads = UploadFolder(account, profile_id)
-    readers = {u.name: uploads.reader(u) for u in folder.uploads}
+    readers = {u.name: Loader(uploads.reader(u), u.size) for u in folder.uploads}
     try:
         outcome = verify_files(readers, folder.options, progress=(lambda _n, _s: heartbeat()) if heartbeat else None)
     except UploadChanged:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -22,6 +23,7 @@ from sds_core.verification.options import VerifyOptions
 from sds_core.verification.spec import FILES, FILES_BY_NAME, FileSpec
 
 READ_AHEAD = 1
+AHEAD_BYTES = 32 << 20  # files read further ahead while all those ahead are this small (M set: all)
 WORKERS = 2  # column checks side by side: the 2 vCPUs of a Flex Consumption instance
 LAST = "studentenrollment.csv"
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
@@ -107,12 +109,12 @@ def verify_files(
         else:
             reader = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             workers = stack.enter_context(ThreadPoolExecutor(max_workers=WORKERS))
-        ahead = [reader.submit(_read, name, files[name], progress) for _, name in readable[:READ_AHEAD]]
+        ahead: dict[int, Future] = {}
         for index, (spec, name) in enumerate(readable):
-            parsed, size = ahead.pop(0).result()
-            if index + READ_AHEAD < len(readable):
-                following = readable[index + READ_AHEAD][1]
-                ahead.append(reader.submit(_read, following, files[following], progress))
+            for following in _read_ahead(readable, files, index, len(ahead) + index):
+                ahead[following] = reader.submit(_read, readable[following][1], files[readable[following][1]],
+                                                 progress)
+            parsed, size = ahead.pop(index).result()
             file_messages, summaries[spec.name], usernames = _check_file(
                 spec, name, parsed, size, options, keys, teacher_usernames, workers
             )
@@ -127,13 +129,48 @@ def verify_files(
     return VerificationResult(messages, summaries, time.perf_counter() - started)
 
 
+def _read_ahead(readable: list[tuple[FileSpec, str]], files: Mapping[str, FileData], index: int,
+                submitted: int) -> range:
+    """Files to start reading before file `index` is checked (those before `submitted` are started).
+
+    The next READ_AHEAD files always; further ones while all those ahead fit in AHEAD_BYTES, so
+    that small sets keep the reader busy and large files still never meet in memory.
+    """
+    end = max(submitted, min(index + 1 + READ_AHEAD, len(readable)))
+    ahead = sum(_size(files[name]) for _, name in readable[index + 1:end])
+    while end < len(readable) and ahead + _size(files[readable[end][1]]) <= AHEAD_BYTES:
+        ahead += _size(files[readable[end][1]])
+        end += 1
+    return range(submitted, end)
+
+
+def _size(data: FileData) -> float:
+    """Bytes of a file, infinite when its loader does not say."""
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    size = getattr(data, "size", None)
+    return math.inf if size is None else size
+
+
+@dataclass(frozen=True)
+class Loader:
+    """A file's bytes, loaded when called; its `size` lets small files be read further ahead."""
+
+    load: Callable[[], bytes | bytearray]
+    size: int | None = None
+
+    def __call__(self) -> bytes | bytearray:
+        """The file's bytes."""
+        return self.load()
+
+
 def verify_folder(
     path: str | Path, options: VerifyOptions | None = None, progress: Progress | None = None
 ) -> VerificationResult:
     """Verify the `*.csv` files of a folder (other files are ignored)."""
     folder = Path(path)
     files = {
-        p.name: (lambda p=p: p.read_bytes())
+        p.name: Loader(p.read_bytes, p.stat().st_size)
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name.lower().endswith(".csv")
     }

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from sds_core.verification import checks, csvread, formats
-from sds_core.verification.verify import verify_files
+from sds_core.verification.spec import FILES
+from sds_core.verification.verify import AHEAD_BYTES, Loader, _read_ahead, verify_files, verify_folder
 from tests.core.builders import HEADERS, csv_bytes
 
 
@@ -77,3 +79,23 @@ def test_line_breaks_are_found_in_any_chunk_and_slice() -> None:
     assert formats.line_break(column).tolist() == [False, False, False, True, False, True]
     assert formats.line_break(pa.array(["plain", "text"])).tolist() == [False, False]
     assert formats.line_break(pa.array(["", ""])).tolist() == [False, False]
+
+
+def test_small_files_are_read_further_ahead_and_large_ones_one_at_a_time() -> None:
+    readable = [(spec, spec.name) for spec in FILES]
+    small = {spec.name: Loader(bytes, AHEAD_BYTES // 10) for spec in FILES}
+    assert list(_read_ahead(readable, small, 0, 0)) == list(range(len(FILES)))
+    large = {spec.name: Loader(bytes, AHEAD_BYTES) for spec in FILES}
+    assert list(_read_ahead(readable, large, 0, 0)) == [0, 1]  # the file checked, and the next
+    assert list(_read_ahead(readable, large, 1, 2)) == [2]
+    unknown = {spec.name: bytes for spec in FILES}  # a loader that does not say its size
+    assert list(_read_ahead(readable, unknown, 3, 4)) == [4]
+    in_memory = {spec.name: b"x" * 10 for spec in FILES}
+    assert list(_read_ahead(readable, in_memory, 0, 0)) == list(range(len(FILES)))
+
+
+def test_a_folder_verifies_as_its_bytes_do(tmp_path: Path) -> None:
+    files = district(4)
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert verify_folder(tmp_path).details() == verify_files(files).details()
