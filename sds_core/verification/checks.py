@@ -222,10 +222,9 @@ class FileChecker:
         """Format verdict per row; values found in a key column take that key's verdict."""
         if found_at is None or target is None:
             return formats.well_formed(values, column.kind, self.parsed.has_nul)
-        found = found_at >= 0
-        ok = np.empty(len(values), dtype=bool)
-        ok[found] = target.well_formed[found_at[found]]
-        rest = np.flatnonzero(~found)
+        # One gather: a value not found (-1) reads the False appended last, and is judged below.
+        ok = np.append(target.well_formed, False)[found_at]
+        rest = np.flatnonzero(found_at < 0)
         if len(rest):
             ok[rest] = formats.well_formed(formats.take(values, rest), column.kind, self.parsed.has_nul)
         return ok
@@ -399,18 +398,18 @@ def _repeated_in_parts(keys: np.ndarray, workers: Executor | None) -> tuple[np.n
     """
     if workers is None or len(keys) < LOOKUP_PART_ROWS:
         return _repeated(keys)
-    part_of = (keys & (PAIR_PARTS - 1)).astype(np.int8)
-    parts = [_positions(part_of == part) for part in range(PAIR_PARTS)]
-    del part_of
-    found = [workers.submit(lambda at: _repeated(keys[at]), at) for at in parts]
-    repeats, firsts = [], []
-    for at, done in zip(parts, found):
-        repeat_at, first_at = done.result()
-        repeats.append(at[repeat_at])
-        firsts.append(at[first_at])
-    repeat, first = np.concatenate(repeats), np.concatenate(firsts)
+    found = [done.result() for done in [workers.submit(_repeated_part, keys, part) for part in range(PAIR_PARTS)]]
+    repeat = np.concatenate([repeats for repeats, _ in found])
+    first = np.concatenate([firsts for _, firsts in found])
     order = np.argsort(repeat, kind="stable")
     return repeat[order], first[order]
+
+
+def _repeated_part(keys: np.ndarray, part: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_repeated` on the keys whose lowest bits are `part`, as positions in all the keys."""
+    at = np.flatnonzero((keys & (PAIR_PARTS - 1)) == part)
+    repeat_at, first_at = _repeated(keys[at])
+    return at[repeat_at], at[first_at]
 
 
 def _positions(mask: np.ndarray) -> np.ndarray:
