@@ -46,3 +46,23 @@ def test_a_line_repeated_verbatim_is_located_each_time() -> None:
     rows[10] = rows[590_000] = "S1,1,again"
     data = ("a,b\n" + "\n".join(rows) + "\n").encode()
     assert [r.row for r in parse_csv(data).ragged] == [12, 590_002]
+
+
+def test_bytes_are_counted_across_pieces_as_bytes_count_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sds_core.verification import csvread
+
+    monkeypatch.setattr(csvread, "_COUNT_PIECE", 7)
+    data = b"a\nbb\r\n\n" * 50 + b"tail"
+    for start, end in [(0, None), (3, 200), (5, 6), (0, 0), (100, len(data)), (13, 14)]:
+        assert csvread._count_byte(data, b"\n", start, end) == data.count(b"\n", start, end)
+        assert csvread._count_byte(bytearray(data), b"\r", start, end) == data.count(b"\r", start, end)
+
+
+def test_ragged_rows_of_a_large_unquoted_file_are_numbered_across_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sds_core.verification import csvread
+
+    monkeypatch.setattr(csvread, "_COUNT_PIECE", 64)
+    lines = [f"sec{i},stu{i}" for i in range(2_000)]
+    lines[700], lines[1500] = "only-one-field", "a,b,c"
+    parsed = parse_csv(("Section SIS ID,SIS ID\n" + "\n".join(lines) + "\n").encode())
+    assert [r.row for r in parsed.ragged.first(5)] == [702, 1502]
