@@ -265,7 +265,10 @@ class FileChecker:
             return
         absent = first.missing | second.missing
         present = _positions(~absent) if absent.any() else None  # None: every row
+        del absent
         a, b = _key_codes(first, present), _key_codes(second, present)
+        for state in (first, second):  # the last check to read them: the pair search starts lower
+            state.found_at = state.well_formed = None
         if present is None:
             present = np.arange(self.rows, dtype=np.int32 if self.rows < 2**31 else np.int64)
         pairs = a.astype(np.int64)
@@ -394,7 +397,7 @@ def _repeated_in_parts(keys: np.ndarray, workers: Executor | None) -> tuple[np.n
     """`_repeated`, with the keys split by their lowest bits into parts searched side by side.
 
     Equal keys have equal low bits, so each part's repeats are repeats of the whole, never across
-    parts. Four parts on two workers keep two parts' hash tables in memory at a time, not all.
+    parts. Eight parts on two workers keep two small hash tables in memory at a time (and in cache).
     """
     if workers is None or len(keys) < LOOKUP_PART_ROWS:
         return _repeated(keys)
@@ -418,7 +421,7 @@ def _positions(mask: np.ndarray) -> np.ndarray:
     return at.astype(np.int32) if len(mask) < 2**31 else at
 
 
-PAIR_PARTS = 4
+PAIR_PARTS = 8  # a power of two: parts are chosen by the lowest bits
 LOOKUP_PART_ROWS = 1_000_000  # below this a column is looked up (or its pairs searched) in one piece
 _RUN_SAMPLE = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any run of keys over the slots
