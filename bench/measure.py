@@ -22,7 +22,16 @@ from bench.layout import FILES
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MiB."""
+    # ru_maxrss is not this program's own: Linux carries the parent's peak across fork and exec,
+    # so a child of a bench that had generated data in-process reported the generator's 1.6 GiB.
+    # VmHWM is the high-water mark of the address space exec gave this program.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

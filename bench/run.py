@@ -30,7 +30,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.generate import DATA_DIR, DEFAULT_SEED, ORDERS, generate
+from bench.generate import DATA_DIR, DEFAULT_SEED, ORDERS
 from bench.layout import FILES, SCALES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,10 @@ def ensure_data(scale: str, seed: int, order: str = "section") -> Path:
     started = time.perf_counter()
     # Written aside and swapped in, so that a reader of the old files is not cut short.
     fresh = folder.with_name(f".{folder.name}.new-{os.getpid()}")
-    generate(fresh, SCALES[scale], seed, order)
+    # In a child: generating L takes 1.6 GiB, and the peak of this process would be inherited by
+    # every child measured after it (the CLI's peak is this process's wait4 figure).
+    subprocess.run([sys.executable, "-m", "bench.generate", "--scale", scale, "--order", order,
+                    "--seed", str(seed), "--out", str(fresh)], cwd=ROOT, check=True)
     (fresh / "generator.json").write_text(json.dumps(stamp) + "\n")
     if folder.exists():
         stale = folder.with_name(f".{folder.name}.old-{os.getpid()}")
