@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -25,7 +24,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sds_core.sync.source import FILE_NAMES  # noqa: E402 - after the path is set
+from bench.peak import peak_kib  # noqa: E402 - after the path is set
+from sds_core.sync.source import FILE_NAMES  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = FILE_NAMES  # the six canonical names, in the sync's order
@@ -93,7 +93,7 @@ def measured(message: dict[str, str]) -> dict[str, float]:
     from sds_app.storage.clients import get_account
 
     get_account()  # the clients, built before the clock starts as in a warm host
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_kib()
     marks: dict[str, float] = {}
     real_validate = IndustryDataClient.validate
 
@@ -109,7 +109,7 @@ def measured(message: dict[str, str]) -> dict[str, float]:
         get_account(),
     )
     done = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_kib()
     return {
         "to_last_byte_s": marks["uploaded"] - started,
         "delivery_s": done - started,

@@ -118,11 +118,12 @@ def run_case(name: str) -> dict[str, object]:
 
 
 _RUN = (
-    "import resource, runpy, sys\n"
+    "import runpy, sys\n"
+    "from bench.peak import peak_kib\n"
     "sys.argv = ['sds_core'] + sys.argv[1:]\n"
     "try:\n    runpy.run_module('sds_core', run_name='__main__')\n"
     "finally:\n"
-    "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "    print(peak_kib(), file=sys.stderr)\n"
 )
 
 

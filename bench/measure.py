@@ -8,7 +8,6 @@ process, and for the verifier and the peers whether their messages equal expecte
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from collections import Counter
@@ -19,20 +18,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.layout import FILES
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far, in MiB."""
-    # ru_maxrss is not this program's own: Linux carries the parent's peak across fork and exec,
-    # so a child of a bench that had generated data in-process reported the generator's 1.6 GiB.
-    # VmHWM is the high-water mark of the address space exec gave this program.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.peak import peak_rss_mib
 
 
 def compare(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench`, `sds_app`, `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.peak import peak_rss_mib  # noqa: E402 - after the path is set
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -44,7 +45,7 @@ def trigger_phase(connection: str, profile_id: str, blob: str) -> dict:
     started = time.perf_counter()
     verify_upload(client)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"seconds": seconds, "peak_rss_mib": peak_rss_mib()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `bench`, `sds_core`, `sds
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.layout import SCALES
+from bench.peak import peak_kib, peak_rss_mib
 from sds_app.storage.account import StorageAccount, StorageConfig
 from sds_app.storage.directory import SyncStateStore, TableDirectory
 from sds_core.sync import (
@@ -106,7 +107,7 @@ def phase(data: Path, connection: str, changed: bool, batch: int, workers: int) 
             "total": round(total, 1),
         },
         "records_per_second": round(records / total),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mib": round(peak_rss_mib()),
         "cpu_seconds": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
     }
 
@@ -149,15 +150,10 @@ def memory_azurite():  # noqa: ANN201 - tests.azurite.AzuriteProcess, imported l
 
 def _peak_kib(pid: int) -> int:
     """Peak RSS of a process and its children (Azurite's node), from /proc."""
-    total = 0
-    for status in [Path(f"/proc/{pid}/status"), *Path(f"/proc/{pid}/task").glob("*/children")]:
-        if status.name == "children":
-            for child in status.read_text().split():
-                total += _peak_kib(int(child))
-        elif status.exists():
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
+    total = peak_kib(pid)
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            total += _peak_kib(int(child))
     return total
 
 
