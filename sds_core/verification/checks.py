@@ -54,21 +54,11 @@ class KeyIndex:
 
     keys: dict[tuple[str, str], Keys] = field(default_factory=dict)
 
-    def add(self, file_name: str, column: str, keys: Keys, workers: Executor | None = None) -> None:
-        """Remember a key column, as one array: a lookup into a chunked one costs a third more.
-
-        A column of KEY_TABLE_MIN_KEYS keys or more also gets a KeyTable, built on a worker while
-        the next file is read.
-        """
-        values = keys.values.combine_chunks() if isinstance(keys.values, pa.ChunkedArray) else keys.values
-        building = None
-        if len(values) >= KEY_TABLE_MIN_KEYS:
-            if workers is None:
-                building = Future()
-                building.set_result(_built(values))
-            else:
-                building = workers.submit(_built, values)
-        self.keys[(file_name, column)] = Keys(values, keys.well_formed, building)
+    def add(self, file_name: str, column: str, keys: Keys) -> None:
+        """Remember a key column, as one array: a lookup into a chunked one costs a third more."""
+        if isinstance(keys.values, pa.ChunkedArray):
+            keys = Keys(keys.values.combine_chunks(), keys.well_formed)
+        self.keys[(file_name, column)] = keys
 
     def get(self, file_name: str, column: str) -> Keys | None:
         """The key column, or None when references into it are not checked."""
@@ -180,6 +170,7 @@ class FileChecker:
         """
         targets = {r.column: keys.get(r.target_file, r.target_column) for r in self.spec.references}
         columns = self.checked_columns()
+        self.build_key_tables(targets, workers)
         if workers is None:
             for column in columns:
                 self.check_column(column, targets.get(column.name))
@@ -200,6 +191,22 @@ class FileChecker:
             release_unused()  # the column checks' temporaries are gone: start the pair search low
             with profile.phase("pairs"):
                 self.duplicate_pairs(workers)
+
+    def build_key_tables(self, targets: dict[str, Keys | None], workers: Executor | None) -> None:
+        """A KeyTable for each large key column that this file looks up at length.
+
+        Built when first needed, not when the keys are read: then it is queued ahead of the
+        lookups, and it never meets the bytes of the file being parsed in memory.
+        """
+        for name, target in targets.items():
+            if (target is None or target.building is not None or len(target.values) < KEY_TABLE_MIN_KEYS
+                    or self.rows < KEY_TABLE_MIN_ROWS or name not in self.layout.positions):
+                continue
+            if workers is None:
+                target.building = Future()
+                target.building.set_result(_built(target.values))
+            else:
+                target.building = workers.submit(_built, target.values)
 
     def check_column(self, column: Column, target: Keys | None,
                      lookup: list[Future] | None = None) -> None:
@@ -465,6 +472,7 @@ PAIR_PARTS = 8  # a power of two: parts are chosen by the lowest bits
 # From about this many keys pyarrow's hash table outgrows the cache and a KeyTable is faster
 # (numeric ids, rows in no order: 200k keys 1.7x, 800k keys 3.5x; 100k GUID-like keys: slower).
 KEY_TABLE_MIN_KEYS = 200_000
+KEY_TABLE_MIN_ROWS = 1_000_000  # and only for files this long: building one costs ~0.2 s per 500k keys
 LOOKUP_PART_ROWS = 1_000_000  # below this a column is looked up (or its pairs searched) in one piece
 _RUN_SAMPLE = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any run of keys over the slots

@@ -238,7 +238,7 @@ def _check_file(
     if spec.name in REFERENCED:
         key_column = checker.keys("SIS ID")
         if key_column is not None:
-            keys.add(spec.name, "SIS ID", key_column, workers)
+            keys.add(spec.name, "SIS ID", key_column)
     if options.new_sds:
         newsds.check_file(checker)
     messages.extend(checker.messages)
