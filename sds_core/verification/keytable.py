@@ -95,9 +95,10 @@ def _word(aligned: np.ndarray, start: np.ndarray, length: np.ndarray, k: int) ->
 class KeyTable:
     """Where each value sits in a key column (the first equal key), or -1."""
 
-    def __init__(self, keys: pa.Array, words: Words, levels: list[tuple[int, int, np.ndarray]]):
+    def __init__(self, keys: pa.Array, words: Words, full_words: list[np.ndarray],
+                 levels: list[tuple[int, int, np.ndarray]]):
         self.length = words.length
-        self.words = words.full()
+        self.words = full_words
         self.levels = levels
         self.long_at = words.long.astype(np.int32)
         self.long_keys = keys.take(pa.array(words.long))
@@ -110,11 +111,12 @@ class KeyTable:
         if keys.null_count or keys.type != pa.string() or not len(keys):
             return None
         words = words_of(keys)
-        firsts = _first_of_each_value(words)
+        full_words = words.full()
+        firsts = _first_of_each_value(words, full_words)
         if firsts is None:
             return None
         levels = _levels(words.hash, firsts)
-        return None if levels is None else cls(keys, words, levels)
+        return None if levels is None else cls(keys, words, full_words, levels)
 
     def find(self, values: pa.Array) -> np.ndarray | None:
         """Position of each value among the keys, -1 where absent; None for values it cannot read."""
@@ -123,12 +125,12 @@ class KeyTable:
         if not len(values):
             return np.empty(0, np.int32)
         words = words_of(values)
-        found = np.full(len(values), _EMPTY, np.int32)
-        rows: np.ndarray | None = None  # None: every row
+        found: np.ndarray | None = None  # set by the first level, which every row goes through
+        rows: np.ndarray | None = None  # the rows still looked for; None: every row
         digest = words.hash
         for bits, rotation, table in self.levels:
             held = table[_slots(digest, bits, rotation)]
-            if rows is None:
+            if found is None:
                 found = np.maximum(held, _EMPTY)
             else:
                 found[rows] = np.maximum(held, _EMPTY)
@@ -162,7 +164,7 @@ class KeyTable:
         return found
 
 
-def _first_of_each_value(words: Words) -> np.ndarray | None:
+def _first_of_each_value(words: Words, full_words: list[np.ndarray]) -> np.ndarray | None:
     """Positions of the first key of each distinct value (long keys left out); None if two
     different keys share a hash."""
     short = np.arange(len(words.length))
@@ -176,7 +178,7 @@ def _first_of_each_value(words: Words) -> np.ndarray | None:
         later = order[repeat]
         if np.any(words.length[later] != words.length[first]):
             return None
-        if any(np.any(word[later] != word[first]) for word in words.full()):
+        if any(np.any(word[later] != word[first]) for word in full_words):
             return None  # a 64-bit collision: astronomically rare, and still answered exactly
     keep = np.ones(len(order), dtype=bool)
     keep[repeat] = False
