@@ -402,7 +402,7 @@ def _find(chunks: list[pa.Array], keys: Keys) -> np.ndarray:
     if not chunks:
         return np.empty(0, np.int32)
     table = keys.table
-    found = [None if table is None else table.find(chunk) for chunk in chunks]
+    found = [None] * len(chunks) if table is None else table.find_all(chunks)
     rest = [chunk for chunk, at in zip(chunks, found) if at is None]
     if rest:
         # One call for them all: each call builds its own hash table of the keys.

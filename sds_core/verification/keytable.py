@@ -120,10 +120,32 @@ class KeyTable:
 
     def find(self, values: pa.Array) -> np.ndarray | None:
         """Position of each value among the keys, -1 where absent; None for values it cannot read."""
+        return self.find_all([values])[0]
+
+    def find_all(self, chunks: list[pa.Array]) -> list[np.ndarray | None]:
+        """`find` of each chunk; the long values of them all go to pyarrow in one call (each call
+        builds its own hash table of the long keys)."""
+        found: list[np.ndarray | None] = []
+        long_values, long_of = [], []
+        for chunk in chunks:
+            at, long = self._find_short(chunk)
+            found.append(at)
+            if at is not None and len(long):
+                long_values.append(chunk.take(pa.array(long)))
+                long_of.append((at, long))
+        if long_values:
+            positions = self._find_long(pa.chunked_array(long_values, pa.string()))
+            ends = np.cumsum([len(long) for _, long in long_of])
+            for (at, long), part in zip(long_of, np.split(positions, ends[:-1])):
+                at[long] = part
+        return found
+
+    def _find_short(self, values: pa.Array) -> tuple[np.ndarray | None, np.ndarray]:
+        """Positions of the values up to MAX_WORDS words (-1 for the others), and where the others are."""
         if values.null_count or values.type != pa.string():
-            return None
+            return None, np.empty(0, np.int64)
         if not len(values):
-            return np.empty(0, np.int32)
+            return np.empty(0, np.int32), np.empty(0, np.int64)
         words = words_of(values)
         found: np.ndarray | None = None  # set by the first level, which every row goes through
         rows: np.ndarray | None = None  # the rows still looked for; None: every row
@@ -139,14 +161,11 @@ class KeyTable:
                 break
             rows = crowded if rows is None else rows[crowded]
             digest = digest[crowded]
-        found = self._confirmed(found, words)
-        if len(words.long):
-            found[words.long] = self._find_long(values.take(pa.array(words.long)))
-        return found
+        return self._confirmed(found, words), words.long
 
-    def _find_long(self, values: pa.Array) -> np.ndarray:
+    def _find_long(self, values: pa.ChunkedArray) -> np.ndarray:
         """Positions of long values, found among the long keys by pyarrow."""
-        at = pc.index_in(values, value_set=self.long_keys).fill_null(-1).to_numpy(zero_copy_only=False)
+        at = pc.index_in(values, value_set=self.long_keys).fill_null(-1).to_numpy()
         return np.where(at >= 0, self.long_at[np.maximum(at, 0)], _EMPTY)
 
     def _confirmed(self, found: np.ndarray, words: Words) -> np.ndarray:

@@ -93,6 +93,22 @@ def test_find_reads_sliced_arrays_and_parsed_chunks() -> None:
         assert table.find(chunk).tolist() == expected(chunk, keys.slice(5)).tolist()
 
 
+def test_find_all_answers_each_chunk_with_the_long_values_of_all_in_one_lookup() -> None:
+    key_list, value_list = lookups(8)
+    keys = pa.array(key_list, pa.string())
+    table = KeyTable.build(keys)
+    values = pa.array(value_list, pa.string())
+    chunks = [values.slice(start, 1_000) for start in range(0, len(values), 1_000)]
+    chunks.insert(3, pa.array([None, "a"]))  # a chunk it cannot read comes back as None
+    found = table.find_all(chunks)
+    assert found[3] is None
+    del chunks[3], found[3]
+    assert [at.tolist() for at in found] == [expected(chunk, keys).tolist() for chunk in chunks]
+    answers = np.concatenate(found)
+    long_found = [i for i, v in enumerate(value_list) if len(v.encode()) > 64 and answers[i] >= 0]
+    assert len(long_found) > 10  # long values were looked up, across chunks, and found
+
+
 def test_empty_and_degenerate_columns() -> None:
     assert KeyTable.build(pa.array([], pa.string())) is None
     assert KeyTable.build(pa.array(["a", None])) is None  # nulls: pyarrow decides
