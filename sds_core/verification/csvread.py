@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import re
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ import pyarrow.csv as pa_csv
 
 from sds_core.verification.spec import FILES
 
+# A file's bytes: in memory, or mapped from disk (the command line maps large files: no copy).
+Content = bytes | bytearray | mmap.mmap
 BOM = codecs.BOM_UTF8
 _NON_SPACE = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 _BLANK_LINE = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?=[\r\n])")
@@ -141,9 +144,9 @@ class ParsedCsv:
         return (self.table.num_rows if self.table is not None else 0) + len(self.ragged)
 
 
-def parse_csv(data: bytes | bytearray) -> ParsedCsv:
+def parse_csv(data: Content) -> ParsedCsv:
     """Parse one file's bytes; never raises on bad content."""
-    start = len(BOM) if data.startswith(BOM) else 0
+    start = len(BOM) if data[:len(BOM)] == BOM else 0
     if not _NON_SPACE.search(data, start):
         return ParsedCsv(problem="empty")
     start, leading = _skip_blank_lines(data, start)
@@ -152,17 +155,17 @@ def parse_csv(data: bytes | bytearray) -> ParsedCsv:
         header = _read_header(body)
         if header is None:
             return ParsedCsv(problem="headerTooLong")
-        parsed = ParsedCsv(header=header, has_quotes=b'"' in data, has_nul=b"\x00" in data)
+        parsed = ParsedCsv(header=header, has_quotes=data.find(b'"') >= 0, has_nul=data.find(b"\x00") >= 0)
         if len(header) > MAX_PARSED_COLUMNS:
             table, ragged = _parse_wide(body, header, parsed.has_quotes)
         else:
-            table, ragged = _parse_with_arrow(body, len(header), parsed.has_quotes, not data.isascii())
+            table, ragged = _parse_with_arrow(body, len(header), parsed.has_quotes, not _is_ascii(data))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         # pyarrow refuses bytes that are not UTF-8 and a few malformed layouts: tell them apart.
         invalid = _first_invalid_utf8(data)
         if invalid is not None:
-            return ParsedCsv(problem="notUtf8", invalid_line=data.count(b"\n", 0, invalid) + 1)
-        table, ragged = _parse_with_stdlib(body, len(header), b'"' in data)
+            return ParsedCsv(problem="notUtf8", invalid_line=_count_byte(data, b"\n", 0, invalid) + 1)
+        table, ragged = _parse_with_stdlib(body, len(header), data.find(b'"') >= 0)
     records = table.num_rows + len(ragged)
     if parsed.has_quotes:
         parsed.line_breaks_possible = max(_count_byte(data, b"\n", start), _count_byte(data, b"\r", start)) > records
@@ -174,17 +177,17 @@ def parse_csv(data: bytes | bytearray) -> ParsedCsv:
     return parsed
 
 
-def _skip_blank_lines(data: bytes, start: int) -> tuple[int, int]:
+def _skip_blank_lines(data: Content, start: int) -> tuple[int, int]:
     """Offset of the first non-blank line, and how many blank lines came before it."""
     lines = 0
     while start < len(data) and data[start] in b"\r\n":
-        start += 2 if data.startswith(b"\r\n", start) else 1
+        start += 2 if data[start:start + 2] == b"\r\n" else 1
         lines += 1
     return start, lines
 
 
 def _drop_blank_lines(
-    table: pa.Table, data: bytes, start: int, ragged: np.ndarray, quotes: bool
+    table: pa.Table, data: Content, start: int, ragged: np.ndarray, quotes: bool
 ) -> tuple[pa.Table, list[int]]:
     """Remove the rows that were blank lines; return their row numbers (header = 1)."""
     if table.num_rows == 0:
@@ -205,11 +208,11 @@ def _drop_blank_lines(
     return table.filter(pa.array(keep)), records[is_blank].tolist()
 
 
-def _blank_records(data: bytes, start: int, quotes: bool) -> np.ndarray:
+def _blank_records(data: Content, start: int, quotes: bool) -> np.ndarray:
     """Record numbers (header = 1) of the blank lines, found in the raw bytes."""
     if quotes:
         # Quoted values may hold line breaks: only a CSV reader knows where records end.
-        text = data[start:].decode("utf-8")
+        text = str(memoryview(data)[start:], "utf-8")
         records = csv.reader(io.StringIO(text, newline=""), strict=False)
         return np.array([n for n, fields in enumerate(records, 1) if not fields], dtype=np.int64)
     newline = b"\n" if data.find(b"\n", start) >= 0 else b"\r"
@@ -221,12 +224,12 @@ def _blank_records(data: bytes, start: int, quotes: bool) -> np.ndarray:
     return np.array(blank, dtype=np.int64)
 
 
-def _first_invalid_utf8(data: bytes) -> int | None:
+def _first_invalid_utf8(data: Content) -> int | None:
     """Offset of the first byte that is not valid UTF-8, or None."""
-    if data.isascii():
+    if _is_ascii(data):
         return None
     try:
-        data.decode("utf-8")
+        str(data, "utf-8")
     except UnicodeDecodeError as err:
         return err.start
     return None
@@ -310,7 +313,7 @@ def _locate_lines(body: memoryview, texts: list[str]) -> list[int] | None:
     """
     if len(texts) > _MAX_LINES_LOCATED:
         return None
-    raw = body.obj if isinstance(body.obj, (bytes, bytearray)) else bytes(body)
+    raw = body.obj if isinstance(body.obj, (bytes, bytearray, mmap.mmap)) else bytes(body)
     begin = len(raw) - len(body)
     newline = b"\n" if raw.find(b"\n", begin) >= 0 else b"\r"
     positions: dict[str, list[int]] = {}
@@ -334,7 +337,7 @@ def _locate_lines(body: memoryview, texts: list[str]) -> list[int] | None:
     return [lines[next(taken[text])] for text in texts]
 
 
-def _count_byte(data: bytes | bytearray, byte: bytes, start: int = 0, end: int | None = None) -> int:
+def _count_byte(data: Content, byte: bytes, start: int = 0, end: int | None = None) -> int:
     """How often one byte occurs in data[start:end]: numpy in pieces, 3-4x `bytes.count` (and it
     lets the other threads run)."""
     view = np.frombuffer(data, np.uint8)
@@ -345,6 +348,14 @@ def _count_byte(data: bytes | bytearray, byte: bytes, start: int = 0, end: int |
 
 
 _COUNT_PIECE = 1 << 20
+
+
+def _is_ascii(data: Content) -> bool:
+    """Whether every byte is below 0x80 (a mapped file has no `isascii`: numpy, in pieces)."""
+    if not isinstance(data, mmap.mmap):
+        return data.isascii()
+    view = np.frombuffer(data, np.uint8)
+    return all(int(view[at:at + _COUNT_PIECE].max(initial=0)) < 0x80 for at in range(0, len(view), _COUNT_PIECE))
 
 
 def _parse_with_stdlib(body: memoryview, columns: int, quotes: bool) -> tuple[pa.Table, RaggedRows]:

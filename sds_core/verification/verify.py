@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import mmap
+import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ import pyarrow as pa
 
 from sds_core.verification import newsds, profile
 from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
-from sds_core.verification.csvread import MAX_HEADER_BYTES, ParsedCsv, parse_csv
+from sds_core.verification.csvread import MAX_HEADER_BYTES, Content, ParsedCsv, parse_csv
 from sds_core.verification.header import analyse_header
 from sds_core.verification.memory import release_unused, use_lean_allocator
 from sds_core.verification.messages import Code, Message, Row, Severity, render
@@ -28,7 +31,10 @@ WORKERS = 2  # column checks side by side: the 2 vCPUs of a Flex Consumption ins
 LAST = "studentenrollment.csv"
 # Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
 REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
-FileData = bytes | bytearray | Callable[[], bytes | bytearray]
+FileData = Content | Callable[[], Content]
+# Files from this size on are mapped, not read: no copy, and pyarrow's threads fault the pages in
+# as they parse (L enrollments: 0.31-0.36 s against 0.52-0.77 s read and parsed).
+MAP_MIN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,7 @@ def _read_ahead(readable: list[tuple[FileSpec, str]], files: Mapping[str, FileDa
 
 def _size(data: FileData) -> float:
     """Bytes of a file, infinite when its loader does not say."""
-    if isinstance(data, (bytes, bytearray)):
+    if isinstance(data, (bytes, bytearray, mmap.mmap)):
         return len(data)
     size = getattr(data, "size", None)
     return math.inf if size is None else size
@@ -156,10 +162,10 @@ def _size(data: FileData) -> float:
 class Loader:
     """A file's bytes, loaded when called; its `size` lets small files be read further ahead."""
 
-    load: Callable[[], bytes | bytearray]
+    load: Callable[[], Content]
     size: int | None = None
 
-    def __call__(self) -> bytes | bytearray:
+    def __call__(self) -> Content:
         """The file's bytes."""
         return self.load()
 
@@ -170,11 +176,26 @@ def verify_folder(
     """Verify the `*.csv` files of a folder (other files are ignored)."""
     folder = Path(path)
     files = {
-        p.name: Loader(p.read_bytes, p.stat().st_size)
+        p.name: Loader(partial(_load, p), p.stat().st_size)
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name.lower().endswith(".csv")
     }
     return verify_files(files, options, progress)
+
+
+def _load(path: Path) -> Content:
+    """A file's bytes: mapped read-only when large, read otherwise (an empty file cannot be mapped).
+
+    The mapping is dropped with the bytes once the file is parsed; pyarrow copies every value
+    out of it. A file cut short by another program while it is parsed ends the process (SIGBUS),
+    as it would `grep`'s: the price of not copying the file first, for the command line only
+    (the app verifies blobs downloaded into memory).
+    """
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size == 0 or size < MAP_MIN_BYTES:
+            return file.read()
+        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 class _Inline(Executor):
