@@ -1,7 +1,5 @@
 """Entry point of `python -m sds_core`."""
 
-import sys
+from sds_core.cli import exit_now, main
 
-from sds_core.cli import main
-
-sys.exit(main())
+exit_now(main())

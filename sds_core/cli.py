@@ -315,6 +315,20 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if result.has_errors else EXIT_OK
 
 
-def verify_main() -> int:
+def verify_main() -> NoReturn:
     """The `sds-verify` console script."""
-    return main(sys.argv[1:], prog="sds-verify")
+    exit_now(main(sys.argv[1:], prog="sds-verify"))
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process with `status` once stdout and stderr are flushed, without the interpreter's
+    teardown: freeing numpy's and pyarrow's state takes 0.08-0.14 s, a fifth of a small set's run.
+
+    Only once the command is done: its files are closed and its worker threads have ended.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that has gone, or a closed stream: nothing to lose
+            pass
+    os._exit(status)

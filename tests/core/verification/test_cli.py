@@ -132,6 +132,24 @@ def test_module_entry_point() -> None:
     assert done.returncode == 0 and json.loads(done.stdout)["value"] == []
 
 
+def test_the_process_ends_with_every_byte_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The entry point skips the interpreter's teardown: nothing it writes may be lost to that.
+    big = tmp_path / "big"
+    shutil.copytree(MIN_REQUIRED, big)
+    with (big / "StudentEnrollment.csv").open("a", encoding="utf-8", newline="") as out:
+        out.writelines(f"missing-{n},missing-{n}\r\n" for n in range(3000))
+    status = main(["verify", str(big), "--details", "--report", str(tmp_path / "in-process.csv")])
+    expected = capsys.readouterr().out
+    with (tmp_path / "out.json").open("w") as stdout:
+        done = subprocess.run([sys.executable, "-m", "sds_core", "verify", str(big), "--details",
+                               "--report", str(tmp_path / "process.csv")], stdout=stdout, stderr=subprocess.PIPE,
+                              text=True, check=False)
+    assert (done.returncode, status) == (1, 1)
+    assert (tmp_path / "out.json").read_text() == expected and len(expected) > 200_000
+    assert (tmp_path / "process.csv").read_bytes() == (tmp_path / "in-process.csv").read_bytes()
+    assert done.stderr.startswith("sync blocked: ")
+
+
 def run_all(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
     """Exit status, stdout and stderr (its seconds replaced by `<s>`) of one run."""
     status = main(["verify", *map(str, args)])
