@@ -473,7 +473,9 @@ PAIR_PARTS = 8  # a power of two: parts are chosen by the lowest bits
 # (numeric ids, rows in no order: 200k keys 1.7x, 800k keys 3.5x; 100k GUID-like keys: slower).
 KEY_TABLE_MIN_KEYS = 200_000
 KEY_TABLE_MIN_ROWS = 1_000_000  # and only for files this long: building one costs ~0.2 s per 500k keys
-LOOKUP_PART_ROWS = 1_000_000  # below this a column is looked up (or its pairs searched) in one piece
+# Below this a column is looked up (or its pairs searched) in one piece. At 200k the M set's 400k
+# enrollments use both workers: 1.5-5% faster by median over 8-10 alternating runs, 3-4 MiB lower.
+LOOKUP_PART_ROWS = 200_000
 _RUN_SAMPLE = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any run of keys over the slots
 
