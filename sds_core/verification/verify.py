@@ -189,11 +189,12 @@ def _load(path: Path) -> Content:
     The mapping is dropped with the bytes once the file is parsed; pyarrow copies every value
     out of it. A file cut short by another program while it is parsed ends the process (SIGBUS),
     as it would `grep`'s: the price of not copying the file first, for the command line only
-    (the app verifies blobs downloaded into memory).
+    (the app verifies blobs downloaded into memory). Not on Windows, where a mapped file cannot
+    be truncated: an export job rewriting it meanwhile would fail instead.
     """
     with path.open("rb") as file:
         size = os.fstat(file.fileno()).st_size
-        if size == 0 or size < MAP_MIN_BYTES:
+        if size == 0 or size < MAP_MIN_BYTES or os.name != "posix":
             return file.read()
         return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
 
