@@ -194,9 +194,12 @@ def _load(path: Path) -> Content:
     """
     with path.open("rb") as file:
         size = os.fstat(file.fileno()).st_size
-        if size == 0 or size < MAP_MIN_BYTES or os.name != "posix":
-            return file.read()
-        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        if size >= max(MAP_MIN_BYTES, 1) and os.name == "posix":
+            try:
+                return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # a file system that cannot map, or a file emptied since
+                pass
+        return file.read()
 
 
 class _Inline(Executor):

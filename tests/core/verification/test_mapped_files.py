@@ -96,6 +96,19 @@ def test_golden_cases_give_the_same_answer_mapped(case: str, monkeypatch: pytest
     assert actual == {"response": expected["response"], "details": expected["details"]}
 
 
+@pytest.mark.parametrize("refusal", [OSError(19, "No such device"), ValueError("cannot mmap an empty file")])
+def test_a_file_that_cannot_be_mapped_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              refusal: Exception) -> None:
+    class Refused(mmap.mmap):
+        def __new__(cls, *args: object, **kwargs: object) -> mmap.mmap:
+            raise refusal
+
+    large = tmp_path / "large.csv"
+    large.write_bytes(ENROLLMENT.encode() + b"S1,P1\r\n" * (verify.MAP_MIN_BYTES // 7))
+    monkeypatch.setattr(mmap, "mmap", Refused)
+    assert verify._load(large) == large.read_bytes()
+
+
 def test_files_are_read_where_mapping_could_break_a_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     large = tmp_path / "large.csv"
     large.write_bytes(ENROLLMENT.encode() + b"S1,P1\r\n" * (verify.MAP_MIN_BYTES // 7))
