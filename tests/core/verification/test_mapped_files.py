@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 from pathlib import Path
@@ -13,9 +12,7 @@ from hypothesis import strategies as st
 
 from sds_core.verification import verify
 from sds_core.verification.csvread import ParsedCsv, parse_csv
-from sds_core.verification.report import start_body
-from tests.core.verification.test_golden import BASE_URL, CASES, options_for
-from tests.paths import GOLDEN
+from tests.core.verification import test_golden as golden
 
 ENROLLMENT = "Section SIS ID,SIS ID\r\n"
 CONTENTS = {
@@ -87,13 +84,10 @@ def test_large_files_are_mapped_and_small_or_empty_ones_read(tmp_path: Path) -> 
     assert verify._load(empty) == b""
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", golden.CASES)
 def test_golden_cases_give_the_same_answer_mapped(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verify, "MAP_MIN_BYTES", 1)  # every file but an empty one is mapped
-    expected = json.loads((GOLDEN / case / "expected.json").read_text(encoding="utf-8"))
-    result = verify.verify_folder(GOLDEN / case, options_for(expected))
-    actual = {"response": start_body(result.graph_messages(), BASE_URL), "details": result.details()}
-    assert actual == {"response": expected["response"], "details": expected["details"]}
+    golden.test_golden_case(case)
 
 
 @pytest.mark.parametrize("refusal", [OSError(19, "No such device"), ValueError("cannot mmap an empty file")])
