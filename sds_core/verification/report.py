@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from sds_core.verification.invisible import INVISIBLE, looks_like_formula
 
 VERIFICATION_CONTEXT = "{base}/$metadata#education/Collection(microsoft.graph.verificationMessage)"
 REPORT_COLUMNS = ("file", "row", "column", "value", "severity", "problem")
 SEVERITIES = ("Error", "Warning", "Information")
 BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one
 PASSWORD_MASK = "***"
-_FORMULA_START = ("=", "+", "-", "@")
-# Characters a reader cannot see or that reorder text: C0/C1 controls, DEL, soft hyphen, zero-width
-# and bidirectional marks, the BOM, lone surrogates, interlinear annotation marks.
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
-)
 _C0_NAMES = (
     "NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
     "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
@@ -49,13 +43,13 @@ def shown_as(char: str) -> str:
 def visible(value: object) -> str:
     """The text with every invisible or reordering character written visibly."""
     text = "" if value is None else str(value)
-    return _INVISIBLE.sub(lambda m: shown_as(m.group()), text)
+    return INVISIBLE.sub(lambda m: shown_as(m.group()), text)
 
 
 def invisible_spans(text: str) -> Iterable[tuple[str, bool]]:
     """The text cut into (piece, is_invisible_character) pieces, in order."""
     start = 0
-    for match in _INVISIBLE.finditer(text):
+    for match in INVISIBLE.finditer(text):
         if match.start() > start:
             yield text[start : match.start()], False
         yield match.group(), True
@@ -83,9 +77,10 @@ def severity_counts(details: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def safe_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: formula-like values get a leading apostrophe."""
+    """A cell a spreadsheet shows as text: formula-like values get a leading apostrophe (a sign
+    `= + - @` or a look-alike first or after leading whitespace; a leading tab, CR or LF)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if looks_like_formula(text) else text
 
 
 def report_rows(details: Iterable[Mapping[str, Any]]) -> Iterable[Line]:
