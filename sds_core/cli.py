@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.report import report_csv, severity_counts, start_body
+from sds_core.verification.folder import FolderAdvice
+from sds_core.verification.report import report_csv, severity_counts, start_body, visible, what_to_do
 from sds_core.verification.spec import FILES
 from sds_core.verification.verify import VerificationResult, verify_folder
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/beta"
 DEFAULT_DETAIL_ROWS = 1000
+MAX_HINT_LINES = 20
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DESCRIPTION = """\
@@ -214,7 +217,7 @@ def _page(result: VerificationResult, details: list[dict[str, Any]], args: argpa
     files = [{"fileName": name, **summary.to_json()} for name, summary in result.files.items()]
     facts = [
         ("Folder", str(args.folder)),
-        ("Profile", str(args.profile) if args.profile else "none"),
+        ("Profile", str(args.profile) if args.profile else "none", profile_explained(args.profile)),
         ("Verified", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("Took", f"{seconds:.2f} s"),
         ("Rows listed per message", f"up to {args.detail_rows:,}"),
@@ -222,7 +225,49 @@ def _page(result: VerificationResult, details: list[dict[str, Any]], args: argpa
     title = f"Verification report: {args.folder.resolve().name or args.folder}"
     from sds_core.verification.page import render_page  # only for --html: keeps the start-up short
 
-    return render_page(details, files, title=title, facts=facts)
+    advice = folder_advice(result.advice, _command(args))
+    return render_page(details, files, title=title, facts=facts, origin="folder", advice=advice)
+
+
+def profile_explained(profile: Path | None) -> str:
+    """What the page's Profile fact means."""
+    if profile is None:
+        return ("no --profile FILE.json was given: no accounts are created, so First Name, Last Name and "
+                "Password may be empty, and every optional column is checked")
+    return "its account creation (names and Password required) and optionalPropertiesToSync apply"
+
+
+def not_a_folder(path: Path, command: str) -> str:
+    """The one line for a path that is not a folder: a file (verify its folder), or nothing at all."""
+    if path.is_file():
+        return f"{path}: is a file, not a folder: give the folder that holds the six CSV files: " \
+               f"{command} {shlex.quote(str(path.parent))}"
+    return f"{path}: no such folder"
+
+
+def _command(args: argparse.Namespace) -> str:
+    """How the admin ran the verifier (`sds-verify` or `python -m sds_core verify`)."""
+    return getattr(args, "command_name", "sds-verify")
+
+
+def folder_advice(advice: FolderAdvice | None, command: str) -> str | None:
+    """A folder's advice as one line, with the command that verifies the folder to use instead."""
+    if advice is None:
+        return None
+    if advice.instead is None:
+        return f"{advice.text}."
+    return f"{advice.text}: run {command} {shlex.quote(str(advice.instead))}"
+
+
+def hint_lines(result: VerificationResult, details: list[dict[str, Any]], command: str) -> list[str]:
+    """The lines on stderr before the summary that say what to do: the folder's advice, then each
+    file's notes (`school.csv: This file looks like UTF-16 ...`)."""
+    items = what_to_do(details, folder_advice(result.advice, command))
+    # Names come from the folder: written visibly, so that none can move the cursor or recolour.
+    lines = [visible(note if file is None else f"{file}: {note}") for file, note in items[:MAX_HINT_LINES]]
+    if len(items) > MAX_HINT_LINES:
+        lines.append(f"and {len(items) - MAX_HINT_LINES:,} more notes (--details or --html lists them all)")
+    return lines
 
 
 def summary_line(result: VerificationResult, seconds: float) -> str:
@@ -278,6 +323,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = _verify_parser(prog) if prog else _parser()
     args = parser.parse_args(argv)
     name = prog or f"{parser.prog} verify"
+    args.command_name = name
     try:
         return _verify(args)
     except InputProblem as problem:
@@ -290,7 +336,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
-        raise InputProblem(f"{args.folder}: no such folder")
+        raise InputProblem(not_a_folder(args.folder, _command(args)))
     profile = load_profile(args.profile) if args.profile else None
     for path, option in ((args.report, "--report"), (args.html, "--html")):
         if path is not None:
@@ -305,12 +351,14 @@ def _verify(args: argparse.Namespace) -> int:
         raise InputProblem(f"{err.filename or args.folder}: {err.strerror or err}") from None
     details = result.details()
     if args.report is not None:
-        _write(args.report, report_csv(details), "--report")
+        _write(args.report, report_csv(details, origin="folder"), "--report")
     if args.html is not None:
         _write(args.html, _page(result, details, args, time.perf_counter() - started), "--html")
     body = start_body(result.graph_messages(), args.base_url)
     output = {"response": body, "details": details} if args.details else body
     _print_stdout(json.dumps(output, indent=2, ensure_ascii=False) + "\n")
+    for line in hint_lines(result, details, _command(args)):
+        _say(line)
     _say(summary_line(result, time.perf_counter() - started))
     return EXIT_ERRORS if result.has_errors else EXIT_OK
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sds_core.verification import formats, profile
+from sds_core.verification import formats, hints, profile
 from sds_core.verification.csvread import ParsedCsv
 from sds_core.verification.formats import Values
 from sds_core.verification.header import Layout, required
@@ -41,6 +41,7 @@ class Keys:
     values: Values
     well_formed: np.ndarray
     building: Future | None = None  # the KeyTable of a large key column, built on a worker
+    header: str = "SIS ID"  # the key column's header as its file writes it (US or UK)
 
     @property
     def table(self) -> KeyTable | None:
@@ -57,7 +58,7 @@ class KeyIndex:
     def add(self, file_name: str, column: str, keys: Keys) -> None:
         """Remember a key column, as one array: a lookup into a chunked one costs a third more."""
         if isinstance(keys.values, pa.ChunkedArray):
-            keys = Keys(keys.values.combine_chunks(), keys.well_formed)
+            keys = Keys(keys.values.combine_chunks(), keys.well_formed, header=keys.header)
         self.keys[(file_name, column)] = keys
 
     def get(self, file_name: str, column: str) -> Keys | None:
@@ -100,7 +101,7 @@ class FileChecker:
         order: tuple,
         detail: Callable[[np.ndarray], list[str | None]],
         severity: Severity | None = None,
-        note: Callable[[np.ndarray], list[str]] | None = None,
+        note: Callable[[np.ndarray], list[str | None]] | None = None,
     ) -> None:
         """Add a message for the rows where `mask` is true (nothing when there are none)."""
         indices = np.flatnonzero(mask)
@@ -159,7 +160,8 @@ class FileChecker:
             return None
         mask = formats.line_break(self.values_of(column))
         self.report(Code.LINE_BREAK, mask, self.layout.header(column),
-                    (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column))
+                    (Code.LINE_BREAK.rank, self.spec.position(column.name)), self.shown(column),
+                    note=same_note(hints.LINE_BREAK_NOTE))
         return mask
 
     def check_values(self, keys: KeyIndex, workers: Executor | None = None, parts: int = 1) -> None:
@@ -235,8 +237,10 @@ class FileChecker:
         if target is not None:
             with profile.phase("references"):
                 dangling = (state.found_at < 0) & ~state.unusable
+                where = next(r.target_file for r in self.spec.references if r.column == column.name)
                 self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
-                            self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column))
+                            self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column),
+                            note=same_note(hints.reference_note(where, target.header)))
         if column.name in self.spec.unique:
             with profile.phase("uniqueness"):
                 self.duplicates(state)
@@ -265,10 +269,28 @@ class FileChecker:
                 fixable[candidates[repaired]] = True
         column = state.column
         self.report(Code.INVALID_FORMAT, bad & ~fixable, state.header,
-                    self.field_order(column, Code.INVALID_FORMAT), self.shown(column))
+                    self.field_order(column, Code.INVALID_FORMAT), self.shown(column),
+                    note=self.why_invalid(column))
         self.report(Code.SPECIAL_CHARACTERS, fixable, state.header,
-                    self.field_order(column, Code.SPECIAL_CHARACTERS), self.shown(column))
+                    self.field_order(column, Code.SPECIAL_CHARACTERS), self.shown(column),
+                    note=self.replaced(column))
         state.unusable = state.unusable | (bad & ~fixable)
+
+    def why_invalid(self, column: Column) -> Callable[[np.ndarray], list[str | None]]:
+        """Notes saying which part of the column's rule each listed value breaks."""
+        def note(kept: np.ndarray) -> list[str | None]:
+            values = formats.take(self.values_of(column), kept).to_pylist()
+            return [formats.why_invalid(v, column.kind) for v in values]
+
+        return note
+
+    def replaced(self, column: Column) -> Callable[[np.ndarray], list[str | None]]:
+        """Notes naming the characters of each listed value that become `_`."""
+        def note(kept: np.ndarray) -> list[str | None]:
+            values = formats.take(self.values_of(column), kept).to_pylist()
+            return [hints.replaced_note(v, formats.replaceable(v, column.kind)) for v in values]
+
+        return note
 
     def duplicates(self, state: ColumnState) -> None:
         """Message 16 for a unique column: extra occurrences among the values present."""
@@ -336,7 +358,8 @@ class FileChecker:
 
     def _shared_usernames(self, state: ColumnState, teacher_usernames: pa.Array) -> None:
         shared = _np(pc.is_in(pc.utf8_lower(state.values), value_set=teacher_usernames)) & ~state.missing
-        self.report(Code.USERNAME_ALSO_TEACHER, shared, state.header, (300,), self.shown(state.column))
+        self.report(Code.USERNAME_ALSO_TEACHER, shared, state.header, (300,), self.shown(state.column),
+                    note=same_note(hints.SHARED_USERNAME_NOTE))
 
     def usernames(self) -> pa.Array | None:
         """Lower-cased non-missing Usernames (teacher.csv, for message 19)."""
@@ -357,14 +380,21 @@ class FileChecker:
             verdicts = state.well_formed
         else:
             verdicts = formats.well_formed(values, column.kind, self.parsed.has_nul)
+        header = self.layout.header(column)
         if not len(self.parsed.ragged):
-            return Keys(values, verdicts)
+            return Keys(values, verdicts, header=header)
         extra_values = self.parsed.ragged.fields_at(position)
         if not len(extra_values):
-            return Keys(values, verdicts)
+            return Keys(values, verdicts, header=header)
         extra_verdicts = formats.well_formed(extra_values, column.kind, self.parsed.has_nul)
         chunks = [*values.chunks, extra_values]
-        return Keys(pa.chunked_array(chunks, pa.string()), np.concatenate([verdicts, extra_verdicts]))
+        return Keys(pa.chunked_array(chunks, pa.string()), np.concatenate([verdicts, extra_verdicts]),
+                    header=header)
+
+
+def same_note(text: str) -> Callable[[np.ndarray], list[str]]:
+    """The same note for every listed row."""
+    return lambda kept: [text] * len(kept)
 
 
 def _codes(values: Values) -> np.ndarray:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from sds_core.verification import sniff
 from sds_core.verification.spec import FILES
 
 # A file's bytes: in memory, or mapped from disk (the command line maps large files: no copy).
@@ -126,6 +127,9 @@ class ParsedCsv:
 
     problem: str | None = None
     invalid_line: int | None = None
+    invalid_byte: int | None = None
+    looks_like: sniff.Encoding | None = None
+    """What the bytes seem to be when they are not UTF-8, or hold NULs as UTF-16 does."""
     header: list[str] = field(default_factory=list)
     table: pa.Table | None = None
     rows: RowNumbers = field(default_factory=RowNumbers)
@@ -164,7 +168,8 @@ def parse_csv(data: Content) -> ParsedCsv:
         # pyarrow refuses bytes that are not UTF-8 and a few malformed layouts: tell them apart.
         invalid = _first_invalid_utf8(data)
         if invalid is not None:
-            return ParsedCsv(problem="notUtf8", invalid_line=_count_byte(data, b"\n", 0, invalid) + 1)
+            return ParsedCsv(problem="notUtf8", invalid_line=_count_byte(data, b"\n", 0, invalid) + 1,
+                             invalid_byte=data[invalid], looks_like=sniff.encoding(data, invalid))
         table, ragged = _parse_with_stdlib(body, len(header), data.find(b'"') >= 0)
     records = table.num_rows + len(ragged)
     if parsed.has_quotes:
@@ -174,6 +179,8 @@ def parse_csv(data: Content) -> ParsedCsv:
     parsed.ragged = RaggedRows(ragged.rows + leading, ragged.texts, ragged.quotes)
     skipped = np.sort(np.concatenate([parsed.ragged.rows, np.array(blank, dtype=np.int64) + leading]))
     parsed.rows = RowNumbers(first_data_row=leading + 2, skipped=skipped)
+    if parsed.has_nul:
+        parsed.looks_like = sniff.encoding(data)
     return parsed
 
 

@@ -128,6 +128,11 @@ def _refine(values: Values, quick: np.ndarray, slow: Callable[[Values], np.ndarr
     return quick
 
 
+def replaceable(value: str, kind: Kind) -> list[str]:
+    """The characters of one value that the special-character option replaces with "_"."""
+    return re.findall(_REPLACEABLE[kind], value, flags=re.ASCII)  # RE2's \s is ASCII whitespace too
+
+
 def fixable(values: Values, kind: Kind) -> np.ndarray:
     """True where replacing the unsupported characters with "_" makes a value well-formed."""
     replaced = pc.replace_substring_regex(values, _REPLACEABLE[kind], "_")
@@ -153,3 +158,86 @@ def _valid_dates(values: Values) -> np.ndarray:
     distinct = pc.unique(values).to_pylist()
     valid = pa.array([v for v in distinct if is_date(v)], pa.string())
     return to_numpy(pc.is_in(values, value_set=valid))
+
+
+_SIS_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+_USERNAME_CHARS = _SIS_ID_CHARS | frozenset("'!#^~")
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+
+
+def why_invalid(value: str, kind: Kind) -> str | None:
+    """Which part of a kind's rule a value breaks, in words (for the detail's note); None when
+    the value keeps the rule or the kind has none to explain. Per value: for the rows listed only."""
+    if kind is Kind.PASSWORD:  # never a word about a password's characters beyond the one rule
+        return "holds a NUL character" if "\x00" in value else None
+    if kind in (Kind.SIS_ID, Kind.USERNAME, Kind.EMAIL, Kind.DATE, Kind.YEAR) and value != value.strip():
+        return _surrounding_spaces(value)
+    if kind is Kind.SIS_ID:
+        return _sis_id_reason(value)
+    if kind is Kind.USERNAME:
+        return _username_reason(value)
+    if kind is Kind.EMAIL:
+        if re.fullmatch(PATTERNS[kind][1:-1], value, flags=re.ASCII):  # RE2's \s is ASCII whitespace
+            return None
+        return "an email is name@domain.tld, without spaces"
+    if kind is Kind.DATE:
+        if is_date(value):
+            return None
+        if _DATE.fullmatch(value):
+            return "no such day in the calendar"
+        return "a date is YYYY-MM-DD, YYYYMMDD or M/D/YYYY"
+    if kind is Kind.YEAR:
+        four_digits = len(value) == 4 and value.isascii() and value.isdecimal()
+        return None if four_digits else "a year is four digits, such as 2031"
+    if kind in NAME_LIMITS:
+        if len(value) > NAME_LIMITS[kind]:
+            return f"{len(value):,} characters: at most {NAME_LIMITS[kind]}"
+        if re.search(_CONTROL, value):
+            return f"{_named(re.search(_CONTROL, value).group())} is not allowed in a name"
+    if "\x00" in value:
+        return "holds a NUL character"
+    return None
+
+
+def _surrounding_spaces(value: str) -> str | None:
+    """Where whitespace around a value is, in words: `a space at the end`, `2 tabs at the start`."""
+    if not value.strip():
+        return None
+    lead, trail = value[: len(value) - len(value.lstrip())], value[len(value.rstrip()):]
+    if lead and trail:
+        return "spaces at the start and at the end"
+    run = lead or trail
+    kind = "space" if set(run) == {" "} else "tab" if set(run) == {"\t"} else "whitespace character"
+    said = f"a {kind}" if len(run) == 1 else f"{len(run)} {kind}s"
+    return f"{said} at the {'start' if lead else 'end'}"
+
+
+def _named(char: str) -> str:
+    """One character as a note quotes it (a space said in words)."""
+    return "a space" if char == " " else f'"{char}"'
+
+
+def _sis_id_reason(value: str) -> str | None:
+    bad = next((c for c in value if c not in _SIS_ID_CHARS), None)
+    if bad is not None:
+        return f'{_named(bad)} is not allowed: a SIS ID has only ASCII letters, digits, ".", "_" and "-"'
+    if len(value) > 64:
+        return f"{len(value):,} characters: a SIS ID has at most 64"
+    return None
+
+
+def _username_reason(value: str) -> str | None:
+    prefix, at, domain = value.partition("@")
+    bad = next((c for c in prefix if c not in _USERNAME_CHARS), None)
+    if bad is not None:
+        where = " before the @" if at else ""
+        return f"{_named(bad)} is not allowed{where}: a Username has only ASCII letters, digits and ' . - _ ! # ^ ~"
+    if not prefix:
+        return "nothing before the @"
+    if prefix.startswith(".") or prefix.endswith(".") or ".." in prefix:
+        return "a dot may not begin or end the name before the @, nor follow another dot"
+    if len(prefix) > USERNAME_PREFIX_MAX:
+        return f"{len(prefix):,} characters before the @: at most {USERNAME_PREFIX_MAX}"
+    if at and not _DOMAIN.fullmatch(domain):
+        return f'"{domain}" after the @ is not a domain name (such as contoso.edu)'
+    return None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 
+from sds_core.verification.hints import closest_note, columns_note
 from sds_core.verification.messages import Code, Message, Row, render
 from sds_core.verification.options import VerifyOptions
 from sds_core.verification.spec import UK_MARKERS, US_MARKERS, Column, FileSpec
@@ -56,13 +59,13 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
     by_exact = {layout.header(c): c for c in spec.columns}
     by_loose = {_loose(layout.header(c)): c for c in spec.columns}
     miswritten: dict[str, tuple[Column, str, int]] = {}
-    repeated: dict[str, int] = {}
+    repeated: dict[str, list[int]] = {}
     unknown: list[tuple[str, int]] = []
     for index, text in enumerate(header):
         column = by_exact.get(text)
         if column is not None:
             if column.name in layout.positions:
-                repeated.setdefault(column.name, index)
+                repeated.setdefault(column.name, [layout.positions[column.name]]).append(index)
             else:
                 layout.positions[column.name] = index
         elif _loose(text) in by_loose:
@@ -71,9 +74,11 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
         else:
             unknown.append((text, index))
 
-    def message(code: Code, column: Column | None, text: str, index: int | None, given: str | None = None) -> None:
+    def message(code: Code, column: Column | None, text: str, index: int | None, given: str | None = None,
+                note: str | None = None) -> None:
         position = spec.position(column.name) if column else index
         quoted = {"given": echoed(given)} if given is not None else {}
+        value = echoed(given if given is not None else text)
         layout.messages.append(
             Message(
                 code=code,
@@ -81,7 +86,7 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
                 description=render(code, field=echoed(text), **quoted),
                 field=echoed(text),
                 total=1,
-                rows=[Row(row=1, column=echoed(text), value=echoed(given if given is not None else text))],
+                rows=[Row(row=1, column=echoed(text), value=value, note=note)],
                 order=(code.rank, position),
             )
         )
@@ -90,17 +95,37 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
     for column in spec.columns:
         if column.name not in layout.positions and column.name not in miswritten_names:
             if required(spec, column, options):
-                message(Code.MISSING_HEADER_FIELD, column, layout.header(column), None)
+                near = closest(layout.header(column), unknown)
+                message(Code.MISSING_HEADER_FIELD, column, layout.header(column), None,
+                        note=closest_note(echoed(near[0]), near[1]) if near else None)
     for column, text, index in miswritten.values():
-        message(Code.HEADER_FIELD_CASE, column, layout.header(column), index, given=text)
-    for name in repeated:
+        message(Code.HEADER_FIELD_CASE, column, layout.header(column), index, given=text,
+                note=columns_note([index]))
+    for name, indices in repeated.items():
         column = spec.column(name)
-        message(Code.DUPLICATE_HEADER_FIELD, column, layout.header(column), None)
+        message(Code.DUPLICATE_HEADER_FIELD, column, layout.header(column), None, note=columns_note(indices))
     for text, index in unknown[:MAX_UNKNOWN_COLUMN_MESSAGES]:
-        message(Code.UNKNOWN_COLUMN, None, text, index)
+        message(Code.UNKNOWN_COLUMN, None, text, index, note=columns_note([index]))
     if len(unknown) > MAX_UNKNOWN_COLUMN_MESSAGES:
         layout.messages.append(_more_unknown_columns(spec, unknown[MAX_UNKNOWN_COLUMN_MESSAGES:], options))
     return layout
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def closest(name: str, unknown: list[tuple[str, int]]) -> tuple[str, int] | None:
+    """The unknown header field most like a missing column's name (`SIS_ID`, `SISID`, `Sis-Id` for
+    `SIS ID`), with its position; None when none is close. Only the first unknown fields are compared."""
+    wanted = _squeezed(name)
+    best: tuple[float, str, int] | None = None
+    for text, index in unknown[:MAX_UNKNOWN_COLUMN_MESSAGES]:
+        given = _squeezed(text[:MAX_ECHOED_CHARS])
+        score = 1.0 if given == wanted else difflib.SequenceMatcher(None, wanted, given).ratio()
+        if score >= 0.8 and (best is None or score > best[0]):
+            best = (score, text, index)
+    return (best[1], best[2]) if best else None
 
 
 def _more_unknown_columns(spec: FileSpec, rest: list[tuple[str, int]], options: VerifyOptions) -> Message:

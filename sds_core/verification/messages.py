@@ -119,6 +119,8 @@ class Message:
     total: int = 0
     rows: list[Row] = dataclass_field(default_factory=list)
     order: tuple = ()
+    note: str | None = None
+    """What the cause is and how to fix it, when more can be said than the Graph text says."""
 
     def __post_init__(self) -> None:
         if self.severity is None:
@@ -129,15 +131,13 @@ class Message:
         return {"type": str(self.severity), "fileName": self.file_name, "description": self.description}
 
     def to_json(self) -> dict[str, object]:
-        """The message with its code, field, total and rows: the row-level detail."""
-        return {
-            **self.graph(),
-            "code": str(self.code),
-            "field": self.field,
-            "total": self.total,
-            "truncated": self.total > len(self.rows),
-            "rows": [r.to_json() for r in self.rows],
-        }
+        """The message with its code, field, note (when it has one), total and rows: the row-level detail."""
+        out: dict[str, object] = {**self.graph(), "code": str(self.code), "field": self.field}
+        if self.note:
+            out["note"] = self.note
+        out.update(total=self.total, truncated=self.total > len(self.rows),
+                   rows=[r.to_json() for r in self.rows])
+        return out
 
 
 def render(code: Code, **values: object) -> str:

@@ -6,7 +6,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from sds_core.verification.invisible import INVISIBLE, looks_like_formula
 
@@ -20,6 +20,11 @@ _C0_NAMES = (
     "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
 ).split()
 Line = tuple[str, str, str, str, str, str]
+Origin = Literal["upload", "folder"]
+"""Where the verified files came from: uploaded to a profile, or a folder checked on disk."""
+# Graph's texts that speak of uploading, as a report about a folder on disk says them (the JSON
+# keeps Graph's text: clients parse it).
+FOLDER_TEXTS = {"missingFile": "The required file is not in the folder."}
 
 
 def start_body(messages: Iterable[Mapping[str, str]], base_url: str) -> dict[str, object]:
@@ -83,30 +88,59 @@ def safe_cell(value: object) -> str:
     return "'" + text if looks_like_formula(text) else text
 
 
-def report_rows(details: Iterable[Mapping[str, Any]]) -> Iterable[Line]:
+def described(message: Mapping[str, Any], origin: Origin = "upload") -> str:
+    """A message's text for people: Graph's, said of a folder when the files were read from disk."""
+    if origin == "folder":
+        return FOLDER_TEXTS.get(str(message.get("code")), message["description"])
+    return message["description"]
+
+
+def _with_notes(text: str, *notes: object) -> str:
+    said = "; ".join(str(n) for n in notes if n)
+    return f"{text} ({said})" if said else text
+
+
+def report_rows(details: Iterable[Mapping[str, Any]], origin: Origin = "upload") -> Iterable[Line]:
     """One line per offending row of the detail (file-level messages give one line each), and a
-    last line per message whose rows were capped, saying how many more there are."""
+    last line per message whose rows were capped, saying how many more there are; the notes of
+    the row and of the message in brackets after the text."""
     for message in details:
-        file_name, description = message["fileName"], message["description"]
+        file_name, description = message["fileName"], described(message, origin)
         severity, field = str(message.get("type") or ""), message.get("field") or ""
-        rows, more = message.get("rows") or [], unlisted(message)
+        rows, more, note = message.get("rows") or [], unlisted(message), message.get("note")
         if not rows and not more:
-            yield file_name, "", field, "", severity, description
+            yield file_name, "", field, "", severity, _with_notes(description, note)
         for row in rows:
-            problem = f"{description} ({row['note']})" if row.get("note") else description
+            problem = _with_notes(description, row.get("note"), note)
             number = "" if row.get("row") is None else str(row["row"])
             yield file_name, number, row.get("column") or "", shown_value(row) or "", severity, problem
         if more:
-            yield file_name, "", field, "", severity, f"{description} ({more} more row(s) not listed)"
+            yield file_name, "", field, "", severity, _with_notes(description, f"{more} more row(s) not listed")
 
 
-def report_csv(details: Iterable[Mapping[str, Any]]) -> str:
+def report_csv(details: Iterable[Mapping[str, Any]], origin: Origin = "upload") -> str:
     """The row-level report as CSV text for a spreadsheet: a UTF-8 BOM first, invisible characters
     written visibly, formula-like cells escaped, Password values masked."""
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(REPORT_COLUMNS)
-    for line in report_rows(details):
+    for line in report_rows(details, origin):
         writer.writerow([safe_cell(visible(cell)) for cell in line])
     return out.getvalue()
+
+
+def what_to_do(details: Iterable[Mapping[str, Any]],
+               advice: str | None = None) -> list[tuple[str | None, str]]:
+    """The advice for people, in the messages' order: (file or None, what to do). A folder's advice
+    comes first and stands for the notes of the files missing from it; then each file's distinct
+    message notes (row notes stay with their rows)."""
+    items: list[tuple[str | None, str]] = [(None, advice)] if advice else []
+    for message in details:
+        note = message.get("note")
+        if not note or (advice and message.get("code") == "missingFile"):
+            continue
+        item = (str(message.get("fileName")), str(note))
+        if item not in items:
+            items.append(item)
+    return items

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sds_core.verification import newsds, profile
+from sds_core.verification import hints, newsds, profile, sniff
 from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
 from sds_core.verification.csvread import MAX_HEADER_BYTES, Content, ParsedCsv, parse_csv
+from sds_core.verification.folder import FolderAdvice, advise
 from sds_core.verification.header import analyse_header
 from sds_core.verification.memory import release_unused, use_lean_allocator
 from sds_core.verification.messages import Code, Message, Row, Severity, render
@@ -58,6 +59,8 @@ class VerificationResult:
     messages: list[Message]
     files: dict[str, FileSummary] = field(default_factory=dict)
     seconds: float = 0.0
+    advice: FolderAdvice | None = None
+    """What is wrong with a folder on disk that holds none of the six files (verify_folder only)."""
 
     @property
     def has_errors(self) -> bool:
@@ -90,15 +93,23 @@ def verify_files(
             uploads.setdefault(name.lower(), []).append(name)
     for lower in sorted(uploads):
         if lower not in FILES_BY_NAME:
-            messages.append(_file_message(Code.UNKNOWN_FILE, lower))
+            message = _file_message(Code.UNKNOWN_FILE, lower)
+            close = next((spec for spec in FILES if sniff.same_file(spec, [lower])), None)
+            message.note = hints.unknown_file_note(close) if close else None
+            messages.append(message)
+    others = [name for name in files if name.lower() not in FILES_BY_NAME]
     readable: list[tuple[FileSpec, str]] = []
     for spec in FILES:
         names = uploads.get(spec.name, [])
         if not names:
-            messages.append(_file_message(Code.MISSING_FILE, spec.name))
+            message = _file_message(Code.MISSING_FILE, spec.name)
+            message.note = hints.missing_file_note(spec, sniff.same_file(spec, others))
+            messages.append(message)
         elif len(names) > 1:
             listed = ", ".join(sorted(names))
-            messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed))
+            message = _file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed)
+            message.note = hints.name_case_note()
+            messages.append(message)
         else:
             readable.append((spec, names[0]))
     # The largest file (the enrollments) last: it is then read ahead while the small roster is
@@ -173,14 +184,16 @@ class Loader:
 def verify_folder(
     path: str | Path, options: VerifyOptions | None = None, progress: Progress | None = None
 ) -> VerificationResult:
-    """Verify the `*.csv` files of a folder (other files are ignored)."""
+    """Verify the `*.csv` files of a folder. Other files are not read: their names only let the
+    messages say what they seem to be (a workbook of the same name, the files in a sub-folder)."""
     folder = Path(path)
-    files = {
-        p.name: Loader(partial(_load, p), p.stat().st_size)
-        for p in sorted(folder.iterdir())
-        if p.is_file() and p.name.lower().endswith(".csv")
-    }
-    return verify_files(files, options, progress)
+    files = {p.name: Loader(partial(_load, p), p.stat().st_size if p.name.lower().endswith(".csv") else None)
+             for p in sorted(folder.iterdir()) if p.is_file()}
+    result = verify_files(files, options, progress)
+    result.advice = advise(folder)
+    if result.advice is not None:
+        hints.attach((m for m in result.messages if m.code is Code.MISSING_FILE), result.advice.note)
+    return result
 
 
 def _load(path: Path) -> Content:
@@ -246,6 +259,7 @@ def _check_file(
         return [message], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
         message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
+        message.note = hints.encoding_note(parsed.looks_like, parsed.invalid_byte, parsed.invalid_line)
         return [message], FileSummary(uploaded_name, size, 0, None), None
     layout = analyse_header(spec, parsed.header, options)
     checker = FileChecker(spec, parsed, layout, options)
@@ -267,7 +281,16 @@ def _check_file(
     if options.new_sds:
         newsds.check_file(checker)
     messages.extend(checker.messages)
+    hints.attach(messages, _file_note(spec, parsed))
     return messages, summary, checker.usernames() if spec.name == "teacher.csv" else None
+
+
+def _file_note(spec: FileSpec, parsed: ParsedCsv) -> str | None:
+    """A note for every message of a file read as CSV: UTF-16 text, or another separator than commas."""
+    if parsed.looks_like in (sniff.Encoding.UTF16, sniff.Encoding.UTF32):
+        return hints.encoding_note(parsed.looks_like)
+    found = sniff.separator(spec, parsed.header)
+    return hints.separator_note(found) if found else None
 
 
 def _ragged_message(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:

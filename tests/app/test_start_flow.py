@@ -231,6 +231,9 @@ def test_verification_moves_only_last_activity(private_env: AppEnv) -> None:
     assert after["lastActivityDateTime"] is not None
 
 
+NOT_ALLOWED = "\"=\" is not allowed: a Username has only ASCII letters, digits and ' . - _ ! # ^ ~"
+
+
 def test_verification_report_json_and_csv(private_env: AppEnv) -> None:
     profile_id = create_profile(private_env)
     files = dict(GOOD)
@@ -244,11 +247,12 @@ def test_verification_report_json_and_csv(private_env: AppEnv) -> None:
         "type": "Error", "fileName": "student.csv",
         "description": "1 row(s) have an invalid format for the field - Username",
         "code": "invalidFormat", "field": "Username", "total": 1, "truncated": False,
-        "rows": [{"row": 2, "column": "Username", "value": "=cmd()"}],
+        "rows": [{"row": 2, "column": "Username", "value": "=cmd()", "note": NOT_ALLOWED}],
     }]
     assert [f["fileName"] for f in body["files"]] == sorted(n.lower() for n in GOOD)
     expected_csv = ("\ufefffile,row,column,value,severity,problem\r\n"
-                    "student.csv,2,Username,'=cmd(),Error,1 row(s) have an invalid format for the field - Username\r\n")
+                    "student.csv,2,Username,'=cmd(),Error,\"1 row(s) have an invalid format for the field - Username "
+                    "(\"\"=\"\" is not allowed: a Username has only ASCII letters, digits and ' . - _ ! # ^ ~)\"\r\n")
     assert report(private_env, profile_id, "?$format=csv").raw.decode() == expected_csv
     as_text = report(private_env, profile_id, headers={"Accept": "text/csv"})
     assert as_text.raw.decode() == expected_csv and as_text.headers.get("Content-Type", "text/csv").startswith("text/csv")

@@ -19,16 +19,25 @@ from typing import Any
 
 from sds_core.verification.report import (
     SEVERITIES,
+    Origin,
+    described,
     invisible_spans,
     severity_counts,
     shown_as,
     shown_value,
     unlisted,
     visible,
+    what_to_do,
 )
 
 STATES = ("done", "running", "notVerified")
 _PLURAL = {"Error": "Errors", "Warning": "Warnings", "Information": "Information"}
+VARIANTS = {
+    "US": "US header names: SIS ID, School SIS ID, Section SIS ID, Zip",
+    "UK": "UK header names: ID or DfE Number, School DfE Number, Section ID, Postal Code",
+}
+Fact = tuple[str, str] | tuple[str, str, str]
+"""A fact above the verdict: name, value and, in words, what the value means."""
 
 
 def _asset(name: str) -> str:
@@ -59,6 +68,7 @@ class PageLimits:
     messages_per_page: int = 2_000
     value_chars: int = 1_000
     chart_files: int = 20
+    advice_items: int = 20
 
 
 def render_page(
@@ -66,21 +76,25 @@ def render_page(
     files: Sequence[Mapping[str, Any]],
     *,
     title: str,
-    facts: Iterable[tuple[str, str]] = (),
+    facts: Iterable[Fact] = (),
     state: str = "done",
     limits: PageLimits = PageLimits(),
+    origin: Origin = "upload",
+    advice: str | None = None,
 ) -> str:
     """The whole page for a verification's details (`Message.to_json()` shapes) and file summaries
-    (`fileName`, `uploadedName` or `name`, `variant`, `rows`, `size`)."""
+    (`fileName`, `uploadedName` or `name`, `variant`, `rows`, `size`). `origin` "folder" words it for
+    a folder checked on disk (the command line); `advice` is what to do about that folder."""
     if state not in STATES:
         raise ValueError(f"unknown state {state!r}")
     body = "\n".join([
         f"<h1>{_text(title)}</h1>",
         _facts(facts),
-        _verdict(details, state),
+        _verdict(details, state, origin),
+        _what_to_do(details, advice, limits) if state == "done" else "",
         _chart(details, limits),
-        _files(files),
-        _messages(details, limits),
+        _files(files, origin),
+        _messages(details, limits, origin),
     ])
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -129,12 +143,29 @@ def _plain(value: object, limit: int | None = None) -> str:
     return html.escape(text)
 
 
-def _facts(facts: Iterable[tuple[str, str]]) -> str:
-    items = "".join(f"<div><dt>{_text(k)}</dt><dd>{_text(v)}</dd></div>" for k, v in facts)
-    return f'<dl class="facts">{items}</dl>' if items else ""
+def _facts(facts: Iterable[Fact]) -> str:
+    items = []
+    for name, value, *meaning in facts:
+        explained = "".join(f' <span class="explain">({_text(m)})</span>' for m in meaning if m)
+        items.append(f"<div><dt>{_text(name)}</dt><dd>{_text(value)}{explained}</dd></div>")
+    return f'<dl class="facts">{"".join(items)}</dl>' if items else ""
 
 
-def _verdict(details: Sequence[Mapping[str, Any]], state: str) -> str:
+def _what_to_do(details: Sequence[Mapping[str, Any]], advice: str | None, limits: PageLimits) -> str:
+    """The notes that name causes and fixes, once each, under the verdict."""
+    items = what_to_do(details, advice)
+    if not items:
+        return ""
+    lines = "".join(
+        f'<li>{"" if file is None else f"<code>{_text(file, 200)}</code>: "}{_text(note, 2_000)}</li>'
+        for file, note in items[: limits.advice_items]
+    )
+    more = len(items) - limits.advice_items
+    tail = f'<p class="note">{more:,} more notes are shown with their messages.</p>' if more > 0 else ""
+    return f'<section class="advice" id="what-to-do"><h2>What to do</h2><ul>{lines}</ul>{tail}</section>'
+
+
+def _verdict(details: Sequence[Mapping[str, Any]], state: str, origin: Origin = "upload") -> str:
     if state == "running":
         return ('<section class="verdict pending" id="verdict" data-verdict="running">'
                 '<p class="headline">Verification is running</p>'
@@ -146,10 +177,18 @@ def _verdict(details: Sequence[Mapping[str, Any]], state: str) -> str:
                 "<code>start</code> verifies them if the blob trigger has not.</p></section>")
     counts = severity_counts(details)
     blocked = counts["Error"] > 0
-    if blocked:
+    if blocked and origin == "folder":
+        head = ("blocked", "Sync blocked",
+                "Fix the Errors in the folder's files and verify the folder again: while an Error remains, "
+                "<code>start</code> would answer 400 for these files and queue nothing.")
+    elif blocked:
         head = ("blocked", "Sync blocked",
                 "Fix the Errors, upload the files again, then call <code>start</code>: "
                 "it answers 400 and queues nothing while an Error remains.")
+    elif origin == "folder":
+        head = ("ready", "Sync can start",
+                "No Error: with these files <code>start</code> would queue a run. Warnings and Information "
+                "do not block it.")
     else:
         head = ("ready", "Sync can start",
                 "No Error: <code>start</code> queues a run. Warnings and Information do not block it.")
@@ -167,10 +206,13 @@ def _count_word(severity: str, count: int) -> str:
 
 
 def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
-    """Messages per file and severity as a stacked bar per file (inline SVG)."""
+    """Messages per file and severity as a stacked bar per file (inline SVG), the rows behind them
+    in each bar's title."""
     per_file: dict[str, Counter[str]] = {}
+    rows: Counter[str] = Counter()
     for message in details:
         per_file.setdefault(str(message.get("fileName")), Counter())[str(message.get("type"))] += 1
+        rows[str(message.get("fileName"))] += int(message.get("total") or 0)
     if not per_file:
         return ""
     ranked = sorted(per_file, key=lambda f: (-sum(per_file[f].values()), f))[: limits.chart_files]
@@ -192,14 +234,21 @@ def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
                          f'<text class="count" x="{x + width / 2:.0f}" y="{y + 15}" text-anchor="middle">{count}</text>')
             x += width
         summary = ", ".join(f"{counts[s]} {_count_word(s, counts[s])}" for s in SEVERITIES if counts.get(s))
+        messages = sum(counts.values())
+        about = (f"{rows[file_name]:,} {'row' if rows[file_name] == 1 else 'rows'}" if rows[file_name]
+                 else "the whole file")
+        summary = f"{messages:,} {'message' if messages == 1 else 'messages'} ({summary}) about {about}"
         bars.append(f'<g class="bar" data-file="{_attr(file_name)}"><title>{_plain(file_name)}: '
                     f"{_plain(summary)}</title>{''.join(parts)}</g>")
     height = 16 + len(shown) * row_height
     more = len(per_file) - len(shown)
     note = f'<p class="note">{more:,} more files with messages are not drawn.</p>' if more else ""
     legend = "".join(f'<li><i class="{s}"></i>{_PLURAL[s]}</li>' for s in SEVERITIES)
+    units = ('<p class="note" id="chart-units">Each bar counts the <strong>messages</strong> about one file, by '
+             "severity, not rows: one message stands for every row with the same problem in one column, and "
+             "lists them below. Point at a bar for the rows; click it to show that file's messages.</p>")
     return (
-        '<h2>Where the problems are</h2>'
+        '<h2>Where the problems are: messages per file</h2>' + units +
         f'<svg class="chart" id="chart" role="img" aria-label="Messages per file and severity" '
         f'xmlns="http://www.w3.org/2000/svg" width="{label_width + area + 90}" height="{height}" '
         f'viewBox="0 0 {label_width + area + 90} {height}">{"".join(bars)}</svg>'
@@ -217,7 +266,7 @@ def _size(size: object) -> str:
     return f"{size / 1024**2:.1f} MiB"
 
 
-def _files(files: Sequence[Mapping[str, Any]]) -> str:
+def _files(files: Sequence[Mapping[str, Any]], origin: Origin = "upload") -> str:
     if not files:
         return '<h2>Files</h2><p class="empty">No file was read.</p>'
     lines = []
@@ -225,15 +274,22 @@ def _files(files: Sequence[Mapping[str, Any]]) -> str:
         uploaded = entry.get("uploadedName") or entry.get("name") or entry.get("fileName")
         rows = entry.get("rows")
         size = entry.get("size")
+        variant = entry.get("variant")
+        meaning = VARIANTS.get(str(variant), "not read: no header could be read from the file")
         lines.append(
             f'<tr data-file="{_attr(entry.get("fileName") or "")}"><td>{_text(uploaded, 200)}</td>'
-            f'<td>{_text(entry.get("variant") or "—")}</td>'
+            f'<td title="{_attr(meaning)}">{_text(variant or "—")}</td>'
             f'<td class="num">{"" if rows is None else f"{rows:,}"}</td>'
             f'<td class="num" title="{"" if size is None else f"{size:,} bytes"}">{_size(size)}</td></tr>'
         )
-    return ('<h2>Files</h2><table id="files"><thead><tr><th>Name as uploaded</th><th>Variant</th>'
+    named = "Name in the folder" if origin == "folder" else "Name as uploaded"
+    explained = ('<p class="note" id="variant-note"><strong>Variant</strong>: which header names a file uses, '
+                 f"read from its header. US: {_text(VARIANTS['US'].split(': ', 1)[1])}. "
+                 f"UK: {_text(VARIANTS['UK'].split(': ', 1)[1])}. Each file is read as its own variant, so a set may "
+                 "mix them; — means no header was read. <strong>Rows</strong>: data rows, the header not counted.</p>")
+    return (f'<h2>Files</h2><table id="files"><thead><tr><th>{named}</th><th>Variant</th>'
             '<th class="num">Rows</th><th class="num">Size</th></tr></thead>'
-            f"<tbody>{''.join(lines)}</tbody></table>")
+            f"<tbody>{''.join(lines)}</tbody></table>{explained}")
 
 
 def _filters(details: Sequence[Mapping[str, Any]]) -> str:
@@ -252,7 +308,7 @@ def _filters(details: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _messages(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
+def _messages(details: Sequence[Mapping[str, Any]], limits: PageLimits, origin: Origin = "upload") -> str:
     if not details:
         return '<h2>Messages</h2><p class="empty" id="no-messages">Nothing was found: no message.</p>'
     budget = limits.rows_per_page
@@ -261,14 +317,15 @@ def _messages(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
         rows = message.get("rows") or []
         shown = min(len(rows), limits.rows_per_message, budget)
         budget -= shown
-        sections.append(_message(index, message, rows[:shown], limits))
+        sections.append(_message(index, message, rows[:shown], limits, origin))
     left = len(details) - len(sections)
     tail = (f'<p class="note" id="messages-not-shown">{left:,} more messages are not shown on this page; '
             "the JSON and CSV reports have them all.</p>") if left > 0 else ""
     return f"<h2>Messages</h2>{_filters(details)}{''.join(sections)}{tail}"
 
 
-def _message(index: int, message: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
+def _message(index: int, message: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], limits: PageLimits,
+             origin: Origin = "upload") -> str:
     severity = str(message.get("type"))
     severity = severity if severity in SEVERITIES else "Error"
     total = int(message.get("total") or 0)
@@ -287,8 +344,8 @@ def _message(index: int, message: Mapping[str, Any], rows: Sequence[Mapping[str,
     header = (
         f'<header><h3><span class="sev {severity}">{severity}</span>'
         f'<span class="file">{_text(message.get("fileName"), 200)}</span>'
-        f'<span class="description">{_text(message.get("description"), 2_000)}</span></h3>'
-        f'<p class="meta">{"; ".join(facts)}</p></header>'
+        f'<span class="description">{_text(described(message, origin), 2_000)}</span></h3>'
+        f'<p class="meta">{"; ".join(facts)}</p>{_note(message.get("note"))}</header>'
     )
     table = ""
     if rows:
@@ -303,3 +360,8 @@ def _message(index: int, message: Mapping[str, Any], rows: Sequence[Mapping[str,
                  f"</thead><tbody>{lines}</tbody></table>")
     return (f'<section class="message" id="message-{index}" data-file="{_attr(message.get("fileName"))}" '
             f'data-severity="{severity}" data-total="{total}">{header}{table}</section>')
+
+
+def _note(note: object) -> str:
+    """A message's note under its header: the likely cause and the fix."""
+    return f'<p class="hint"><strong>What to do:</strong> {_text(note, 2_000)}</p>' if note else ""

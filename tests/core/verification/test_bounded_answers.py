@@ -59,7 +59,7 @@ def test_a_long_column_name_is_quoted_cut_with_its_length() -> None:
     cut = "n" * 100 + "… (1,000,000 characters)"
     result = verify_files(student_with([name]))
     assert result.graph_messages() == [warning(UNKNOWN.format(cut))]
-    assert result.details()[0]["rows"] == [{"row": 1, "column": cut, "value": cut}]
+    assert result.details()[0]["rows"] == [{"row": 1, "column": cut, "value": cut, "note": "column 4"}]
 
 
 def test_a_miswritten_column_repeated_is_reported_once() -> None:

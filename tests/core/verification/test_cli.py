@@ -94,8 +94,10 @@ def test_report_masks_passwords_and_escapes_formulas(capsys: pytest.CaptureFixtu
     assert lines == [
         ["file", "row", "column", "value", "severity", "problem"],
         ["student.csv", "2", "Username", "'=HYPERLINK(1)", "Error",
-         "1 row(s) have an invalid format for the field - Username"],
-        ["student.csv", "2", "Password", "***", "Error", "1 row(s) have an invalid format for the field - Password"],
+         "1 row(s) have an invalid format for the field - Username "
+         "(\"=\" is not allowed: a Username has only ASCII letters, digits and ' . - _ ! # ^ ~)"],
+        ["student.csv", "2", "Password", "***", "Error",
+         "1 row(s) have an invalid format for the field - Password (holds a NUL character)"],
     ]
 
 
@@ -109,11 +111,13 @@ def test_report_for_a_spreadsheet_whole_text(capsys: pytest.CaptureFixture[str],
         "\ufeff"  # a BOM: Excel then reads the file as UTF-8
         "file,row,column,value,severity,problem\r\n"
         "notes.csv,,,,Warning,The file is not part of the SDS format and was ignored.\r\n"
-        f"student.csv,2,Username,'=HYPERLINK(1),Error,2 {invalid} Username\r\n"
+        f"student.csv,2,Username,'=HYPERLINK(1),Error,\"2 {invalid} Username (\"\"=\"\" is not allowed: "
+        "a Username has only ASCII letters, digits and ' . - _ ! # ^ ~)\"\r\n"
         f"student.csv,,Username,,Error,2 {invalid} Username (1 more row(s) not listed)\r\n"
-        f"student.csv,3,First Name,Beu<SOH>lah,Error,1 {invalid} First Name\r\n"
-        f"student.csv,2,Password,***,Error,1 {invalid} Password\r\n"
-        f"studentenrollment.csv,46,Section SIS ID,{INJECTED_SCRIPT},Error,1 {invalid} Section SIS ID\r\n"
+        f"student.csv,3,First Name,Beu<SOH>lah,Error,\"1 {invalid} First Name (\"\"<SOH>\"\" is not allowed in a name)\"\r\n"
+        f"student.csv,2,Password,***,Error,1 {invalid} Password (holds a NUL character)\r\n"
+        f"studentenrollment.csv,46,Section SIS ID,{INJECTED_SCRIPT},Error,\"1 {invalid} Section SIS ID (\"\"<\"\" is not "
+        'allowed: a SIS ID has only ASCII letters, digits, ""."", ""_"" and ""-"")"\r\n'
     )
 
 

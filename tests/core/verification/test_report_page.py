@@ -21,7 +21,9 @@ from sds_core.cli import main
 from sds_core.verification.page import CONTENT_SECURITY_POLICY, META_POLICY, PageLimits, render_page
 from tests.browser import chromium, console, screenshot
 from tests.core.builders import MIN_REQUIRED
+from tests.core.verification.mistakes import MISTAKES
 from tests.core.verification.report_data import INJECTED_IMAGE, INJECTED_SCRIPT, hostile_set
+from tests.paths import GOLDEN
 
 INVALID = "row(s) have an invalid format for the field -"
 
@@ -80,12 +82,14 @@ def test_the_page_in_chromium(browser: WebDriver, capsys: pytest.CaptureFixture[
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018 - reading it is the check
     assert browser.execute_script("return document.images.length + document.scripts.length") == 1
+    username = "is not allowed: a Username has only ASCII letters, digits and ' . - _ ! # ^ ~"
     assert shown_rows(browser) == [
-        ["2", "Username", "=HYPERLINK(1)", ""],
-        ["4", "Username", INJECTED_IMAGE, ""],
-        ["3", "First Name", "Beu<SOH>lah", ""],
-        ["2", "Password", "***", ""],
-        ["46", "Section SIS ID", INJECTED_SCRIPT, ""],
+        ["2", "Username", "=HYPERLINK(1)", f'"=" {username}'],
+        ["4", "Username", INJECTED_IMAGE, f'"<" {username}'],
+        ["3", "First Name", "Beu<SOH>lah", '"<SOH>" is not allowed in a name'],
+        ["2", "Password", "***", "holds a NUL character"],
+        ["46", "Section SIS ID", INJECTED_SCRIPT,
+         '"<" is not allowed: a SIS ID has only ASCII letters, digits, ".", "_" and "-"'],
     ]
     assert "P\x00ssword" not in browser.page_source and "P&lt;NUL&gt;ssword" not in browser.page_source
 
@@ -103,7 +107,7 @@ def test_the_page_in_chromium(browser: WebDriver, capsys: pytest.CaptureFixture[
     WebDriverWait(browser, 5).until(lambda d: "match" in status_text(d))
     assert status_text(browser) == "1 of 5 messages shown, 1 listed rows match"
     assert shown_messages(browser) == [("student.csv", "Error")]
-    assert shown_rows(browser) == [["3", "First Name", "Beu<SOH>lah", ""]]
+    assert shown_rows(browser) == [["3", "First Name", "Beu<SOH>lah", '"<SOH>" is not allowed in a name']]
     search.clear()
     search.send_keys("\n")
     WebDriverWait(browser, 5).until(lambda d: status_text(d) == "5 of 5 messages shown")
@@ -180,7 +184,7 @@ def test_a_message_section_escapes_everything() -> None:
     titled = render_page([{**message, "fileName": "x\x01.csv"}], [], title="a\x01b")
     assert "<title>a&lt;SOH&gt;b</title>" in titled
     assert '<option value="x&lt;SOH&gt;.csv">x&lt;SOH&gt;.csv</option>' in titled
-    assert "<title>x&lt;SOH&gt;.csv: 1 Error</title>" in titled
+    assert "<title>x&lt;SOH&gt;.csv: 1 message (1 Error) about 3 rows</title>" in titled
 
 
 def test_a_value_of_spaces_says_how_many() -> None:
@@ -217,3 +221,113 @@ def test_what_a_page_renders_is_bounded() -> None:
             "the JSON and CSV reports have them all.</p>") in page
     assert page.count('<g class="bar"') == 2 and "2 more files with messages are not drawn." in page
     assert "<strong>4</strong> Warnings" in page  # the verdict counts every message, drawn or not
+
+
+# The page reads without the docs: units, profile, variant, notes and advice in place.
+
+SEMICOLONS = ("The header is separated by semicolons (;), not commas: Excel separates with the list separator of "
+              "the computer's region. Set it to a comma (Windows: Region > Additional settings > List separator), "
+              'then save the file again as "CSV UTF-8 (Comma delimited)".')
+
+
+def test_the_page_explains_itself_in_chromium(browser: WebDriver, capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    page = tmp_path / "references.html"
+    write_page(capsys, GOLDEN / "17-reference-not-found", page)
+    browser.get(page.as_uri())
+    text = lambda css: browser.find_element(By.CSS_SELECTOR, css).text  # noqa: E731
+    assert text("#chart").startswith("student.csv") and text("h2:nth-of-type(1)") == (
+        "Where the problems are: messages per file")
+    assert text("#chart-units") == (
+        "Each bar counts the messages about one file, by severity, not rows: one message stands for every row "
+        "with the same problem in one column, and lists them below. Point at a bar for the rows; click it to show "
+        "that file's messages.")
+    assert [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "svg.chart title")] == [
+        "student.csv: 1 message (1 Error) about 1 row", "studentenrollment.csv: 1 message (1 Error) about 2 rows"]
+    facts = {d.find_element(By.TAG_NAME, "dt").text: d.find_element(By.TAG_NAME, "dd").text
+             for d in browser.find_elements(By.CSS_SELECTOR, ".facts div")}
+    assert facts["Profile"] == ("none (no --profile FILE.json was given: no accounts are created, so First Name, "
+                                "Last Name and Password may be empty, and every optional column is checked)")
+    assert text("#files thead th") == "Name in the folder"
+    assert text("#variant-note") == (
+        "Variant: which header names a file uses, read from its header. US: SIS ID, School SIS ID, Section SIS ID, "
+        "Zip. UK: ID or DfE Number, School DfE Number, Section ID, Postal Code. Each file is read as its own "
+        "variant, so a set may mix them; — means no header was read. Rows: data rows, the header not counted.")
+    cell = browser.find_element(By.CSS_SELECTOR, "#files tbody tr td:nth-child(2)")
+    assert (cell.text, cell.get_attribute("title")) == ("US", "US header names: SIS ID, School SIS ID, Section SIS ID, Zip")
+    assert text("#verdict p:nth-of-type(2)") == (
+        "Fix the Errors in the folder's files and verify the folder again: while an Error remains, start would "
+        "answer 400 for these files and queue nothing.")
+    assert shown_rows(browser) == [
+        ["5", "School SIS ID", "10009", "not in the SIS ID column of school.csv"],
+        ["2", "Section SIS ID", "99999", "not in the SIS ID column of section.csv"],
+        ["3", "Section SIS ID", "99999", "not in the SIS ID column of section.csv"],
+    ]
+    assert browser.find_elements(By.ID, "what-to-do") == []  # row notes stay with their rows
+    assert console(browser) == []
+
+    page = tmp_path / "semicolons.html"
+    write_page(capsys, MISTAKES / "semicolons", page)
+    browser.get(page.as_uri())
+    assert [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#what-to-do li")] == [
+        f"school.csv: {SEMICOLONS}"]
+    assert [p.text for p in browser.find_elements(By.CSS_SELECTOR, "section.message p.hint")] == [
+        f"What to do: {SEMICOLONS}"] * 3
+    screenshot(browser, "report-page-semicolons.png")
+    assert console(browser) == []
+
+
+def test_a_folder_s_advice_and_wording_on_the_page(browser: WebDriver, capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    page = tmp_path / "workbooks.html"
+    write_page(capsys, MISTAKES / "workbooks", page)
+    browser.get(page.as_uri())
+    items = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#what-to-do li")]
+    assert items == ["The folder holds no CSV file but 3 Excel workbooks: school.xlsx, section.xlsx, student.xlsx. "
+                     'Save each sheet as "CSV UTF-8 (Comma delimited)" with the file names school.csv, section.csv, '
+                     "teacher.csv, student.csv, studentenrollment.csv, teacherroster.csv (Excel saves only the sheet "
+                     "on screen: once per sheet)."]
+    descriptions = {d.text for d in browser.find_elements(By.CSS_SELECTOR, "section.message .description")}
+    assert descriptions == {"The required file is not in the folder."}
+    assert "uploaded" not in browser.find_element(By.TAG_NAME, "main").text
+    assert console(browser) == []
+
+
+def test_the_app_s_page_keeps_the_upload_wording_and_shows_the_notes() -> None:
+    message = {"type": "Error", "fileName": "school.csv", "description": "The required file was not uploaded.",
+               "code": "missingFile", "field": None, "note": "School.xlsx is an Excel workbook: save it <now>.",
+               "total": 0, "truncated": False, "rows": []}
+    page = render_page([message], [{"fileName": "section.csv", "uploadedName": "Section.csv", "variant": "UK",
+                                    "rows": 2, "size": 10}], title="t")
+    assert ('<section class="message" id="message-1" data-file="school.csv" data-severity="Error" data-total="0">'
+            '<header><h3><span class="sev Error">Error</span><span class="file">school.csv</span>'
+            '<span class="description">The required file was not uploaded.</span></h3>'
+            '<p class="meta">about the whole file</p><p class="hint"><strong>What to do:</strong> School.xlsx is an '
+            "Excel workbook: save it &lt;now&gt;.</p></header></section>") in page
+    assert ('<section class="advice" id="what-to-do"><h2>What to do</h2><ul><li><code>school.csv</code>: '
+            "School.xlsx is an Excel workbook: save it &lt;now&gt;.</li></ul></section>") in page
+    assert "Fix the Errors, upload the files again, then call <code>start</code>" in page
+    assert "<th>Name as uploaded</th>" in page
+    assert ('<td title="UK header names: ID or DfE Number, School DfE Number, Section ID, Postal Code">UK</td>'
+            in page)
+    folder = render_page([message], [], title="t", origin="folder", advice="The folder is empty.")
+    assert '<span class="description">The required file is not in the folder.</span>' in folder
+    assert ('<ul><li>The folder is empty.</li></ul>' in folder  # the folder's advice stands for the file's note
+            and "upload" not in re.sub(r"<script>.*?</script>", "", folder, flags=re.S))
+
+
+def test_facts_carry_their_meaning() -> None:
+    page = render_page([], [], title="t", facts=[("Profile", "none", "no <profile>"), ("Took", "1 s")])
+    assert ('<dl class="facts"><div><dt>Profile</dt><dd>none <span class="explain">(no &lt;profile&gt;)</span></dd>'
+            "</div><div><dt>Took</dt><dd>1 s</dd></div></dl>") in page
+
+
+def test_what_to_do_is_bounded() -> None:
+    notes = [{"type": "Warning", "fileName": f"f{n}.csv", "description": "d", "note": f"n{n}", "total": 0, "rows": []}
+             for n in range(5)]
+    page = render_page(notes, [], title="t", limits=PageLimits(advice_items=2))
+    section = re.search(r'<section class="advice".*?</section>', page, flags=re.S)
+    assert section is not None and section.group() == (
+        '<section class="advice" id="what-to-do"><h2>What to do</h2><ul><li><code>f0.csv</code>: n0</li>'
+        '<li><code>f1.csv</code>: n1</li></ul><p class="note">3 more notes are shown with their messages.</p>'
+        "</section>")
