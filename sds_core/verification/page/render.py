@@ -206,8 +206,8 @@ def _count_word(severity: str, count: int) -> str:
 
 
 def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
-    """Messages per file and severity as a stacked bar per file (inline SVG), the rows behind them
-    in each bar's title."""
+    """Messages per file and severity as a stacked bar per file (inline SVG), the sum of the
+    messages' row totals in each bar's title."""
     per_file: dict[str, Counter[str]] = {}
     rows: Counter[str] = Counter()
     for message in details:
@@ -235,9 +235,10 @@ def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
             x += width
         summary = ", ".join(f"{counts[s]} {_count_word(s, counts[s])}" for s in SEVERITIES if counts.get(s))
         messages = sum(counts.values())
-        about = (f"{rows[file_name]:,} {'row' if rows[file_name] == 1 else 'rows'}" if rows[file_name]
-                 else "the whole file")
-        summary = f"{messages:,} {'message' if messages == 1 else 'messages'} ({summary}) about {about}"
+        # A row with two problems is in two messages' totals: the sum is said as such, not as rows.
+        total = rows[file_name]
+        about = f"{total:,} {'row' if total == 1 else 'rows'} in their totals" if total else "about the whole file"
+        summary = f"{messages:,} {'message' if messages == 1 else 'messages'} ({summary}), {about}"
         bars.append(f'<g class="bar" data-file="{_attr(file_name)}"><title>{_plain(file_name)}: '
                     f"{_plain(summary)}</title>{''.join(parts)}</g>")
     height = 16 + len(shown) * row_height
@@ -246,7 +247,7 @@ def _chart(details: Sequence[Mapping[str, Any]], limits: PageLimits) -> str:
     legend = "".join(f'<li><i class="{s}"></i>{_PLURAL[s]}</li>' for s in SEVERITIES)
     units = ('<p class="note" id="chart-units">Each bar counts the <strong>messages</strong> about one file, by '
              "severity, not rows: one message stands for every row with the same problem in one column, and "
-             "lists them below. Point at a bar for the rows; click it to show that file's messages.</p>")
+             "lists them below. Point at a bar for its row totals; click it to show that file's messages.</p>")
     return (
         '<h2>Where the problems are: messages per file</h2>' + units +
         f'<svg class="chart" id="chart" role="img" aria-label="Messages per file and severity" '

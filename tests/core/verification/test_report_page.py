@@ -184,7 +184,7 @@ def test_a_message_section_escapes_everything() -> None:
     titled = render_page([{**message, "fileName": "x\x01.csv"}], [], title="a\x01b")
     assert "<title>a&lt;SOH&gt;b</title>" in titled
     assert '<option value="x&lt;SOH&gt;.csv">x&lt;SOH&gt;.csv</option>' in titled
-    assert "<title>x&lt;SOH&gt;.csv: 1 message (1 Error) about 3 rows</title>" in titled
+    assert "<title>x&lt;SOH&gt;.csv: 1 message (1 Error), 3 rows in their totals</title>" in titled
 
 
 def test_a_value_of_spaces_says_how_many() -> None:
@@ -240,10 +240,11 @@ def test_the_page_explains_itself_in_chromium(browser: WebDriver, capsys: pytest
         "Where the problems are: messages per file")
     assert text("#chart-units") == (
         "Each bar counts the messages about one file, by severity, not rows: one message stands for every row "
-        "with the same problem in one column, and lists them below. Point at a bar for the rows; click it to show "
-        "that file's messages.")
+        "with the same problem in one column, and lists them below. Point at a bar for its row totals; click it to "
+        "show that file's messages.")
     assert [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "svg.chart title")] == [
-        "student.csv: 1 message (1 Error) about 1 row", "studentenrollment.csv: 1 message (1 Error) about 2 rows"]
+        "student.csv: 1 message (1 Error), 1 row in their totals",
+        "studentenrollment.csv: 1 message (1 Error), 2 rows in their totals"]
     facts = {d.find_element(By.TAG_NAME, "dt").text: d.find_element(By.TAG_NAME, "dd").text
              for d in browser.find_elements(By.CSS_SELECTOR, ".facts div")}
     assert facts["Profile"] == ("none (no --profile FILE.json was given: no accounts are created, so First Name, "
