@@ -24,10 +24,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from sds_app.graph import GraphError, IndustryDataClient
+from sds_app.industry_data import Busy, Refused, roll_over
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_app.storage.sync_queue import enqueue_run
+from sds_core.models.industry_data import expired
 from sds_core.models.profiles import ProfileRecord
 from sds_core.models.status import RunState, SyncMessage, SyncStatus
 from sds_core.schooldatasync import forwarding as fw
@@ -47,6 +49,7 @@ NO_CONNECTOR = (
     "schoolDataSync."
 )
 TRANSIENT = {408, 429, 500, 502, 503, 504}
+LEASE_WAIT = 30  # seconds: another request or worker is making or changing the profile's objects
 
 
 class Superseded(Exception):
@@ -226,7 +229,9 @@ class Forwarder:
         """Throttled: re-check when Graph says; transient: the host retries; else the run ends."""
         current = self._current(f)
         if error.throttled and error.retry_after is not None:
-            self._enqueue(current.check, int(error.retry_after) + 1)
+            delay = fw.capped_delay(current.stage, current.stage_date_time, self.now(),
+                                    error.retry_after)
+            self._enqueue(current.check, delay)
             log.info(
                 "Profile %s run %s: Graph throttled (%s); re-check in %s s",
                 self.pid,
@@ -249,6 +254,17 @@ class Forwarder:
         connector = f.connector_id
         if connector is None:
             self._fail(f, NO_CONNECTOR)
+            return
+        if expired(record.profile, self.now()):
+            self._fail(f, fw.PROFILE_EXPIRED.format(date=record.profile.expiration_date))
+            return
+        try:  # a flow belongs to one school year: the first run after its end makes the next
+            roll_over(self.account, self.pid, record, self.now(), self.graph)
+        except Busy:
+            self._enqueue(f.check, LEASE_WAIT)  # the profile's objects are being changed now
+            return
+        except Refused as refused:
+            self._fail(f, str(refused))
             return
         frozen = record.run.snapshots if record.run else {}
         names = [name for name in V1_FILES if name in frozen]  # the names the new SDS expects
@@ -305,7 +321,9 @@ class Forwarder:
         assert f.validated_date_time is not None
         now = self.now()
         decision = fw.decide_start(self.tenant.get(), f.validated_date_time, now, self.pid)
-        if decision.action == "join":
+        if decision.action == "resolve":
+            self._resolve_start(f, looked)
+        elif decision.action == "join":
             self._join(f, decision.run_id or "")
         elif decision.action == "wait_others":
             message = fw.WAITING_FOR_OTHERS.format(count=decision.others)
@@ -376,7 +394,7 @@ class Forwarder:
             self._starting(f, looked + 1)
             return
         try:
-            run_id = self.graph.start_run()
+            answer = self.graph.start_run()
         except GraphError as error:
             until = None
             if error.throttled:
@@ -396,27 +414,77 @@ class Forwarder:
             )
             self._throttled(f, until)
             return
-
-        def started(doc: TenantRun) -> TenantRun:
-            return doc.model_copy(
-                update={
-                    "run_id": run_id,
-                    "requested_date_time": requested,
-                    "ended": False,
-                    "claim_id": None,
-                    "claim_date_time": None,
-                    "throttled_until": None,
-                }
+        if answer.run_id:
+            self.tenant.update(lambda doc: fw.started(doc, answer.run_id or "", requested))
+            log.info(
+                "Profile %s run %s: School Data Sync run %s started",
+                self.pid,
+                self.message.run_id,
+                answer.run_id,
             )
-
-        self.tenant.update(started)
+            self._join(f, answer.run_id)
+            return
+        # The documented answer: 202 and the operation in Location (or, per an older version of
+        # the page, no Location at all). Recorded at once, so that no other worker starts a run.
+        self.tenant.update(lambda doc: fw.accepted(doc, requested, answer.operation))
         log.info(
-            "Profile %s run %s: School Data Sync run %s started",
+            "Profile %s run %s: runs/start accepted (operation %s)",
             self.pid,
             self.message.run_id,
-            run_id,
+            answer.operation or "none",
         )
-        self._join(f, run_id)
+        self._resolve_start(f, looked + 1)
+
+    def _resolve_start(self, f: Forwarding, looked: int) -> None:
+        """Find the run an accepted runs/start started: from its operation, else in GET runs.
+
+        Any worker waiting for the tenant's run does this; the first to find the run records it.
+        A run started at or after the request (less CLOCK_SKEW) has every file validated before
+        it, so it is the run wanted, whoever started it. Never a second runs/start meanwhile.
+        """
+        tenant = self.tenant.get()
+        if tenant is None or not tenant.starting or tenant.requested_date_time is None:
+            self._starting(f, looked + 1)
+            return
+        requested = tenant.requested_date_time
+        run_id, failure, pending = None, None, False
+        if tenant.start_operation:
+            operation = self.graph.get_operation(tenant.start_operation)
+            run_id = self.graph.run_of_operation(operation)
+            status = str(operation.get("status") or "")[:50]
+            pending = run_id is None and status in ("", "notStarted", "running")
+            if run_id is None and status == "failed":
+                issues = fw.judge_operation(operation).issues
+                failure = issues[0].message if issues else "its operation failed"
+        if run_id is None and not pending:
+            run_id = fw.adoptable_run(self.graph.list_runs(), requested)
+        now = self.now()
+        if run_id is not None:
+            after = self.tenant.update(
+                lambda doc: fw.started(doc, run_id, requested)
+                if doc.starting and doc.requested_date_time == requested
+                else doc
+            )
+            log.info("Profile %s run %s: runs/start of %s started School Data Sync run %s",
+                     self.pid, self.message.run_id, requested.isoformat(), after.run_id)
+            self._starting(f, looked + 1)
+            return
+        if failure is None and not pending and now - requested > fw.RESOLVE_WINDOW:
+            failure = fw.NO_RUN_APPEARED.format(
+                requested=requested.strftime("%Y-%m-%d %H:%M UTC"),
+                minutes=int(fw.RESOLVE_WINDOW.total_seconds() // 60),
+            )
+        if failure is not None:
+            self.tenant.update(lambda doc: fw.unstarted(doc, requested))
+            assert f.validated_date_time is not None
+            if requested >= f.validated_date_time:  # the failed start was to take our files
+                self._fail(f, fw.START_FAILED.format(reason=failure))
+            else:
+                self._starting(f, looked + 1)
+            return
+        message = fw.RESOLVING.format(requested=requested.strftime("%Y-%m-%d %H:%M UTC"))
+        delay = fw.next_delay(Stage.VALIDATING, f.checks_in_stage)  # 5 s, then 15 s, then 30 s
+        self._advance(f, message, delay, waiting_for="run start")
 
     def _adopt(self) -> bool:
         """Over an expired claim, record the run its stopped holder started; whether there was one.

@@ -33,6 +33,7 @@ from sds_app.http.profile_access import (
 from sds_app.http.responses import empty_response, json_response
 from sds_app.settings import UPLOAD_CONTAINER, get_settings
 from sds_app.storage.clients import get_account
+from sds_app.storage.connector_bindings import ConnectorBindings, ConnectorTaken
 from sds_app.storage.directory import SyncStateStore
 from sds_app.storage.documents import DocumentExists
 from sds_app.storage.names import is_plain_file_name, upload_blob
@@ -110,6 +111,18 @@ def _same_connector(current: ProfileRecord, wanted: IndustryData | None) -> None
         raise bad_request(f"{industry_data.CONNECTOR_FIELD} is chosen when the profile is created.")
 
 
+def _school_data_sync_ok(settings: ProfileSettings, current: ProfileRecord | None = None) -> None:
+    """400 for settings the new School Data Sync would refuse, when runs are forwarded there."""
+    if not (get_settings().to_school_data_sync and settings.is_csv):
+        return
+    data = industry_data.record_data(current) if current is not None else None
+    if data is not None and data.bound:
+        return  # the tenant's own source system matches users; the app sends no settings
+    refused = industry_data.refusal(settings)
+    if refused:
+        raise bad_request(refused)
+
+
 def _in_step(ctx: RequestContext, record: ProfileRecord) -> ProfileRecord:
     """After PATCH or PUT: the profile's Industry Data objects follow its settings (or are made)."""
     ready = (ProfileState.PROVISIONED, ProfileState.PROVISIONING_FAILED)
@@ -122,9 +135,15 @@ def _create_record(
     profile_id: str, settings: ProfileSettings, bound: IndustryData | None = None
 ) -> ProfileRecord:
     record = ProfileRecord(profile=new_profile(profile_id, settings))
+    ensure_state_container(get_account())
     if bound is not None:
         industry_data.with_data(record, bound)
-    ensure_state_container(get_account())
+        try:
+            ConnectorBindings(get_account()).bind(str(bound.connector_id), profile_id)
+        except ConnectorTaken as taken:
+            raise conflict(str(taken)) from None
+    else:
+        _school_data_sync_ok(settings)
     profiles().create(record)
     return record
 
@@ -207,6 +226,7 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
         def replace(current: ProfileRecord) -> ProfileRecord:
             _valid(provider_change(writable(current).profile, settings) or settings)
             _same_connector(current, bound)
+            _school_data_sync_ok(settings, current)
             current.profile = with_settings(current.profile, settings)
             return current
 
@@ -232,6 +252,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
             settings = _valid(patch_settings(writable(current).profile, body))
             _valid(provider_change(current.profile, settings) or settings)
             _same_connector(current, bound)
+            _school_data_sync_ok(settings, current)
             current.profile = with_settings(current.profile, settings)
             return current
 

@@ -85,8 +85,10 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
                                                  **profile("provisioned", expirationDate="2099-06-30")}
     ids = stored(private_env, profile_id)
     source, connector, year, flow = (ids["sourceSystemId"], ids["connectorId"], ids["yearId"], ids["inboundFlowId"])
+    first = int(sds.objects["years"][year]["year"]["code"])
     assert ids == {"connectorId": connector, "sourceSystemId": source, "yearId": year, "inboundFlowId": flow,
-                   "created": ["sourceSystem", "connector", "year", "inboundFlow"]}
+                   "created": ["sourceSystem", "connector", "year", "inboundFlow"],
+                   "yearEnd": f"{first + 1}-07-31", "leaseId": None, "leaseUntil": None}
     assert {c: list(o) for c, o in sds.objects.items()} == {
         "sourceSystems": [source], "dataConnectors": [connector], "years": [year], "inboundFlows": [flow],
     }
@@ -95,7 +97,7 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
         "userMatchingSettings": [
             {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
              "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "username"}},
-            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
+            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 1,
              "roleGroup@odata.bind": bind(sds, "roleGroups", "students"), "sourceIdentifier": {"code": "username"}},
         ],
     }]
@@ -106,7 +108,6 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
         "fileFormat": {"@odata.type": f"{NS}fileFormatReferenceValue", "code": "schoolDataSyncV1"},
     }]
     (year_body,) = body_of(sds, "POST", "/years$")
-    first = int(year_body["year"]["code"])
     assert year_body == {"displayName": f"School year {first}-{first + 1}", "startDate": f"{first}-08-01",
                          "endDate": f"{first + 1}-07-31",
                          "year": {"@odata.type": f"{NS}yearReferenceValue", "code": str(first)}}
@@ -117,7 +118,7 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
         "dataDomain": "educationRostering",
         "displayName": "District CSV profile",
         "effectiveDateTime": flow_body["effectiveDateTime"],
-        "expirationDateTime": "2099-06-30T23:59:59Z",
+        "expirationDateTime": f"{first + 1}-07-31T00:00:00Z",  # by its year's end, not 2099
         "year@odata.bind": bind(sds, "years", year),
     }
     assert flow_body["effectiveDateTime"].endswith("Z")
@@ -133,19 +134,51 @@ def test_user_matching_follows_the_matching_options(private_env: AppEnv, sds: Fa
             {"appliesTo": "student", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName",
              "targetDomain": "contoso.edu"},
             {"appliesTo": "teacher", "sourcePropertyName": "Secondary Email", "targetPropertyName": "mail"},
-            {"appliesTo": "teacher", "sourcePropertyName": "Teacher Number", "targetPropertyName": "employeeId"},
+            {"appliesTo": "faculty", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName"},
         ],
     }
     answer = create(private_env, {**CSV_PROFILE, "identitySynchronizationConfiguration": identity})
     assert answer.status == 202
     assert body_of(sds, "POST", "/sourceSystems$")[0]["userMatchingSettings"] == [
         {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
-         "roleGroup@odata.bind": bind(sds, "roleGroups", "students"), "sourceIdentifier": {"code": "username"}},
-        {"matchTarget": {"code": "mail"}, "priorityOrder": 0,
+         "roleGroup@odata.bind": bind(sds, "roleGroups", "students"), "sourceIdentifier": {"code": "username"},
+         "domainName": "contoso.edu"},
+        {"matchTarget": {"code": "mail"}, "priorityOrder": 1,
          "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "email"}},
-        {"matchTarget": {"code": "employeeId"}, "priorityOrder": 1,
-         "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "teacherNumber"}},
+        {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 2,
+         "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "username"}},
     ]
+    assert sds.violations == []
+
+
+def test_a_matching_option_without_counterpart_is_refused_at_create_and_patch(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    identity = {
+        "@odata.type": "#microsoft.graph.educationIdentityMatchingConfiguration",
+        "matchingOptions": [
+            {"appliesTo": "student", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName"},
+            {"appliesTo": "teacher", "sourcePropertyName": "Teacher Number", "targetPropertyName": "employeeId"},
+        ],
+    }
+    answer = create(private_env, {**CSV_PROFILE, "identitySynchronizationConfiguration": identity})
+    refused = (
+        "identitySynchronizationConfiguration.matchingOptions[1].sourcePropertyName 'Teacher Number' has "
+        "no counterpart in School Data Sync, which matches users by Username, Secondary Email (email) or "
+        "activeDirectory."
+    )
+    assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", refused))
+    assert sds.requests == [] and ProfileStore(private_env.account).ids() == []
+    profile_id = create(private_env, CSV_PROFILE).json["id"]
+    identity["matchingOptions"][1]["sourcePropertyName"] = "Secondary Email"
+    answer = patch(private_env, profile_id, {"identitySynchronizationConfiguration": identity})
+    refused = (
+        "identitySynchronizationConfiguration.matchingOptions[1].targetPropertyName 'employeeId' has no "
+        "counterpart in School Data Sync, which matches users by userPrincipalName or mail."
+    )
+    assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", refused))
+    assert sds.calls("PATCH", "") == []
+    assert get(private_env, profile_id).json["identitySynchronizationConfiguration"] is None
     assert sds.violations == []
 
 
@@ -163,7 +196,8 @@ def test_a_missing_permission_fails_provisioning_and_says_which(private_env: App
                          "application permission IndustryData-SourceSystem.ReadWrite.All.",
     }
     assert stored(private_env, profile_id) == {"connectorId": None, "sourceSystemId": None, "yearId": None,
-                                               "inboundFlowId": None, "created": []}
+                                               "inboundFlowId": None, "created": [], "yearEnd": None,
+                                               "leaseId": None, "leaseUntil": None}
     # Once the permission is granted, any PATCH provisions it.
     again = patch(private_env, profile_id, {})
     assert again.status == 202
@@ -209,7 +243,8 @@ def test_binding_to_a_connector_makes_nothing_and_deletes_nothing(private_env: A
     assert answer.json == {"@odata.context": ENTITY, "id": profile_id, **profile("provisioning")}
     assert get(private_env, profile_id).json["state"] == "provisioned"
     assert stored(private_env, profile_id) == {"connectorId": setup["connectorId"], "sourceSystemId": None,
-                                               "yearId": None, "inboundFlowId": None, "created": []}
+                                               "yearId": None, "inboundFlowId": None, "created": [],
+                                               "yearEnd": None, "leaseId": None, "leaseUntil": None}
     assert [r.method for r in sds.requests] == ["GET"]
     patch(private_env, profile_id, {"displayName": "Renamed"})
     assert [r.method for r in sds.requests] == ["GET", "GET"]
@@ -271,14 +306,14 @@ def test_patch_keeps_the_objects_in_step(private_env: AppEnv, sds: FakeIndustryD
     assert answer.json == {"@odata.context": ENTITY, "id": profile_id,
                            **profile("provisioned", displayName="Renamed",
                                      identitySynchronizationConfiguration=served)}
-    assert body_of(sds, "PATCH", "/sourceSystems/") == [{
-        "displayName": "Renamed",
+    assert body_of(sds, "PATCH", "/sourceSystems/") == [{  # its update page takes no displayName
         "userMatchingSettings": [{"matchTarget": {"code": "mail"}, "priorityOrder": 0,
                                   "roleGroup@odata.bind": bind(sds, "roleGroups", "students"),
                                   "sourceIdentifier": {"code": "username"}}],
     }]
     assert body_of(sds, "PATCH", "/dataConnectors/") == [{"displayName": "Renamed"}]
-    assert body_of(sds, "PATCH", "/inboundFlows/") == [{"displayName": "Renamed", "expirationDateTime": None}]
+    assert body_of(sds, "PATCH", "/inboundFlows/") == [{"displayName": "Renamed",
+                                                        "expirationDateTime": f"{ids['yearEnd']}T00:00:00Z"}]
     assert [r.path.rsplit("/", 1)[1] for r in sds.calls("PATCH", "")] == [
         ids["sourceSystemId"], ids["connectorId"], ids["inboundFlowId"]]
     assert sds.objects["inboundFlows"][ids["inboundFlowId"]]["displayName"] == "Renamed"
