@@ -48,7 +48,6 @@ NO_CONNECTOR = (
     "provisioned for School Data Sync. Create the profile again with SDS_SYNC_TARGET including "
     "schoolDataSync."
 )
-TRANSIENT = {408, 429, 500, 502, 503, 504}
 LEASE_WAIT = 30  # seconds: another request or worker is making or changing the profile's objects
 
 
@@ -240,7 +239,7 @@ class Forwarder:
                 error.retry_after,
             )
             return
-        if error.status is None or error.status in TRANSIENT:
+        if error.transient:
             raise error  # the host delivers the message again (then poisons it)
         self._fail(current, error.message)
 
@@ -449,13 +448,20 @@ class Forwarder:
         requested = tenant.requested_date_time
         run_id, failure, pending = None, None, False
         if tenant.start_operation:
-            operation = self.graph.get_operation(tenant.start_operation)
-            run_id = self.graph.run_of_operation(operation)
+            try:
+                operation = self.graph.get_operation(tenant.start_operation)
+                run_id = self.graph.run_of_operation(operation)
+            except GraphError as error:
+                if error.transient or error.throttled or error.code != "invalidResponse":
+                    raise
+                # Not what Graph documents: this start is over (a later start may claim anew).
+                self.tenant.update(lambda doc: fw.unstarted(doc, requested))
+                self._fail(f, fw.START_FAILED.format(reason=error.message))
+                return
             status = str(operation.get("status") or "")[:50]
             pending = run_id is None and status in ("", "notStarted", "running")
             if run_id is None and status == "failed":
-                issues = fw.judge_operation(operation).issues
-                failure = issues[0].message if issues else "its operation failed"
+                failure = fw.operation_failure(operation)
         if run_id is None and not pending:
             run_id = fw.adoptable_run(self.graph.list_runs(), requested)
         now = self.now()

@@ -157,10 +157,6 @@ def ensure(graph: IndustryDataClient, settings: ProfileSettings, data: IndustryD
     return data
 
 
-def _transient(error: GraphError) -> bool:
-    return error.throttled or error.status is None or error.status >= 500
-
-
 class _Lease:
     """The profile's lease, taken before its objects are made or changed and given back after."""
 
@@ -236,7 +232,7 @@ def provision(account: StorageAccount, profile_id: str, record: ProfileRecord, a
     except GraphError as error:
         _LOG.warning("Industry Data provisioning of profile %s: %s", profile_id, error.message)
         failure = error.message
-        waiting = _transient(error) and record.profile.state == ProfileState.PROVISIONING
+        waiting = error.transient and record.profile.state == ProfileState.PROVISIONING
     except ClientAuthenticationError as error:  # no token: the identity or SDS_GRAPH_AUTH is wrong
         failure = f"no token for Microsoft Graph ({str(error).splitlines()[0][:300]})."
     if failure is not None:

@@ -72,11 +72,22 @@ class GraphError(Exception):
     def message(self) -> str:
         """One sentence for a status message: what was refused, how, and what to do about a 403."""
         where = f"{self.method} {self.path.split('?', 1)[0]}".strip()
+        if self.code == "invalidResponse":
+            to = f" to {where}" if where else ""
+            return f"Microsoft Graph's answer{to} is not usable: {self.graph_message}"
         status = f"{self.status} {self.code}" if self.status else self.code
         text = f"Microsoft Graph refused {where} ({status}): {self.graph_message}".rstrip(": ")
         if self.permission:
             text += f" The app's identity needs the Microsoft Graph application permission {self.permission}."
         return text
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again: throttled, no answer in time, unreachable, or a 408/5xx. An answer
+        that is not what Graph documents (too large, too deep, a wrong id) is not."""
+        if self.status is None:
+            return self.code in ("unreachable", "timeout")
+        return self.throttled or self.status == 408 or self.status >= 500
 
     @property
     def throttled(self) -> bool:

@@ -172,6 +172,15 @@ def judge_operation(operation: dict[str, Any]) -> OperationVerdict:
     return OperationVerdict(finished=finished, refused=refused, status=status, issues=tuple(issues))
 
 
+def operation_failure(operation: dict[str, Any]) -> str:
+    """Why a failed long-running operation failed: its first error, its statusDetail, or that."""
+    issues = judge_operation(operation).issues
+    if issues and issues[0].message:
+        return issues[0].message
+    detail = operation.get("statusDetail")
+    return _text(detail, 300) if isinstance(detail, str) and detail.strip() else "its operation failed"
+
+
 def refusal_message(verdict: OperationVerdict) -> str:
     """statusMessage of a refused validation."""
     if verdict.errors:

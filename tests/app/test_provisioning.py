@@ -385,3 +385,137 @@ def test_put_creates_bound_and_a_replace_keeps_the_connector(private_env: AppEnv
         other, "badRequest", "industryDataConnectorId is chosen when the profile is created."))
     assert [r.method for r in sds.requests] == ["GET", "GET"]  # checked twice, never changed
     assert sds.violations == []
+
+
+def test_a_long_name_and_a_far_expiration_provision_and_stay_provisioned_after_patch(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    name = "Springfield Unified School District - Secondary Schools Rostering Profile " * 3
+    answer = create(private_env, {**CSV_PROFILE, "displayName": name.strip(), "expirationDate": "2099-12-31"})
+    profile_id = answer.json["id"]
+    assert answer.json["displayName"] == name.strip()  # the profile keeps its own name
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    fitted = {body["displayName"] for body in body_of(sds, "POST", "/(sourceSystems|dataConnectors|inboundFlows)$")}
+    assert len(fitted) == 1 and len(fitted.pop()) == 100
+    assert patch(private_env, profile_id, {"displayName": name.strip() + "!"}).json["state"] == "provisioned"
+    assert patch(private_env, profile_id, {}).json["state"] == "provisioned"
+    names = [b["displayName"] for b in body_of(sds, "PATCH", "/(dataConnectors|inboundFlows)/")]
+    assert len(names) == 4 and len(set(names[:2])) == 1 and names[:2] == names[2:]
+    assert profile_status(private_env, profile_id)["status"] == "paused"
+    assert sds.violations == []
+
+
+def test_a_read_while_another_request_provisions_makes_no_second_set(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    sds.slow = {"POST .*/sourceSystems$": 1.5}  # the create request is slow to hear back
+    results: dict[str, Any] = {}
+
+    def creating() -> None:
+        results["create"] = create(private_env, CSV_PROFILE)
+
+    import threading
+
+    thread = threading.Thread(target=creating)
+    thread.start()
+    for _ in range(100):  # the record exists, its lease taken, the first object on its way
+        ids = ProfileStore(private_env.account).ids()
+        if ids and sds.calls("POST", "/sourceSystems$"):
+            break
+        threading.Event().wait(0.02)
+    (profile_id,) = ids
+    readers = [threading.Thread(target=lambda: results.setdefault("gets", []).append(
+        get(private_env, profile_id))) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    patched = patch(private_env, profile_id, {"displayName": "Renamed meanwhile"})
+    for reader in [thread, *readers]:
+        reader.join()
+    assert patched.status == 202
+    assert all(g.status == 200 for g in results["gets"])
+    assert {c: len(o) for c, o in sds.objects.items()} == {
+        "sourceSystems": 1, "dataConnectors": 1, "years": 1, "inboundFlows": 1}
+    assert len(sds.calls("POST", "/sourceSystems$")) == 1
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    assert stored(private_env, profile_id)["leaseId"] is None
+    assert sds.violations == []
+
+
+def test_a_stale_lease_is_taken_over(private_env: AppEnv, sds: FakeIndustryData) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sds.faults.append(Fault("POST", r"/sourceSystems$", 429, headers={"Retry-After": "120"},
+                            body={"error": {"code": "TooManyRequests", "message": "Slow down."}}))
+    profile_id = create(private_env, CSV_PROFILE).json["id"]  # stays provisioning (throttled)
+
+    def leased(until: datetime) -> None:
+        def write(record: Any) -> Any:
+            record.industryData = {**record.industryData, "leaseId": "crashed", "leaseUntil": until.isoformat()}
+            return record
+        ProfileStore(private_env.account).update(profile_id, write)
+
+    leased(datetime.now(UTC) + timedelta(minutes=4))
+    before = len(sds.requests)
+    assert get(private_env, profile_id).json["state"] == "provisioning"  # held: left alone
+    assert len(sds.requests) == before
+    leased(datetime.now(UTC) - timedelta(seconds=1))  # its holder stopped long ago
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    assert stored(private_env, profile_id)["leaseId"] is None
+
+
+def test_a_connector_serves_one_profile_at_a_time(private_env: AppEnv, sds: FakeIndustryData) -> None:
+    setup = sds.connector_setup()
+    first = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]})
+    assert first.status == 202
+    second = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]})
+    assert (second.status, second.json) == (409, envelope(
+        second, "conflict",
+        f"The dataConnector {setup['connectorId']} is already used by the synchronization profile "
+        f"{first.json['id']}: each upload replaces a connector's whole data set, so a connector serves one "
+        "profile. Delete that profile first, or use another connector."))
+    assert len(ProfileStore(private_env.account).ids()) == 1
+    call(api.delete_profile, request("DELETE", f"{ROOT}/{first.json['id']}", route={"id": first.json["id"]},
+                                     token=private_env.token()))
+    assert deliver(private_env, first.json["id"]) == 1
+    third = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]})
+    assert third.status == 202
+    assert get(private_env, third.json["id"]).json["state"] == "provisioned"
+
+
+@pytest.mark.parametrize("bad_id", ["a/b", "..", "x" * 200, "café"])
+def test_an_id_from_graph_that_cannot_be_one_fails_provisioning_and_the_profile_stays_usable(
+    private_env: AppEnv, sds: FakeIndustryData, bad_id: str
+) -> None:
+    sds.faults.append(Fault("POST", r"/dataConnectors$", 201, body={"id": bad_id, "displayName": "x"}))
+    profile_id = create(private_env, CSV_PROFILE).json["id"]
+    seen = get(private_env, profile_id)
+    assert seen.status == 200 and seen.json["state"] == "provisioningFailed"
+    message = profile_status(private_env, profile_id)["statusMessage"]
+    assert message.startswith("Provisioning in School Data Sync failed: Microsoft Graph's answer is not "
+                              "usable: the id of the created dataConnectors object is not an Industry Data id")
+    assert stored(private_env, profile_id)["connectorId"] is None
+    answer = call(api.delete_profile, request("DELETE", f"{ROOT}/{profile_id}", route={"id": profile_id},
+                                              token=private_env.token()))
+    assert answer.status == 202
+    assert deliver(private_env, profile_id) == 1
+    assert ProfileStore(private_env.account).get(profile_id) is None
+    assert sds.objects["sourceSystems"] == {}  # what it had made is gone too
+
+
+def test_a_stored_id_of_an_earlier_version_does_not_block_reading_or_deleting(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    profile_id = create(private_env, CSV_PROFILE).json["id"]
+
+    def broken(record: Any) -> Any:
+        record.industryData = {**record.industryData, "yearId": "a/b"}
+        return record
+
+    ProfileStore(private_env.account).update(profile_id, broken)
+    assert get(private_env, profile_id).status == 200
+    assert patch(private_env, profile_id, {}).status == 202
+    call(api.delete_profile, request("DELETE", f"{ROOT}/{profile_id}", route={"id": profile_id},
+                                     token=private_env.token()))
+    assert deliver(private_env, profile_id) == 1
+    assert ProfileStore(private_env.account).get(profile_id) is None
+    assert list(sds.objects["years"]) != [] and sds.objects["inboundFlows"] == {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -123,6 +124,7 @@ class FakeIndustryData:
         self.start_resource_location: str | None = None  # a start operation's answer instead
         self.graph_host_locations = False  # Locations on graph.microsoft.com, as Microsoft's are
         self.start_operations: dict[str, dict[str, Any]] = {}
+        self.slow: dict[str, float] = {}  # "METHOD path" regex -> seconds before answering
         self.started_runs: list[str | None] = []  # each runs/start accepted: its run (or None)
         self.server: ThreadingHTTPServer | None = None
 
@@ -268,6 +270,13 @@ class FakeIndustryData:
                     }
                 },
             )
+        for pattern, seconds in self.slow.items():
+            if re.search(pattern, f"{record.method} {record.path}"):
+                self.lock.release()  # others are answered meanwhile
+                try:
+                    time.sleep(seconds)
+                finally:
+                    self.lock.acquire()
         for fault in self.faults:
             if (
                 fault.times > 0
@@ -513,6 +522,10 @@ class FakeIndustryData:
         if connector_id not in self.objects["dataConnectors"]:
             return _not_found()
         self.session_requests.append((connector_id, (reset or ["false"])[0]))
+        if reset == ["true"]:
+            # "resetSession=true returns a new session with an empty container": what was uploaded
+            # or validated before is not run (inferred; the app relies on it when a profile goes).
+            self.validated.pop(connector_id, None)
         current = self.sessions.get(connector_id)
         if current is None or reset == ["true"] or current["closed"]:
             name = f"fakesds-{uuid.uuid4().hex[:20]}"
@@ -663,7 +676,7 @@ class FakeIndustryData:
                 "outcome": outcome,
                 "polls": 0,
                 "started": datetime.now(UTC),
-                "files": {c: dict(f) for c, f in self.validated.items()},
+                "files": self._run_files(),
             }
         self.started_runs.append(run_id)
         if self.start_style == "none":
@@ -696,6 +709,23 @@ class FakeIndustryData:
             "statusDetail": "The run could not be started." if status == "failed" else None,
         }
 
+    def _run_files(self) -> dict[str, dict[str, bytes]]:
+        """What a run takes: the last validated files of every connector with a flow active now.
+
+        industry-data.md, runs/start: "A run covers every flow active when it starts."
+        """
+        now = datetime.now(UTC)
+        active = {
+            flow.get("dataConnectorId")
+            for flow in self.objects["inboundFlows"].values()
+            if not flow.get("expirationDateTime") or _parse_dt(flow["expirationDateTime"]) > now
+        }
+        return {
+            c: dict(files)
+            for c, files in self.validated.items()
+            if c in active and c in self.objects["dataConnectors"]
+        }
+
     def add_run(self, started: datetime, outcome: RunOutcome | None = None) -> str:
         """A run of the tenant not asked for by this app (a scheduled one, or another client's)."""
         run_id = str(uuid.uuid4())
@@ -704,7 +734,7 @@ class FakeIndustryData:
                 "outcome": outcome or RunOutcome(),
                 "polls": 0,
                 "started": started,
-                "files": {c: dict(f) for c, f in self.validated.items()},
+                "files": self._run_files(),
             }
         return run_id
 
