@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.industry_data import Busy, Refused, roll_over
+from sds_app.session_upload import in_memory, upload_session_files
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
 from sds_app.storage.sync_errors import SyncErrorStore
@@ -274,8 +275,9 @@ class Forwarder:
         )
         self._validating_mark(True)  # a run asked for meanwhile waits for these files too
         session = self.graph.get_upload_session(connector, reset=True)
-        for name in names:  # one file in memory at a time
-            self.graph.upload_file(session.session_url, name, read(name))
+        upload_session_files(
+            self.graph, session.session_url, (in_memory(name, read(name)) for name in names)
+        )
         location = self.graph.validate(connector)
         self._latest = self._advance(
             f,
