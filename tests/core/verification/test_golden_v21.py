@@ -38,3 +38,23 @@ def test_golden_case(case: str) -> None:
 
 def test_the_users_only_set_and_microsofts_sample_are_clean() -> None:
     assert expected_of("20-users-only")["details"] == []
+
+
+def _sample_with_classes(sessions: list[str]) -> dict[str, bytes]:
+    files = {p.name: p.read_bytes() for p in (GOLDEN_V21.parent / "samples" / "sds-v2.1").glob("*.csv")}
+    rows = "".join(f'11200{i},110001,Class {i},"{s}",C12001\r\n' for i, s in enumerate(sessions, 1))
+    files["classes.csv"] = b"sourcedId,orgSourcedId,title,sessionSourcedIds,courseSourcedId\r\n" + rows.encode()
+    return files
+
+
+def test_several_sessions_of_a_class_are_each_looked_up() -> None:
+    from sds_core.verification.verify import verify_files
+
+    clean = verify_files(_sample_with_classes(["FS2021HED,SY2021K12", "SY2021K12"]), VerifyOptions(format="v2.1"))
+    assert clean.graph_messages() == []
+    found = verify_files(_sample_with_classes(["FS2021HED,SY2021K12", "SY2021K12,NOPE", "FS2021HED, SY2021K12"]),
+                         VerifyOptions(format="v2.1"))
+    assert [(m["code"], m["rows"]) for m in found.details()] == [
+        ("invalidFormat", [{"row": 4, "column": "sessionSourcedIds", "value": "FS2021HED, SY2021K12"}]),
+        ("referenceNotFound", [{"row": 3, "column": "sessionSourcedIds", "value": "SY2021K12,NOPE"}]),
+    ]
