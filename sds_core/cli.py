@@ -31,6 +31,8 @@ Graph's collection of verification messages ("value": [] when nothing is wrong).
 The folder's *.csv files are read (other files are ignored); names match in any letter case, and
 each file may use the US or the UK header. The six files:
   {files}
+A folder of SDS v2.1 files (orgs.csv, users.csv, roles.csv, ...) is verified with the v2.1 rules
+instead (docs/sds-v2.1-rules.md); --format forces either.
 One summary line goes to stderr at the end."""
 
 EPILOG = """\

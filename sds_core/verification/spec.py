@@ -246,11 +246,6 @@ class Format:
     """Which set of message texts (messages.py)."""
 
     @property
-    def by_name(self) -> dict[str, FileSpec]:
-        """The files by name."""
-        return {f.name: f for f in self.files}
-
-    @property
     def referenced(self) -> frozenset[tuple[str, str]]:
         """(file, column) pairs that other files reference: their keys are kept once read."""
         return frozenset((r.target_file, r.target_column) for f in self.files for r in f.references)
