@@ -83,6 +83,8 @@ class Run(_Stored):
     state: RunState
     reason: RunReason = "start"
     snapshots: dict[str, FrozenFile] = Field(default_factory=dict)
+    file_format: str = "v1"
+    """The CSV format of the frozen files: "v1" (the classic six) or "v2.1" (the new SDS's own)."""
     enqueued_date_time: datetime
     forwarding: Forwarding | None = None
     """Progress of the forwarding to School Data Sync (SDS_SYNC_TARGET), once it began."""
@@ -266,6 +268,7 @@ def start(
     new_run_id: str,
     snapshots: dict[str, FrozenFile],
     now: datetime,
+    file_format: str = "v1",
 ) -> Transition:
     """Start without verification Errors: a new run with the frozen files is queued."""
     refusal = start_refusal(run)
@@ -276,6 +279,7 @@ def start(
         state=RunState.QUEUED,
         reason="start",
         snapshots=snapshots,
+        file_format=file_format,
         enqueued_date_time=now,
     )
     return Transition(
