@@ -17,6 +17,7 @@ from sds_app.http.context import RequestContext
 from sds_app.http.errors import bad_request, conflict, unavailable
 from sds_app.http.handler import handle
 from sds_app.http.profile_access import csv_only, load, profile_id_of, writable
+from sds_app.http.query import query_options
 from sds_app.http.responses import json_response, text_response
 from sds_app.settings import STORAGE_CONNECTION, UPLOAD_CONTAINER, get_settings
 from sds_app.start import EnqueueFailed, TooLargeToVerifyInline, start
@@ -129,7 +130,7 @@ _FORMATS = {"json": "json", "application/json": "json", "csv": "csv", "text/csv"
 
 def _report_format(req: func.HttpRequest) -> str:
     """json, csv or html: `$format` first, then the Accept header; 400 for another `$format`."""
-    asked = req.params.get("$format")
+    asked = query_options(req).get("$format")
     if asked is not None:
         wanted = _FORMATS.get(asked.strip().lower())
         if wanted is None:
