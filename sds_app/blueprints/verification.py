@@ -22,6 +22,7 @@ from sds_app.http.responses import json_response, text_response
 from sds_app.settings import STORAGE_CONNECTION, UPLOAD_CONTAINER, get_settings
 from sds_app.start import EnqueueFailed, TooLargeToVerifyInline, start
 from sds_app.storage.clients import get_account
+from sds_app.storage.provisioning import ensure_storage
 from sds_app.storage.uploads import UploadChanged
 from sds_app.storage.verifications import VerificationStore
 from sds_app.verification import current_folder, verify_on_upload
@@ -49,6 +50,7 @@ def verify_upload(upload: blob.BlobClient) -> None:
     name = upload.blob_name
     with telemetry.operation("verify_upload", profile_id=name.partition("/")[0]):
         try:
+            ensure_storage(get_account())
             verify_on_upload(get_account(), get_settings(), name)
         except Exception:
             # The host retries, then moves the blob to the poison queue.

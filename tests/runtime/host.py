@@ -33,6 +33,7 @@ import logging
 import re
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ class HostLog:
 
 @dataclass(frozen=True)
 class HttpAnswer:
-    """What the host answers the client: status, headers, body."""
+    """What the host answers the client: status, headers (names lower-cased), body."""
 
     status: int
     headers: Mapping[str, str]
@@ -137,6 +138,7 @@ class FunctionsHost:
     def __init__(self, app_directory: Path) -> None:
         self.app_directory = app_directory
         self.logs: list[HostLog] = []
+        self.invoked: Counter[str] = Counter()  # function name -> invocations
         self.functions: dict[str, Any] = {}  # name -> RpcFunctionMetadata
         self.routes: list[_Route] = []
         self.init_response: Any = None
@@ -231,6 +233,7 @@ class FunctionsHost:
 
         p = protos()
         invocation_id = str(uuid.uuid4())
+        self.invoked[name] += 1
         before = len(self.logs)
         response = self._run(runtime.invocation_request(SimpleNamespace(
             name="FunctionInvocationRequest",
@@ -312,7 +315,9 @@ class FunctionsHost:
         answer = invocation.response.return_value.http
         payload = answer.body
         raw = payload.bytes if payload.HasField("bytes") else payload.string.encode()
-        return HttpAnswer(int(answer.status_code or 200), dict(answer.headers), raw), invocation
+        # HTTP header names compare case-insensitively: the answer keeps them lower-cased.
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        return HttpAnswer(int(answer.status_code or 200), headers, raw), invocation
 
     # --- blob and queue triggers -------------------------------------------------------------
 
