@@ -86,11 +86,41 @@ def test_host_json_carries_only_what_the_app_uses() -> None:
         "queues": {
             "messageEncoding": "base64",
             "maxDequeueCount": 5,
+            "visibilityTimeout": "00:00:30",
             "batchSize": 1,
             "newBatchThreshold": 0,
         },
         "blobs": {"maxDegreeOfParallelism": 2},
     }
+
+
+def test_host_json_says_what_azure_would_otherwise_default_silently() -> None:
+    """Each value and its reason: docs/operations.md."""
+    from sds_app.blueprints.sync_worker import MAX_DEQUEUE_COUNT
+
+    host = json.loads((REPO / "host.json").read_text())
+    assert host["functionTimeout"] == "00:30:00"
+    assert host["logging"] == {
+        "logLevel": {
+            "default": "Warning",
+            "Host.Results": "Information",
+            "Host.Aggregator": "Warning",
+            "Function": "Information",
+        },
+        "applicationInsights": {
+            "samplingSettings": {
+                "isEnabled": True,
+                "maxTelemetryItemsPerSecond": 20,
+                "excludedTypes": "Request;Exception",
+            }
+        },
+    }
+    # The worker marks a run failed on the delivery the host says is the last one.
+    assert host["extensions"]["queues"]["maxDequeueCount"] == MAX_DEQUEUE_COUNT
+    operations = (REPO / "docs" / "operations.md").read_text()
+    for setting in ("functionTimeout", "logLevel", "samplingSettings", "excludedTypes", "batchSize",
+                    "newBatchThreshold", "visibilityTimeout", "maxDequeueCount", "SDS_AZURE_SDK_LOG_LEVEL"):
+        assert f"`{setting}`" in operations, setting
 
 
 def test_the_local_settings_sample_has_every_setting_and_local_auth() -> None:

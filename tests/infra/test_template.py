@@ -233,3 +233,15 @@ def test_the_deployed_python_is_the_one_the_locks_and_ci_use() -> None:
     )
     assert pins["azure-functions-runtime"].strip() and pins["azure-functions"].startswith("2.")
     assert "azure-functions-worker" not in pins
+
+
+def test_a_lifecycle_policy_removes_every_upload_and_snapshot_after_the_retention() -> None:
+    """docs/safety.md: uploads hold passwords; every name in the container goes, addressable or not."""
+    storage = text("app/storage.bicep")
+    assert "Microsoft.Storage/storageAccounts/managementPolicies@" in storage
+    assert "prefixMatch: ['${uploadContainer}/']" in storage
+    assert "daysAfterModificationGreaterThan: uploadRetentionDays" in storage
+    assert "daysAfterCreationGreaterThan: uploadRetentionDays" in storage
+    assert "param uploadRetentionDays int = 30" in storage
+    assert "uploadContainer: uploadContainerName" in text("main.bicep")
+    assert "30 days" in (INFRA.parent / "docs" / "safety.md").read_text()
