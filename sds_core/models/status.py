@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from sds_core.schooldatasync.state import Forwarding, Stage
+from sds_core.text import inert
 
 SCHEMA_VERSION = 1
 NOT_STARTED = "Not started: upload the files, then call start."
@@ -22,6 +23,12 @@ FORWARDED_NO_PAUSE = (
     "end, or call reset to forward the last frozen files again."
 )
 VALIDATION_FAILED = "The uploaded files have errors: see the verification messages of start."
+
+
+# statusMessage holds outside text (file names, Graph's error messages): it is one line, inert,
+# whoever writes it. Validated when a model is built or read, and again when it is written out,
+# because model_copy(update=...) builds without validating.
+StatusMessage = Annotated[str, AfterValidator(inert), PlainSerializer(inert, return_type=str)]
 
 
 class SyncStatus(StrEnum):
@@ -111,7 +118,7 @@ class StatusFields(_Stored):
     """The stored fields of profileStatus (errorCount is counted from the error store)."""
 
     status: SyncStatus = SyncStatus.PAUSED
-    status_message: str = NOT_STARTED
+    status_message: StatusMessage = NOT_STARTED
     last_activity_date_time: datetime | None = None
     last_synchronization_date_time: datetime | None = None
 
@@ -125,7 +132,7 @@ class ProfileStatusView(BaseModel):
 
     id: str
     status: SyncStatus
-    status_message: str
+    status_message: StatusMessage
     error_count: int
     last_activity_date_time: datetime | None
     last_synchronization_date_time: datetime | None

@@ -260,6 +260,15 @@ def usage_problem(capsys: pytest.CaptureFixture[str], *args: object) -> str:
     return captured.err
 
 
+
+def _decode_error(text: str) -> str:
+    """What the command line says of invalid JSON: the decoder's message and position."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+    raise AssertionError(f"{text!r} is valid JSON")
+
 @pytest.mark.parametrize(("content", "problem"), [
     ("[1, 2]", "expected an object (a synchronizationProfile), not an array"),
     ('"profile"', "expected an object (a synchronizationProfile), not a string"),
@@ -275,7 +284,9 @@ def usage_problem(capsys: pytest.CaptureFixture[str], *args: object) -> str:
     ('{"dataProvider": {"customizations": {"student": {"optionalPropertiesToSync": [1]}}}}',
      "dataProvider.customizations.student.optionalPropertiesToSync must hold strings, not a number"),
     ('{"handleSpecialCharacterConstraint": "yes"}', "handleSpecialCharacterConstraint must be true or false, not a string"),
-    ('{"displayName": "x",}', "invalid JSON at line 1 column 21: Expecting property name enclosed in double quotes"),
+    # The decoder's own words and position: Python 3.13 says "Illegal trailing comma before end of
+    # object" at column 20, 3.11 "Expecting property name enclosed in double quotes" at 21.
+    ('{"displayName": "x",}', _decode_error('{"displayName": "x",}')),
     ("", "invalid JSON at line 1 column 1: Expecting value"),
 ])
 def test_a_profile_of_the_wrong_shape_exits_2_naming_the_file(
