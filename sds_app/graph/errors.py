@@ -177,11 +177,11 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     text = value.strip(" \t")  # optional whitespace (RFC 9110 5.6.3), not Unicode's
     if _DELTA_SECONDS.fullmatch(text):
         return min(float(text), MAX_RETRY_AFTER)
-    moment = _http_date(text, now or datetime.now(UTC))
-    if moment is None:
-        return None
     now = now or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    moment = _http_date(text, now)
+    if moment is None:
+        return None
     return min(max((moment - now).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 

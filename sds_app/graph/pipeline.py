@@ -292,7 +292,7 @@ class _WatchedAdapter(BiggerBlockSizeHTTPAdapter):
         return manager
 
 
-_READ_FAILURES = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+_READ_FAILURES = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError)
 
 
 class DeadlineTransport(RequestsTransport):
