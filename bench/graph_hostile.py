@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.graph.hostile_server import (  # noqa: E402
-    MiB,
     Answer,
     HostileServer,
+    MiB,
     bomb,
     deep_json,
     full,
