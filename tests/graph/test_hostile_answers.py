@@ -242,7 +242,7 @@ def test_a_retry_after_date_10_s_ahead_is_slept(hostile: HostileServer) -> None:
     assert outcome.error is None and outcome.value["id"] == "c1"
     assert [r.path for r in hostile.requests] == [CONNECTOR, CONNECTOR]
     waited = hostile.requests[1].at - hostile.requests[0].at
-    assert 8.9 <= waited <= 10 + MARGIN and outcome.seconds <= 10 + MARGIN
+    assert 8 <= waited <= 10 + MARGIN and outcome.seconds <= 10 + MARGIN  # a date has whole seconds
 
 
 HTTP_JUNK = [v for v in JUNK if v.isascii() and v] + ["\xb2\xb3", "5\xa0"]
