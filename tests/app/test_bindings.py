@@ -96,7 +96,7 @@ def test_host_json_carries_only_what_the_app_uses() -> None:
 
 def test_host_json_says_what_azure_would_otherwise_default_silently() -> None:
     """Each value and its reason: docs/operations.md."""
-    from sds_app.blueprints.sync_worker import MAX_DEQUEUE_COUNT
+    from sds_app.sync_run import MAX_DEQUEUE_COUNT
 
     host = json.loads((REPO / "host.json").read_text())
     assert host["functionTimeout"] == "00:30:00"
@@ -215,3 +215,13 @@ def test_the_blob_trigger_binds_an_sdk_client_never_the_bytes() -> None:
     raw, _ = get_raw_bindings(function, {"upload": SimpleNamespace(pytype=annotation)})
     assert meta._ConverterMeta.check_supported_type(annotation)
     assert json.loads(raw[0])["properties"] == {"SupportsDeferredBinding": True}
+
+
+def test_blueprints_only_bind_no_orchestration_lives_in_them() -> None:
+    """Issue 22 item 7: a blueprint binds triggers and routes; the run's orchestration is elsewhere."""
+    import ast
+
+    for path in sorted((Path(__file__).resolve().parents[2] / "sds_app/blueprints").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+        assert classes == [], f"{path.name} defines {classes}"

@@ -151,7 +151,7 @@ def test_a_failing_delivery_is_retried_until_its_dequeue_count_says_it_is_the_la
 ) -> None:
     profile_id = state["id"]
     # The worker module Azure loaded (host.py imports the app afresh, as a new process does).
-    worker = sys.modules["sds_app.blueprints.sync_worker"]
+    worker = sys.modules["sds_app.sync_run"]
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the planner broke")
