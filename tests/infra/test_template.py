@@ -218,7 +218,11 @@ def test_the_sync_target_and_graph_identity_reach_the_app_and_the_permissions_ho
     assert "output SDS_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId" in main
     assert "output SDS_SYNC_TARGET string = sdsSyncTarget" in main
     parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
-    assert parameters["sdsSyncTarget"] == {"value": "${SDS_SYNC_TARGET=directory}"}
+    assert parameters["sdsSyncTarget"] == {"value": "${SDS_SYNC_TARGET=schoolDataSync}"}
+    # Deployed, the roster reaches the tenant unless told otherwise; local runs keep the tables.
+    assert "param sdsSyncTarget string = 'schoolDataSync'" in main
+    local = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
+    assert local["SDS_SYNC_TARGET"] == "directory"
 
 
 def test_the_deployed_python_is_the_one_the_locks_and_ci_use() -> None:
