@@ -218,22 +218,17 @@ def test_help_says_what_it_does(capsys: pytest.CaptureFixture[str], monkeypatch:
     )
 
 
-def test_every_option_is_in_the_readme_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_option_is_in_the_command_line_page_table(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["verify", "--help"])
     in_help = set(re.findall(r"^  (--[a-z-]+)", capsys.readouterr().out, flags=re.M)) - {"--help"}
     root = Path(__file__).resolve().parents[3]
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The verifier on the command line", 1)[1].split("\n## ", 1)[0]
+    page = (root / "docs" / "command-line.md").read_text(encoding="utf-8")
+    section = page.split("## Options and exit status", 1)[1].split("\n## ", 1)[0]
     in_table = set(re.findall(r"^\| `(--[a-z-]+)", section, flags=re.M))
-    # --format is documented on the v2.1 page until the README (being rewritten) takes its row.
-    v21_page = (root / "docs" / "sds-v2.1-rules.md").read_text(encoding="utf-8")
-    v21_section = v21_page.split("## On the command line", 1)[1].split("\n## ", 1)[0]
-    in_v21_table = set(re.findall(r"^\| `(--[a-z-]+)", v21_section, flags=re.M))
-    assert in_help == in_table | in_v21_table
+    assert in_help == in_table
     assert in_table == {"--profile", "--details", "--report", "--html", "--base-url", "--max-rows",
-                        "--detail-rows", "--new-sds"}
-    assert in_v21_table == {"--format"}
+                        "--detail-rows", "--new-sds", "--format"}
 
 
 def test_sds_verify_is_the_same_command(capsys: pytest.CaptureFixture[str]) -> None:
