@@ -60,7 +60,7 @@ from sds_core.models.profiles import (
     with_settings,
 )
 
-bp = func.Blueprint()
+profile_routes = func.Blueprint()
 
 ROOT = "beta/education/synchronizationProfiles"
 ITEM = ROOT + "/{id}"
@@ -152,7 +152,7 @@ def _create_record(
 # --- the collection -------------------------------------------------------------------------
 
 
-@bp.route(route=ROOT, methods=["GET"])
+@profile_routes.route(route=ROOT, methods=["GET"])
 def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles: a page of profiles ($top, $skip, $count)."""
 
@@ -167,7 +167,7 @@ def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ROOT, methods=["POST"])
+@profile_routes.route(route=ROOT, methods=["POST"])
 def create_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST /synchronizationProfiles: 202 with the profile, `provisioning`."""
 
@@ -187,7 +187,7 @@ def create_profile(req: func.HttpRequest) -> func.HttpResponse:
 # --- one profile ----------------------------------------------------------------------------
 
 
-@bp.route(route=ITEM, methods=["GET"])
+@profile_routes.route(route=ITEM, methods=["GET"])
 def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles/{id}."""
 
@@ -197,7 +197,7 @@ def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ITEM, methods=["PUT"])
+@profile_routes.route(route=ITEM, methods=["PUT"])
 def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
     """PUT /synchronizationProfiles/{id}: create or replace the profile with that id (202)."""
 
@@ -237,7 +237,7 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM, methods=["PATCH"])
+@profile_routes.route(route=ITEM, methods=["PATCH"])
 def update_profile(req: func.HttpRequest) -> func.HttpResponse:
     """PATCH /synchronizationProfiles/{id}: merge the body into the profile (202)."""
 
@@ -263,7 +263,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM, methods=["DELETE"])
+@profile_routes.route(route=ITEM, methods=["DELETE"])
 def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE /synchronizationProfiles/{id}: 202 and `deleting`; the worker then purges it all.
 
@@ -307,19 +307,19 @@ def _upload_url(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM + "/uploadUrl", methods=["GET"])
+@profile_routes.route(route=ITEM + "/uploadUrl", methods=["GET"])
 def get_upload_url(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploadUrl: a write-only SAS URL for the profile's upload folder."""
     return _upload_url(req)
 
 
-@bp.route(route=ITEM + "/uploadUrl()", methods=["GET"])
+@profile_routes.route(route=ITEM + "/uploadUrl()", methods=["GET"])
 def get_upload_url_call(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploadUrl(): the same, as the Graph SDK spells the function call."""
     return _upload_url(req)
 
 
-@bp.route(route=ITEM + "/uploads", methods=["GET"])
+@profile_routes.route(route=ITEM + "/uploads", methods=["GET"])
 def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploads (extension): the files now in the profile's upload folder."""
 
@@ -332,7 +332,7 @@ def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ITEM + "/uploads/{fileName}", methods=["DELETE"])
+@profile_routes.route(route=ITEM + "/uploads/{fileName}", methods=["DELETE"])
 def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE .../{id}/uploads/{fileName} (extension): remove a stray upload (204)."""
 
@@ -368,7 +368,7 @@ def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
 # --- status and errors ----------------------------------------------------------------------
 
 
-@bp.route(route=ITEM + "/profileStatus", methods=["GET"])
+@profile_routes.route(route=ITEM + "/profileStatus", methods=["GET"])
 def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/profileStatus."""
 
@@ -388,7 +388,7 @@ def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ITEM + "/errors", methods=["GET"])
+@profile_routes.route(route=ITEM + "/errors", methods=["GET"])
 def list_errors(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/errors: a page of sync errors ($top, $skip, $count)."""
 
@@ -458,19 +458,19 @@ def _undo(profile_id: str, transition: run_status.Transition, before: dict[str, 
     profiles().update(profile_id, restore)
 
 
-@bp.route(route=ITEM + "/pause", methods=["POST"])
+@profile_routes.route(route=ITEM + "/pause", methods=["POST"])
 def pause_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/pause: 200 while in progress, else 409."""
     return _transition(req, lambda r, now: run_status.pause(r.status, r.run, now))
 
 
-@bp.route(route=ITEM + "/resume", methods=["POST"])
+@profile_routes.route(route=ITEM + "/resume", methods=["POST"])
 def resume_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/resume: 200 when paused with an open run (queued again), else 409."""
     return _transition(req, lambda r, now: run_status.resume(r.status, r.run, now))
 
 
-@bp.route(route=ITEM + "/reset", methods=["POST"])
+@profile_routes.route(route=ITEM + "/reset", methods=["POST"])
 def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/reset: 200 when a run exists (errors cleared, files queued again), else 409."""
     return _transition(
@@ -480,4 +480,4 @@ def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-__all__ = ["bp"]
+__all__ = ["profile_routes"]

@@ -12,17 +12,17 @@ from sds_app.settings import STORAGE_CONNECTION, SYNC_POISON_QUEUE, SYNC_QUEUE
 from sds_app.storage.clients import get_account
 from sds_app.sync_run import handle_poison, handle_sync
 
-bp = func.Blueprint()
+sync_triggers = func.Blueprint()
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=SYNC_QUEUE, connection=STORAGE_CONNECTION)
+@sync_triggers.queue_trigger(arg_name="msg", queue_name=SYNC_QUEUE, connection=STORAGE_CONNECTION)
 def run_sync(msg: func.QueueMessage) -> None:
     """sds-sync: one sync run."""
     with telemetry.operation("run_sync"):
         handle_sync(msg, get_account())
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=SYNC_POISON_QUEUE, connection=STORAGE_CONNECTION)
+@sync_triggers.queue_trigger(arg_name="msg", queue_name=SYNC_POISON_QUEUE, connection=STORAGE_CONNECTION)
 def sync_poisoned(msg: func.QueueMessage) -> None:
     """sds-sync-poison: the run failed repeatedly."""
     with telemetry.operation("sync_poisoned"):

@@ -30,7 +30,7 @@ from sds_core.models.profiles import ProfileState
 from sds_core.verification.page import CONTENT_SECURITY_POLICY, render_page
 from sds_core.verification.report import report_csv, start_body
 
-bp = func.Blueprint()
+verification_functions = func.Blueprint()
 _LOG = logging.getLogger("sds_app.verification")
 ITEM = "beta/education/synchronizationProfiles/{id}"
 # The trigger's source is fixed when the host indexes the app: EventGrid in Azure (Flex Consumption
@@ -39,7 +39,7 @@ TRIGGER_SOURCE = os.environ.get("SDS_BLOB_TRIGGER_SOURCE", "EventGrid").strip() 
 RETRY_AFTER_SECONDS = 30
 
 
-@bp.blob_trigger(
+@verification_functions.blob_trigger(
     arg_name="upload",
     path=UPLOAD_CONTAINER + "/{profileId}/{name}",
     connection=STORAGE_CONNECTION,
@@ -58,7 +58,7 @@ def verify_upload(upload: blob.BlobClient) -> None:
             raise
 
 
-@bp.route(route=ITEM + "/start", methods=["POST"])
+@verification_functions.route(route=ITEM + "/start", methods=["POST"])
 def start_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/start: the verification messages; 200 and one queued run, or 400 and none."""
 
@@ -81,7 +81,7 @@ def start_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM + "/verificationReport", methods=["GET"])
+@verification_functions.route(route=ITEM + "/verificationReport", methods=["GET"])
 def verification_report(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/verificationReport (extension): row-level detail of the current uploads, as
     JSON, as CSV (`$format=csv`, `Accept: text/csv`) or as a page (`$format=html`, `Accept: text/html`)."""
