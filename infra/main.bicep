@@ -102,6 +102,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     containers: [uploadContainerName, stateContainerName, deploymentContainerName]
+    uploadContainer: uploadContainerName
     queues: [syncQueueName, syncPoisonQueueName]
     tables: [syncErrorsTableName, directoryTableName]
   }

@@ -22,6 +22,7 @@ from sds_app.http.errors import (
 )
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging
+from sds_app.http.query import query_options
 from sds_app.http.profile_access import (
     csv_only,
     load,
@@ -33,6 +34,7 @@ from sds_app.http.profile_access import (
 from sds_app.http.responses import empty_response, json_response
 from sds_app.settings import UPLOAD_CONTAINER, get_settings
 from sds_app.storage.clients import get_account
+from sds_app.storage.connector_bindings import ConnectorBindings, ConnectorTaken
 from sds_app.storage.directory import SyncStateStore
 from sds_app.storage.documents import DocumentExists
 from sds_app.storage.names import is_plain_file_name, upload_blob
@@ -110,6 +112,18 @@ def _same_connector(current: ProfileRecord, wanted: IndustryData | None) -> None
         raise bad_request(f"{industry_data.CONNECTOR_FIELD} is chosen when the profile is created.")
 
 
+def _school_data_sync_ok(settings: ProfileSettings, current: ProfileRecord | None = None) -> None:
+    """400 for settings the new School Data Sync would refuse, when runs are forwarded there."""
+    if not (get_settings().to_school_data_sync and settings.is_csv):
+        return
+    data = industry_data.record_data(current) if current is not None else None
+    if data is not None and data.bound:
+        return  # the tenant's own source system matches users; the app sends no settings
+    refused = industry_data.refusal(settings)
+    if refused:
+        raise bad_request(refused)
+
+
 def _in_step(ctx: RequestContext, record: ProfileRecord) -> ProfileRecord:
     """After PATCH or PUT: the profile's Industry Data objects follow its settings (or are made)."""
     ready = (ProfileState.PROVISIONED, ProfileState.PROVISIONING_FAILED)
@@ -122,9 +136,15 @@ def _create_record(
     profile_id: str, settings: ProfileSettings, bound: IndustryData | None = None
 ) -> ProfileRecord:
     record = ProfileRecord(profile=new_profile(profile_id, settings))
+    ensure_state_container(get_account())
     if bound is not None:
         industry_data.with_data(record, bound)
-    ensure_state_container(get_account())
+        try:
+            ConnectorBindings(get_account()).bind(str(bound.connector_id), profile_id)
+        except ConnectorTaken as taken:
+            raise conflict(str(taken)) from None
+    else:
+        _school_data_sync_ok(settings)
     profiles().create(record)
     return record
 
@@ -137,7 +157,7 @@ def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles: a page of profiles ($top, $skip, $count)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        paging = parse_paging(req.params)
+        paging = parse_paging(query_options(req))
         records, total = profiles().list(paging.skip, paging.top)
         items = [r.profile.model_dump(mode="json") for r in records]
         context = f"{ctx.base}/$metadata#education/synchronizationProfiles"
@@ -207,6 +227,7 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
         def replace(current: ProfileRecord) -> ProfileRecord:
             _valid(provider_change(writable(current).profile, settings) or settings)
             _same_connector(current, bound)
+            _school_data_sync_ok(settings, current)
             current.profile = with_settings(current.profile, settings)
             return current
 
@@ -232,6 +253,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
             settings = _valid(patch_settings(writable(current).profile, body))
             _valid(provider_change(current.profile, settings) or settings)
             _same_connector(current, bound)
+            _school_data_sync_ok(settings, current)
             current.profile = with_settings(current.profile, settings)
             return current
 
@@ -372,7 +394,7 @@ def list_errors(req: func.HttpRequest) -> func.HttpResponse:
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
-        paging = parse_paging(req.params)
+        paging = parse_paging(query_options(req))
         load(ctx, profile_id)
         store = _errors()
         found = store.list(profile_id, paging.skip, paging.top + 1)

@@ -5,10 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sds_app.graph.client import IndustryDataClient, UploadSession
-from sds_app.graph.errors import GraphAuthenticationError, GraphError, GraphTimeout
+from sds_app.graph.errors import (
+    GraphAnswerError,
+    GraphAuthenticationError,
+    GraphError,
+    GraphTimeout,
+)
 from sds_app.settings import Settings, get_settings
 
 __all__ = [
+    "GraphAnswerError",
     "GraphAuthenticationError",
     "GraphError",
     "GraphTimeout",

@@ -61,15 +61,19 @@ class Forwarding(_Stored):
 class TenantRun(_Stored):
     """The tenant's current School Data Sync run, shared by every profile (runs cover all flows).
 
-    `claim_*`: a worker asking for a run right now (others wait); `throttled_until`: the new SDS
-    refused a run and said when to try again; `validating`: profiles whose upload or validation is
-    not finished yet, so that profiles started together are taken by one run.
+    `claim_*`: a worker asking for a run right now (others wait); `starting`: runs/start was
+    accepted at `requested_date_time` and the run it started is not known yet (`start_operation`:
+    the long-running operation its Location named, None when it named none); `throttled_until`:
+    the new SDS refused a run and said when to try again; `validating`: profiles whose upload or
+    validation is not finished yet, so that profiles started together are taken by one run.
     """
 
     schema_version: int = 1
     run_id: str | None = None
     requested_date_time: datetime | None = None
     ended: bool = False
+    starting: bool = False
+    start_operation: str | None = None
     claim_id: str | None = None
     claim_date_time: datetime | None = None
     throttled_until: datetime | None = None

@@ -52,6 +52,8 @@ def sds(
         pass
     delays: list[int] = []
     monkeypatch.setattr(sync_worker, "_delay", lambda seconds: delays.append(seconds) or 0)
+    # runs/start's operation names the run at its first look (tests of the look itself set 1+).
+    fake_graph.start_running_polls = 0
     return {"env": private_env, "fake": fake_graph, "delays": delays}
 
 
@@ -118,6 +120,7 @@ def _run_ids(fake: FakeIndustryData) -> list[str]:
 
 def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
     env, fake = sds["env"], sds["fake"]
+    fake.start_running_polls = 1  # as Microsoft documents it: the operation first, then its run
     pid, ids = _profile(sds)
     people = sum(FROZEN[f"{role}.csv"].strip().count(b"\n") for role in ("student", "teacher"))
 
@@ -126,7 +129,14 @@ def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
 
     assert _step(sds, pid) == expect("inProgress", "School Data Sync is validating the files")
     assert _step(sds, pid) == expect("inProgress", "School Data Sync is validating the files")
-    seen = _step(sds, pid)  # validated: the run starts in the same delivery
+    seen = _step(sds, pid)  # validated: runs/start in the same delivery, its operation running
+    requested = TenantRunStore(env.account).get().requested_date_time  # type: ignore[union-attr]
+    assert seen == expect(
+        "inProgress",
+        f"School Data Sync accepted a run request at {requested:%Y-%m-%d %H:%M} UTC; waiting for "
+        "it to name the run",
+    )
+    seen = _step(sds, pid)  # the operation names the run
     run_id = _run_ids(fake)[0]
     assert seen == expect("inProgress", f"School Data Sync run {run_id}: running")
     assert _step(sds, pid) == expect("inProgress", f"School Data Sync run {run_id}: running")
@@ -145,8 +155,9 @@ def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
         len(fake.calls("POST", r"/validate$")) == 1
         and len(fake.calls("POST", r"/runs/start$")) == 1
     )
-    # validation re-checked after 5 s, the run first after 30 s, then 60 s
-    assert sds["delays"] == [5, 5, 30, 60]
+    # validation re-checked after 5 s, the start's operation after 5 s, the run after 30 s, 60 s
+    assert sds["delays"] == [5, 5, 5, 30, 60]
+    assert len(fake.calls("GET", r"/operations/")) == 4 and fake.calls("GET", r"/runs$") == []
     assert _errors(env, pid) == []
     assert fake.violations == []
 

@@ -11,9 +11,12 @@ validated upload. Outcomes are scripted: `validations`, `runs` (queues of outcom
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -30,9 +33,23 @@ FILE_FORMATS = ("schoolDataSyncV1", "schoolDataSyncV2Rev1")
 ROLE_GROUPS = ("staff", "students")
 REQUIRED_V1 = ("school.csv", "student.csv", "teacher.csv")
 OPTIONAL_V1 = ("section.csv", "studentenrollment.csv", "teacherroster.csv")
+# "SDS V2.1 CSV File Format": orgs, users and roles required; the others optional.
+REQUIRED_V21 = ("orgs.csv", "users.csv", "roles.csv")
+OPTIONAL_V21 = ("academicSessions.csv", "classes.csv", "courses.csv", "demographics.csv",
+                "enrollments.csv", "relationships.csv", "userFlags.csv")
+FILE_SETS = {"schoolDataSyncV1": (REQUIRED_V1, OPTIONAL_V1),
+             "schoolDataSyncV2Rev1": (REQUIRED_V21, OPTIONAL_V21)}
 _ID = r"(?:([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))"  # /{id} or ('{id}') after a collection
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 COLLECTIONS = ("sourceSystems", "dataConnectors", "years", "inboundFlows")
+MAX_NAME = 100
+SOURCE_IDENTIFIERS = ("username", "email", "activeDirectory")
+MATCH_TARGETS = ("userPrincipalName", "mail")
+_PATCHABLE = {
+    "sourceSystems": frozenset({"userMatchingSettings", "vendor"}),
+    "dataConnectors": frozenset({"displayName"}),
+    "inboundFlows": frozenset({"displayName", "effectiveDateTime", "expirationDateTime"}),
+}
 
 
 @dataclass
@@ -110,6 +127,13 @@ class FakeIndustryData:
         self.expire_sessions = False  # hand out sessions whose SAS has already expired
         self.location_style = "external"  # validate's Location: external | resourceLocation | id
         self.page_size = 100
+        self.start_style = "operation"  # runs/start: operation | unnamed | none | failed
+        self.start_running_polls = 1  # GETs of a start operation answered `running` first
+        self.start_resource_location: str | None = None  # a start operation's answer instead
+        self.graph_host_locations = False  # Locations on graph.microsoft.com, as Microsoft's are
+        self.start_operations: dict[str, dict[str, Any]] = {}
+        self.slow: dict[str, float] = {}  # "METHOD path" regex -> seconds before answering
+        self.started_runs: list[str | None] = []  # each runs/start accepted: its run (or None)
         self.server: ThreadingHTTPServer | None = None
 
     # -- serving ---------------------------------------------------------------------------------
@@ -254,6 +278,13 @@ class FakeIndustryData:
                     }
                 },
             )
+        for pattern, seconds in self.slow.items():
+            if re.search(pattern, f"{record.method} {record.path}"):
+                self.lock.release()  # others are answered meanwhile
+                try:
+                    time.sleep(seconds)
+                finally:
+                    self.lock.acquire()
         for fault in self.faults:
             if (
                 fault.times > 0
@@ -331,7 +362,9 @@ class FakeIndustryData:
             return found if found in ROLE_GROUPS else None
         return found if found in self.objects[collection] else None
 
-    def _check(self, collection: str, record: Recorded, partial: bool) -> str | None:
+    def _check(
+        self, collection: str, record: Recorded, partial: bool, object_id: str | None = None
+    ) -> str | None:
         """Why a create (or, `partial`, a PATCH) body is not as documented; None when it is."""
         body = record.body
         if not isinstance(body, dict):
@@ -340,6 +373,16 @@ class FakeIndustryData:
         unknown = sorted(set(body) - set(checks))
         if unknown:
             return f"properties not documented for {collection}: {unknown}"
+        if partial and collection in _PATCHABLE:
+            # The update pages: sourceSystem PATCH updates userMatchingSettings and vendor only,
+            # a connector its displayName, a flow displayName and its two dates.
+            fixed = sorted(set(body) - _PATCHABLE[collection])
+            if fixed:
+                return f"{collection} PATCH does not update {fixed}"
+        name = body.get("displayName")
+        if isinstance(name, str) and len(name.encode("utf-16-le")) // 2 > MAX_NAME:
+            # Each resource page: "Maximum supported length is 100 characters."
+            return f"displayName is longer than {MAX_NAME} characters"
         for name, (required, check) in checks.items():
             if name not in body:
                 if required and not partial:
@@ -350,13 +393,21 @@ class FakeIndustryData:
                 return f"{name}: {why}"
         if collection == "years" and not partial and body["endDate"] < body["startDate"]:
             return "endDate is before startDate"
-        if (
-            collection == "inboundFlows"
-            and body.get("expirationDateTime")
-            and body.get("effectiveDateTime")
-        ):
-            if _parse_dt(body["expirationDateTime"]) <= _parse_dt(body["effectiveDateTime"]):
+        if collection == "inboundFlows":
+            current = self.objects["inboundFlows"].get(object_id or "", {})
+            effective = body.get("effectiveDateTime") or current.get("effectiveDateTime")
+            expiration = body.get("expirationDateTime", current.get("expirationDateTime"))
+            if expiration and effective and _parse_dt(expiration) <= _parse_dt(effective):
                 return "expirationDateTime is not after effectiveDateTime"
+            year_id = (
+                self._bound_id(body["year@odata.bind"], "years")
+                if "year@odata.bind" in body
+                else current.get("yearId")
+            )
+            year = self.objects["years"].get(year_id or "")
+            if expiration and year is not None and _parse_dt(expiration) > _midnight(year["endDate"]):
+                # Microsoft's ADF READMEs: expirationDateTime "must not exceed the year end date".
+                return f"expirationDateTime {expiration} exceeds the year end date {year['endDate']}"
         return None
 
     def _create(self, collection: str, record: Recorded) -> tuple[int, dict[str, str], Any]:
@@ -419,7 +470,7 @@ class FakeIndustryData:
     def _patch(
         self, collection: str, record: Recorded, object_id: str
     ) -> tuple[int, dict[str, str], Any]:
-        why = self._check(collection, record, partial=True)
+        why = self._check(collection, record, partial=True, object_id=object_id)
         if why:
             return self._violation(record, why)
         obj = self.objects[collection].get(object_id)
@@ -479,6 +530,10 @@ class FakeIndustryData:
         if connector_id not in self.objects["dataConnectors"]:
             return _not_found()
         self.session_requests.append((connector_id, (reset or ["false"])[0]))
+        if reset == ["true"]:
+            # "resetSession=true returns a new session with an empty container": what was uploaded
+            # or validated before is not run (inferred; the app relies on it when a profile goes).
+            self.validated.pop(connector_id, None)
         current = self.sessions.get(connector_id)
         if current is None or reset == ["true"] or current["closed"]:
             name = f"fakesds-{uuid.uuid4().hex[:20]}"
@@ -534,6 +589,8 @@ class FakeIndustryData:
         outcome = self.validations.popleft() if self.validations else ValidationOutcome()
         errors = outcome.errors
         warnings = outcome.warnings
+        code = (self.objects["dataConnectors"][connector_id].get("fileFormat") or {}).get("code")
+        required, optional = FILE_SETS.get(code, FILE_SETS["schoolDataSyncV1"])
         if errors is None:
             errors = [
                 public_error(
@@ -541,7 +598,7 @@ class FakeIndustryData:
                     f"When trying to validate required file {n} encountered RequiredFileNotFound error.",
                     n,
                 )
-                for n in REQUIRED_V1
+                for n in required
                 if n not in files
             ]
         if warnings is None:
@@ -551,7 +608,7 @@ class FakeIndustryData:
                     f"When trying to validate file {n} encountered OptionalFileNotFound error.",
                     n,
                 )
-                for n in OPTIONAL_V1
+                for n in optional
                 if n not in files
             ]
         op_id = str(uuid.uuid4())
@@ -578,6 +635,8 @@ class FakeIndustryData:
         refused = self._no_body(record, raw)
         if refused:
             return refused
+        if op_id in self.start_operations:
+            return 200, {}, self._start_operation(op_id)
         op = self.operations.get(op_id)
         if op is None:
             return _not_found()
@@ -607,18 +666,75 @@ class FakeIndustryData:
     # -- runs ------------------------------------------------------------------------------------
 
     def _start(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any]:
+        """POST runs/start, no body: 202 with a Location naming a longRunningOperation.
+
+        api-reference/beta/api/industrydata-industrydatarun-start.md (ms.date 2025-01-01): "The
+        response also contains a Location header, which contains the location of the
+        longRunningOperation." With `start_style` "none": 202 alone, as an older version of the
+        same page says. "unnamed": the operation succeeds without naming the run (its
+        resourceLocation is null): the client finds the run in GET runs. "failed": the operation
+        fails and no run starts.
+        """
         refused = self._no_body(record, raw)
         if refused:
             return refused
-        run_id = str(uuid.uuid4())
-        outcome = self.runs_script.popleft() if self.runs_script else RunOutcome()
-        self.runs[run_id] = {
-            "outcome": outcome,
-            "polls": 0,
-            "started": datetime.now(UTC),
-            "files": {c: dict(f) for c, f in self.validated.items()},
+        run_id = None
+        if self.start_style != "failed":
+            run_id = str(uuid.uuid4())
+            outcome = self.runs_script.popleft() if self.runs_script else RunOutcome()
+            self.runs[run_id] = {
+                "outcome": outcome,
+                "polls": 0,
+                "started": datetime.now(UTC),
+                "files": self._run_files(),
+            }
+        self.started_runs.append(run_id)
+        if self.start_style == "none":
+            return 202, {}, None
+        op_id = str(uuid.uuid4())
+        self.start_operations[op_id] = {"run": run_id, "polls": 0, "created": datetime.now(UTC)}
+        return 202, {"Location": f"https://graph.microsoft.com{ROOT}/operations/{op_id}"
+                     if self.graph_host_locations else f"{self.endpoint}{ROOT}/operations/{op_id}"}, None
+
+    def _start_operation(self, op_id: str) -> dict[str, Any]:
+        """The longRunningOperation of a runs/start (msgraph-beta-sdk models/long_running_operation.py:
+        id, createdDateTime, lastActionDateTime, resourceLocation, status, statusDetail)."""
+        op = self.start_operations[op_id]
+        op["polls"] += 1
+        done = op["polls"] > self.start_running_polls
+        status = "running" if not done else ("failed" if op["run"] is None else "succeeded")
+        location = None
+        if done and op["run"] is not None and self.start_style == "operation":
+            location = f"https://graph.microsoft.com{ROOT}/runs/{op['run']}"
+        if done and self.start_resource_location is not None:
+            location = self.start_resource_location
+        return {
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/operations/$entity",
+            "@odata.type": "#microsoft.graph.longRunningOperation",
+            "createdDateTime": _iso(op["created"]),
+            "id": op_id,
+            "lastActionDateTime": _iso(datetime.now(UTC)),
+            "resourceLocation": location,
+            "status": status,
+            "statusDetail": "The run could not be started." if status == "failed" else None,
         }
-        return 202, {"Location": f"{self.endpoint}{ROOT}/runs/{run_id}"}, None
+
+    def _run_files(self) -> dict[str, dict[str, bytes]]:
+        """What a run takes: the last validated files of every connector with a flow active now.
+
+        industry-data.md, runs/start: "A run covers every flow active when it starts."
+        """
+        now = datetime.now(UTC)
+        active = {
+            flow.get("dataConnectorId")
+            for flow in self.objects["inboundFlows"].values()
+            if not flow.get("expirationDateTime") or _parse_dt(flow["expirationDateTime"]) > now
+        }
+        return {
+            c: dict(files)
+            for c, files in self.validated.items()
+            if c in active and c in self.objects["dataConnectors"]
+        }
 
     def add_run(self, started: datetime, outcome: RunOutcome | None = None) -> str:
         """A run of the tenant not asked for by this app (a scheduled one, or another client's)."""
@@ -628,7 +744,7 @@ class FakeIndustryData:
                 "outcome": outcome or RunOutcome(),
                 "polls": 0,
                 "started": started,
-                "files": {c: dict(f) for c, f in self.validated.items()},
+                "files": self._run_files(),
             }
         return run_id
 
@@ -701,6 +817,12 @@ class FakeIndustryData:
             for role in people:
                 data = files.get(f"{role}.csv", b"")
                 people[role] += max(0, len([ln for ln in data.splitlines() if ln.strip()]) - 1)
+            if "roles.csv" in files:  # v2.1: one role record per user and org
+                rows = csv.DictReader(io.StringIO(files["roles.csv"].decode("utf-8-sig")))
+                for row in rows:
+                    role = (row.get("role") or "").lower()
+                    if role in people:
+                        people[role] += 1
         by_role = [{"count": n, "role": r} for r, n in people.items()]
         return (
             200,
@@ -739,6 +861,11 @@ def _iso(moment: datetime) -> str:
 
 def _parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _midnight(day: str) -> datetime:
+    """A date compared with a time: the start of that day, UTC."""
+    return datetime.fromisoformat(f"{day}T00:00:00+00:00")
 
 
 # -- body checks: (required, check) per property; a check returns why a value is wrong ----------
@@ -823,20 +950,31 @@ def _matching(fake: FakeIndustryData, record: Recorded, value: Any) -> str | Non
             "priorityOrder",
             "roleGroup@odata.bind",
             "sourceIdentifier",
+            "domainName",  # sent by the ADF templates and the Postman collection
             "@odata.type",
         }
         if extra:
             return f"unexpected properties {sorted(extra)}"
-        for name in ("matchTarget", "sourceIdentifier"):
-            why = _code()(fake, record, item.get(name))
+        # Microsoft's ADF READMEs: "Valid values are username, email, or activeDirectory" and
+        # "userPrincipalName or mail".
+        for name, allowed in (("matchTarget", MATCH_TARGETS), ("sourceIdentifier", SOURCE_IDENTIFIERS)):
+            why = _code(*allowed)(fake, record, item.get(name))
             if why:
                 return f"{name}: {why}"
         if not isinstance(item.get("priorityOrder"), int) or isinstance(
             item.get("priorityOrder"), bool
         ):
             return "priorityOrder: an integer is required"
+        if "domainName" in item and not (
+            isinstance(item["domainName"], str) and item["domainName"].strip()
+        ):
+            return "domainName: a non-empty string is required"
         if fake._bound(record, item.get("roleGroup@odata.bind"), "roleGroups") is None:
             return f"roleGroup@odata.bind: not a role group URL ({list(ROLE_GROUPS)})"
+    orders = [item["priorityOrder"] for item in value]
+    if len(set(orders)) != len(orders):
+        # Every Microsoft example numbers all settings in one sequence (staff 0, students 1).
+        return f"priorityOrder repeats across settings: {orders}"
     return None
 
 
@@ -844,6 +982,7 @@ _CHECKS: dict[str, dict[str, tuple[bool, Any]]] = {
     "sourceSystems": {
         "displayName": (True, _text),
         "userMatchingSettings": (False, _matching),
+        "vendor": (False, _text),
     },
     "dataConnectors": {
         "@odata.type": (True, _type("azureDataLakeConnector")),
