@@ -20,7 +20,8 @@ memory); the bytes appended must add up to the declared size before anything is 
 call has connect/read timeouts, the whole upload has a deadline (a watchdog shuts the sockets
 down: a trickling answer stops there, not per socket read), retries are few (5xx and timeouts,
 never another 4xx), an answer's body is read up to a bound. Failures are one exception,
-UploadError, whose text never holds the SAS signature. The adapter never sees a Graph token.
+UploadError (a GraphError), whose text never holds the SAS signature (nor does the SDK's log:
+its logging policies redact `sig`). The adapter never sees a Graph token.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import logging
 import re
 import socket
 import threading
@@ -55,6 +57,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
+from sds_app.graph.answers import escaped
+from sds_app.graph.errors import GraphError
 from sds_app.settings import UploadHost
 
 MiB = 1 << 20
@@ -111,8 +115,12 @@ class UploadLimits:
     max_answer_bytes: int = 64 * 1024  # of any answer's body; storage's answers are tiny
 
 
-class UploadError(Exception):
-    """An upload failed: HTTP status (None before any answer), storage's code, and the file."""
+class UploadError(GraphError):
+    """An upload failed: HTTP status (None before any answer), storage's code, and the file.
+
+    A GraphError, so the forwarder judges it as any other refusal of the run's calls (transient:
+    the delivery is tried again; else the run ends with the message).
+    """
 
     def __init__(
         self,
@@ -124,13 +132,16 @@ class UploadError(Exception):
         where: str = "",
         transient: bool = False,
     ) -> None:
-        self.status = status
-        self.code = code
-        self.storage_message = _redact(message)[:MAX_MESSAGE]
+        self.storage_message = escaped(_redact(message)[:MAX_MESSAGE])[:MAX_MESSAGE]
         self.file = file
         self.where = where
-        self.transient = transient
-        super().__init__(self.message)
+        self._transient = transient
+        super().__init__(status, code, self.storage_message, path=file or "")
+
+    @property
+    def transient(self) -> bool:
+        """5xx (not 501/505), 408, 429, no answer, the deadline, the source's own failure."""
+        return self._transient
 
     @property
     def expired(self) -> bool:
@@ -146,10 +157,9 @@ class UploadError(Exception):
         text = f"{what[0].upper()}{what[1:]}{where} failed ({status})"
         if self.storage_message:
             text += f": {self.storage_message.rstrip('.')}"
-        text += "."
-        if self.expired:
-            text += " The upload session's SAS has expired or was refused: a new session is needed."
-        return text
+        if self.expired:  # the words of the Put Blob client before it (client._blob_error)
+            text += "; the upload session refused the file (expired or invalid SAS)"
+        return text + "."
 
 
 class SessionUrlRefused(UploadError):
@@ -300,6 +310,25 @@ def _redact(text: str) -> str:
     return _SIG.sub(r"\1REDACTED", text)
 
 
+class _RedactSas(logging.Filter):
+    """`sig=` redacted in urllib3's log: at DEBUG it writes each request line, query included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102
+        text = record.getMessage()
+        if "sig=" in text.lower():
+            record.msg, record.args = _redact(text), ()
+        return True
+
+
+def _redact_urllib3_log() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactSas) for f in logger.filters):
+        logger.addFilter(_RedactSas())
+
+
+_redact_urllib3_log()  # azure-core's own request log redacts every query parameter already
+
+
 # -- deadlines -----------------------------------------------------------------------------------
 
 
@@ -396,7 +425,9 @@ class _BoundedAdapter(HTTPAdapter):
             ),
         }
 
-    def send(self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any) -> Any:  # noqa: D102
+    def send(  # noqa: D102
+        self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any
+    ) -> Any:
         left = self.watch.remaining()
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         timeout = (min(connect or left, left), min(read or left, left))

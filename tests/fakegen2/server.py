@@ -163,13 +163,13 @@ class _Refusal(Exception):
 class FakeGen2:
     """State and behaviour of the stand-in; `start()` serves it, `stop()` ends it."""
 
-    def __init__(self) -> None:
+    def __init__(self, violations: list[str] | None = None) -> None:
         self.key = secrets.token_bytes(32)
         self.lock = threading.RLock()
         self.sessions: dict[str, bool] = {}  # folder "/fs/a/b" -> keep the bytes (else digests)
         self.paths: dict[str, _File] = {}  # "/fs/a/b/name" -> state
         self.requests: list[Recorded] = []
-        self.violations: list[str] = []
+        self.violations = [] if violations is None else violations  # shared with fakegraph's
         self.faults: list[Fault] = []
         self.connections = 0  # TCP connections accepted: "no byte sent" means none
         self.received_bytes = 0  # request body bytes read

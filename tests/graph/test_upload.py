@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import socket
 import time
@@ -10,6 +11,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
@@ -488,3 +490,18 @@ def test_blob_endpoints_get_block_blobs_streamed(azurite: Azurite) -> None:
         assert len(blocks[0]) == 3
     finally:
         container.delete_container()
+
+
+def test_the_sas_is_in_no_log_line(fake_gen2: FakeGen2, caplog: pytest.LogCaptureFixture) -> None:
+    """Every logger at DEBUG (azure-core's request log, urllib3's): the signature never appears."""
+    caplog.set_level(logging.DEBUG)
+    url = _session(fake_gen2)
+    fake_gen2.faults.append(Fault("append", status=500))
+    upload_files(url, [_file("School.csv", b"SIS ID\n1\n")], _hosts(fake_gen2), FAST)
+    expired = _session(fake_gen2, ttl=timedelta(seconds=-1))
+    with pytest.raises(UploadError):
+        upload_files(expired, [_file("School.csv", b"x")], _hosts(fake_gen2), FAST)
+    assert caplog.records  # the loggers did log the calls
+    assert "School.csv" in caplog.text
+    for sig in (_sig(url), _sig(expired)):
+        assert sig not in caplog.text and unquote(sig) not in caplog.text
