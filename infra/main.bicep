@@ -156,6 +156,8 @@ module api 'app/api.bicep' = {
       SDS_GRAPH_ENDPOINT: sdsGraphEndpoint
       // Graph tokens from the app's user-assigned identity (azure-identity DefaultAzureCredential).
       SDS_GRAPH_AUTH: 'default'
+      // Upload sessions only on the cloud's Azure Storage hosts (docs/new-sds-mapping.md).
+      SDS_UPLOAD_HOSTS: ''
       AZURE_CLIENT_ID: identity.outputs.clientId
     }
   }

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.industry_data import Busy, Refused, record_data, roll_over, switch_format
-from sds_app.session_upload import in_memory, upload_session_files
+from sds_app.session_upload import SessionFile, upload_session_files
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
 from sds_app.storage.sync_errors import SyncErrorStore
@@ -175,7 +175,7 @@ class Forwarder:
 
     # -- one delivery ----------------------------------------------------------------------------
 
-    def step(self, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
+    def step(self, record: ProfileRecord, frozen: Callable[[str], SessionFile]) -> None:
         """Do the step the record's progress is at (beginning it on the run's first delivery)."""
         run = record.run
         assert run is not None
@@ -215,11 +215,13 @@ class Forwarder:
                 )
                 return
         try:
-            self._dispatch(f, record, read)
+            self._dispatch(f, record, frozen)
         except GraphError as error:
             self._graph_error(f, error)
 
-    def _dispatch(self, f: Forwarding, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
+    def _dispatch(
+        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], SessionFile]
+    ) -> None:
         now = self.now()
         operation = (f.operation or "").rstrip("/").rsplit("/", 1)[-1] or None
         ref = {Stage.VALIDATING: operation, Stage.RUNNING: f.sds_run_id}.get(f.stage)
@@ -228,7 +230,7 @@ class Forwarder:
             self._fail(f, late)
             return
         if f.stage == Stage.UPLOADING:
-            self._upload(f, record, read)
+            self._upload(f, record, frozen)
         elif f.stage == Stage.VALIDATING:
             self._validating(f)
         elif f.stage == Stage.STARTING:
@@ -261,7 +263,9 @@ class Forwarder:
 
     # -- the stages ------------------------------------------------------------------------------
 
-    def _upload(self, f: Forwarding, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
+    def _upload(
+        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], SessionFile]
+    ) -> None:
         connector = f.connector_id
         if connector is None:
             self._fail(f, NO_CONNECTOR)
@@ -288,9 +292,9 @@ class Forwarder:
             self._fail(f, str(refused))
             return
         connector = connector_of(record) or connector
-        frozen = record.run.snapshots if record.run else {}
+        snapshots = record.run.snapshots if record.run else {}
         expected = V21_FILE_NAMES if file_format == V21_NAME else V1_FILES
-        names = [name for name in expected if name in frozen]  # the names the new SDS expects
+        names = [name for name in expected if name in snapshots]  # the names the new SDS expects
         # Recorded before the first byte: a delivery that finds it without an operation knows an
         # upload was cut off (a new session, resetSession=true, starts it over).
         f = self._latest = self._save(
@@ -300,9 +304,7 @@ class Forwarder:
         )
         self._validating_mark(True)  # a run asked for meanwhile waits for these files too
         session = self.graph.get_upload_session(connector, reset=True)
-        upload_session_files(
-            self.graph, session.session_url, (in_memory(name, read(name)) for name in names)
-        )
+        upload_session_files(self.graph, session.session_url, (frozen(name) for name in names))
         location = self.graph.validate(connector)
         self._latest = self._advance(
             f,

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sds_app import telemetry
 from sds_app.forwarder import Forwarder, Superseded
 from sds_app.graph import get_graph
+from sds_app.session_upload import SessionFile, from_blob
 from sds_app.settings import (
     UPLOAD_CONTAINER,
     get_settings,
@@ -252,13 +253,12 @@ class SyncRun:
         self._move(summary, SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
         return True
 
-    def _file(self, record: ProfileRecord, name: str) -> bytes:
-        """The bytes of one frozen file, as verified."""
+    def _file(self, record: ProfileRecord, name: str) -> SessionFile:
+        """One frozen file, as verified, streamed from its snapshot when it is sent."""
         assert record.run is not None
         frozen = record.run.snapshots[name]
         container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)
-        blob = container.get_blob_client(frozen.blob, snapshot=frozen.snapshot)
-        return blob.download_blob(decompress=False).readall()
+        return from_blob(name, container.get_blob_client(frozen.blob, snapshot=frozen.snapshot))
 
     def _files(self, record: ProfileRecord) -> dict[str, bytes]:
         container = self.account.blobs.get_container_client(UPLOAD_CONTAINER)

@@ -28,6 +28,7 @@ SETTINGS_OF_DECISIONS = {
     "SDS_SYNC_TARGET",
     "SDS_GRAPH_ENDPOINT",
     "SDS_GRAPH_AUTH",
+    "SDS_UPLOAD_HOSTS",
 }
 
 
@@ -146,6 +147,7 @@ def test_settings_default_to_entra_and_the_documented_values() -> None:
         "sync_targets": frozenset({"directory"}),
         "graph_endpoint": "https://graph.microsoft.com",
         "graph_auth": "default",
+        "upload_hosts": (),
     }
 
 

@@ -3,10 +3,13 @@
 It answers what industry-data.md documents, checks every request against the documented shapes
 (paths in both documented spellings, bodies, `@odata.bind`, `fileFormat` codes, no body where
 none is sent) and answers anything else with 400 and a recorded violation: tests assert
-`violations == []`. Upload sessions are real container SAS URLs on the test's Azurite; at
-`validate` the server reads the container, and a run records the bytes of every connector's last
-validated upload. Outcomes are scripted: `validations`, `runs` (queues of outcomes) and `faults`
-(answers given instead of the documented one, e.g. 429 with Retry-After).
+`violations == []`. Upload sessions are folders on a Data Lake Gen2 stand-in (tests/fakegen2,
+`gen2`), `{endpoint}/{tenantId}/{connectorId}/{containerId}?{SAS}` as Microsoft's Postman
+collection and Data Factory templates address them (OfficeDev/O365-EDU-Tools; Put Blob refused
+there, as the real service refused it; its violations are this server's); at `validate` the
+server reads the files the stand-in committed to the folder, and a run records the bytes of
+every connector's last validated upload. Outcomes are scripted: `validations`, `runs` (queues of
+outcomes) and `faults` (answers given instead of the documented one, e.g. 429 with Retry-After).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+from tests.fakegen2.server import FakeGen2
+
 
 ROOT = "/beta/external/industryData"
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"  # the session folders' file system
 NS = "microsoft.graph.industryData."
 FILE_FORMATS = ("schoolDataSyncV1", "schoolDataSyncV2Rev1")
 ROLE_GROUPS = ("staff", "students")
@@ -104,9 +109,9 @@ class Recorded:
 class FakeIndustryData:
     """State and behaviour of the fake; `start()` serves it, `stop()` ends it."""
 
-    def __init__(self, storage_connection: str, token: str | None = None) -> None:
+    def __init__(self, storage_connection: str | None = None, token: str | None = None) -> None:
+        del storage_connection  # sessions were containers on Azurite; callers still pass it
         self.token = token  # when set, requests must carry `Authorization: Bearer {token}`
-        self.blobs = BlobServiceClient.from_connection_string(storage_connection)
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
         self.sessions: dict[str, dict[str, Any]] = {}  # connector id -> current session
@@ -124,6 +129,8 @@ class FakeIndustryData:
         ] = []  # every validated upload: connector, files, operation
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
+        # Where upload sessions are (started and stopped with this server, its violations ours).
+        self.gen2 = FakeGen2(violations=self.violations)
         self.expire_sessions = False  # hand out sessions whose SAS has already expired
         self.location_style = "external"  # validate's Location: external | resourceLocation | id
         self.page_size = 100
@@ -153,6 +160,7 @@ class FakeIndustryData:
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
+        self.gen2.start()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -165,10 +173,11 @@ class FakeIndustryData:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving (the Gen2 stand-in too)."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+        self.gen2.stop()
 
     # -- helpers for tests -----------------------------------------------------------------------
 
@@ -536,26 +545,13 @@ class FakeIndustryData:
             self.validated.pop(connector_id, None)
         current = self.sessions.get(connector_id)
         if current is None or reset == ["true"] or current["closed"]:
-            name = f"fakesds-{uuid.uuid4().hex[:20]}"
-            self.blobs.create_container(name)
-            now = datetime.now(UTC)
-            expiry = (
-                now - timedelta(minutes=5) if self.expire_sessions else now + timedelta(hours=1)
-            )
-            sas = generate_container_sas(
-                self.blobs.account_name,
-                name,
-                account_key=self.blobs.credential.account_key,
-                permission=ContainerSasPermissions(write=True, create=True, add=True),
-                expiry=expiry,
-                start=now - timedelta(minutes=10),
-            )
+            container_id = str(uuid.uuid4())
+            ttl = timedelta(minutes=-5) if self.expire_sessions else timedelta(hours=1)
             current = {
-                "container": name,
                 "closed": False,
-                "url": f"{self.blobs.url.rstrip('/')}/{name}?{sas}",
-                "expires": expiry,
-                "id": str(uuid.uuid4()),
+                "url": self.gen2.new_session(TENANT_ID, connector_id, container_id, ttl=ttl),
+                "expires": datetime.now(UTC).replace(microsecond=0) + ttl,
+                "id": container_id,
             }
             self.sessions[connector_id] = current
         return (
@@ -581,10 +577,7 @@ class FakeIndustryData:
         session = self.sessions.get(connector_id)
         files: dict[str, bytes] = {}
         if session is not None and not session["closed"]:
-            container = self.blobs.get_container_client(session["container"])
-            files = {
-                b.name: container.download_blob(b.name).readall() for b in container.list_blobs()
-            }
+            files = self.gen2.files(session["url"])
             session["closed"] = True  # validation closes the session; the files move inside
         outcome = self.validations.popleft() if self.validations else ValidationOutcome()
         errors = outcome.errors

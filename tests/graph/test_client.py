@@ -9,6 +9,7 @@ import pytest
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.graph.client import RunStart
 from sds_app.graph.errors import permission_for, retry_after_seconds
+from sds_app.session_upload import in_memory, upload_session_files
 from tests.fakegraph.server import (
     FakeIndustryData,
     Fault,
@@ -351,7 +352,7 @@ def test_one_upload_validated_and_run(
     session = client.get_upload_session(ids["connectorId"], reset=True)
     assert session.session_expiration and session.container_id
     for name, data in SIX.items():
-        client.upload_file(session.session_url, name, data)
+        upload_session_files(client, session.session_url, [in_memory(name, data)])
     location = client.validate(ids["connectorId"])
     assert client.get_operation(location)["status"] == "running"
     done = client.get_operation(location)
@@ -372,7 +373,8 @@ def test_validation_errors_and_warnings(
 ) -> None:
     ids = fake_graph.connector_setup()
     session = client.get_upload_session(ids["connectorId"])
-    client.upload_file(session.session_url, "school.csv", SIX["school.csv"])
+    school = in_memory("school.csv", SIX["school.csv"])
+    upload_session_files(client, session.session_url, [school])
     operation = client.get_operation(client.validate(ids["connectorId"]))
     operation = client.get_operation(operation["id"])
     assert operation["status"] == "succeeded"  # judged by errors, not status
@@ -478,7 +480,7 @@ def test_401_and_expired_session(client: IndustryDataClient, fake_graph: FakeInd
     fake_graph.expire_sessions = True
     session = client.get_upload_session(ids["connectorId"])
     with pytest.raises(GraphError) as expired:
-        client.upload_file(session.session_url, "school.csv", b"x")
+        upload_session_files(client, session.session_url, [in_memory("school.csv", b"x")])
     assert expired.value.status == 403
     assert "expired" in expired.value.message
     fake_graph.token = "secret"
@@ -543,9 +545,9 @@ def test_tokens_for_the_endpoint_scope(fake_graph: FakeIndustryData) -> None:
     assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
     assert credential.scopes == [(f"{fake_graph.endpoint}/.default",)]
     session = client.get_upload_session(ids["connectorId"])
-    client.upload_file(
-        session.session_url, "school.csv", b"SIS ID,Name\n1,A\n"
-    )  # no token to the SAS
+    upload_session_files(  # no token to the SAS (the Gen2 stand-in refuses one)
+        client, session.session_url, [in_memory("school.csv", b"SIS ID,Name\n1,A\n")]
+    )
     assert fake_graph.violations == []
 
 
