@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sds_app.blueprints import sync_worker
+from sds_app import sync_run
 from sds_app.settings import get_settings
 from sds_app.storage.forwarding import TENANT_RUN
 from sds_app.storage.profiles import STATE_CONTAINER
@@ -30,7 +30,7 @@ def sds(
         private_env.account.blobs.get_blob_client(STATE_CONTAINER, TENANT_RUN).delete_blob()
     except Exception:  # noqa: BLE001 - not there
         pass
-    monkeypatch.setattr(sync_worker, "_delay", lambda seconds: 0)
+    monkeypatch.setattr(sync_run, "_delay", lambda seconds: 0)
     fake_graph.start_running_polls = 0
     return fake_graph
 
