@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from sds_app.blueprints.check import bp as check
 from sds_app.blueprints.directory import bp as directory
 from sds_app.blueprints.health import bp as health
 from sds_app.blueprints.profiles import bp as profiles
@@ -17,3 +18,4 @@ app.register_functions(verification)
 app.register_functions(directory)
 app.register_functions(sync_worker)
 app.register_functions(health)
+app.register_functions(check)

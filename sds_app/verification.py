@@ -16,6 +16,7 @@ from sds_app.storage.names import split_upload_blob
 from sds_app.storage.profiles import ProfileGone, ProfileStore
 from sds_app.storage.purge import purge_data
 from sds_app.storage.strays import remove_exactly
+from sds_app.storage.tenant_codes import TenantCodesStore
 from sds_app.storage.uploads import Upload, UploadChanged, UploadFolder
 from sds_app.storage.verifications import (
     VerificationDetail,
@@ -46,11 +47,15 @@ class Folder:
         return sum(u.size for u in self.uploads)
 
 
-def options_for(record: ProfileRecord, settings: Settings) -> VerifyOptions:
-    """The profile's verification options, with the deployment's limits."""
+def options_for(
+    record: ProfileRecord, settings: Settings, grade_levels: frozenset[str] | None = None
+) -> VerifyOptions:
+    """The profile's verification options, with the deployment's limits (and the tenant's grade
+    codes, when forwarding to School Data Sync and a tenant check read them)."""
     return VerifyOptions.from_profile(
         record.profile.model_dump(mode="json"),
         new_sds=settings.to_school_data_sync,
+        grade_levels=grade_levels if settings.to_school_data_sync else None,
         max_rows_per_file=settings.max_rows_per_file,
         detail_rows_per_message=settings.detail_rows_per_message,
     )
@@ -59,7 +64,8 @@ def options_for(record: ProfileRecord, settings: Settings) -> VerifyOptions:
 def current_folder(account: StorageAccount, record: ProfileRecord, settings: Settings) -> Folder:
     """List the profile's folder and fingerprint it."""
     uploads = UploadFolder(account, record.profile.id).list()
-    options = options_for(record, settings)
+    grades = TenantCodesStore(account).grade_levels() if settings.to_school_data_sync else None
+    options = options_for(record, settings, grades)
     return Folder(uploads, options, fingerprint(((u.name, u.etag) for u in uploads), options.version()))
 
 

@@ -84,8 +84,10 @@ class Step:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """name, status, detail, graphError (when any), then the step's own members."""
+        """name, status, detail, fix and graphError (when any), then the step's own members."""
         body: dict[str, Any] = {"name": self.name, "status": self.status, "detail": self.detail}
+        if self.fix is not None:
+            body["fix"] = self.fix
         if self.graph_error is not None:
             body["graphError"] = self.graph_error.to_json()
         return {**body, **self.extra}
@@ -208,20 +210,24 @@ class PermissionResult:
 
 
 def judge_permission(needed: Needed, answered: bool | None, refusal: GraphRefusal | None,
-                     grants: frozenset[str] | None, shown_by: str | None = None) -> PermissionResult:
-    """A permission from its read (`answered`; None: not read), the token's roles and the dry upload.
+                     grants: frozenset[str] | None, shown_by: str | None = None,
+                     refused_call: str | None = None) -> PermissionResult:
+    """A permission judged by its read (`answered`; None: none), the token's roles, the dry upload.
 
-    A 403 to the read is missing; the roles, when known, decide the rest (a read that answers
-    shows only the Read half of a ReadWrite permission). Without roles, a read of the permission's
-    own calls that answers counts, and so do the dry upload's calls (`shown_by`); else skipped.
+    A 403 is missing (to the read, or to `refused_call` of the dry upload); the roles, when known,
+    decide the rest (a read that answers shows only the Read half of a ReadWrite permission).
+    Without roles, a read of the permission's own calls that answers counts, and so do the dry
+    upload's calls (`shown_by`); else it is skipped.
     """
     name = needed.permission
-    call = probe_call(needed.probe) if needed.probe else None
+    read_call = probe_call(needed.probe) if needed.probe else None
+    call = refused_call or read_call
     if refusal is not None:
         if refusal.status == 403:
             return PermissionResult(name, "missing", f"{call} was refused ({refusal.status} "
                                     f"{refusal.code}).", refusal)
         return PermissionResult(name, "failed", f"{call} failed: {refusal.message}", refusal)
+    call = read_call
     read = f"; {call} answered" if answered and call else ""
     if grants is not None:
         if name in grants:
@@ -263,7 +269,8 @@ def permissions_step(results: list[PermissionResult], principal: str | None) -> 
 # -- c. reference codes ------------------------------------------------------------------------
 
 # Grouped by referenceType compared without regard to case, with a leading "ref" ignored: the
-# docs write RefIdentifierType, userMatchTarget and RefGradeLevel (industrydata-referencedefinition).
+# docs write RefIdentifierType, userMatchTarget and RefGradeLevel
+# (industrydata-referencedefinition).
 CODE_GROUPS = {"identifierTypes": "identifiertype", "matchTargets": "usermatchtarget",
                "gradeLevels": "gradelevel"}
 APP_CODES = {"identifierTypes": "username", "matchTargets": "userPrincipalName"}

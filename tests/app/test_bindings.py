@@ -77,6 +77,17 @@ PROFILE_FUNCTIONS = {
 }
 
 
+OTHER_HTTP_FUNCTIONS = {
+    "check_tenant": http("beta/schoolDataSync/check", "POST"),
+}
+
+
+def test_the_other_routes_are_anonymous_http_functions(
+    functions: dict[str, list[dict[str, Any]]],
+) -> None:
+    assert {name: functions.get(name) for name in OTHER_HTTP_FUNCTIONS} == OTHER_HTTP_FUNCTIONS
+
+
 def test_every_profile_route_is_an_anonymous_http_function(
     functions: dict[str, list[dict[str, Any]]],
 ) -> None:
@@ -92,7 +103,10 @@ def test_every_http_function_is_anonymous_and_under_beta(
         b for bindings in functions.values() for b in bindings if b["type"] == "httpTrigger"
     ]
     assert {b["authLevel"] for b in triggers} == {"ANONYMOUS"}
-    assert all(b["route"].startswith(("beta/education/", "beta/health")) for b in triggers)
+    assert all(
+        b["route"].startswith(("beta/education/", "beta/health", "beta/schoolDataSync/check"))
+        for b in triggers
+    )
 
 
 def test_connections_name_the_storage_setting(functions: dict[str, list[dict[str, Any]]]) -> None:
