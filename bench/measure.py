@@ -30,7 +30,8 @@ def compare(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[s
     return lines
 
 
-def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+def _verifier(folder: Path, fmt: str = "v1") -> tuple[Callable[[], object], Callable[[object], dict]]:
+    from sds_core.verification.options import VerifyOptions
     from sds_core.verification.verify import verify_folder
 
     def check(result: object) -> dict:
@@ -38,7 +39,7 @@ def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], di
         diff = compare(result.graph_messages(), expected)  # type: ignore[attr-defined]
         return {"check": "FAIL" if diff else "PASS", "diff": diff}
 
-    return lambda: verify_folder(folder), check
+    return lambda: verify_folder(folder, VerifyOptions(format=fmt)), check
 
 
 def _profile(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
@@ -115,7 +116,7 @@ def _peer(module: str) -> Callable[[Path], tuple[Callable[[], object], Callable[
     return make
 
 
-TOOLS = {"verifier": _verifier, "profile": _profile, "parse": _parse, "frictionless": _frictionless,
+TOOLS = {"verifier": _verifier, "verifier-v2.1": lambda folder: _verifier(folder, "v2.1"), "profile": _profile, "parse": _parse, "frictionless": _frictionless,
          "polars": _peer("peer_polars"), "duckdb": _peer("peer_duckdb")}
 
 

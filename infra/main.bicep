@@ -41,7 +41,7 @@ param sdsUploadUrlTtlMinutes string = '60'
 
 @description('SDS_SYNC_TARGET: directory (the app\'s tables), schoolDataSync (the tenant\'s new School Data Sync) or directory,schoolDataSync. With schoolDataSync, scripts/graph-permissions.* grants (or prints for an admin) the Microsoft Graph permissions of the app\'s identity.')
 @allowed(['directory', 'schoolDataSync', 'directory,schoolDataSync'])
-param sdsSyncTarget string = 'directory'
+param sdsSyncTarget string = 'schoolDataSync'
 
 @description('SDS_GRAPH_ENDPOINT: Microsoft Graph (national clouds have their own).')
 param sdsGraphEndpoint string = 'https://graph.microsoft.com'
@@ -102,6 +102,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     containers: [uploadContainerName, stateContainerName, deploymentContainerName]
+    uploadContainer: uploadContainerName
     queues: [syncQueueName, syncPoisonQueueName]
     tables: [syncErrorsTableName, directoryTableName]
   }

@@ -24,16 +24,22 @@ from typing import Any
 from pydantic import ValidationError
 
 from sds_app.graph import GraphError, IndustryDataClient
-from sds_app.industry_data import Busy, Refused, roll_over
+from sds_app.industry_data import Busy, Refused, record_data, roll_over, switch_format
 from sds_app.session_upload import in_memory, upload_session_files
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_app.storage.sync_queue import enqueue_run
-from sds_core.models.industry_data import expired
+from sds_core.models.industry_data import FILE_FORMAT, expired
 from sds_core.models.profiles import ProfileRecord
 from sds_core.models.status import RunState, SyncMessage, SyncStatus
 from sds_core.schooldatasync import forwarding as fw
+from sds_core.verification.fileformats import (
+    CONNECTOR_FORMAT_CODES,
+    V1_NAME,
+    V21_FILE_NAMES,
+    V21_NAME,
+)
 from sds_core.schooldatasync.state import (
     INDUSTRY_DATA_FIELD,
     Forwarding,
@@ -48,6 +54,11 @@ NO_CONNECTOR = (
     "The profile has no School Data Sync connector (industryData.connectorId): it was not "
     "provisioned for School Data Sync. Create the profile again with SDS_SYNC_TARGET including "
     "schoolDataSync."
+)
+WRONG_FORMAT = (
+    "The dataConnector {connector} takes fileFormat {code!r}, and these files are SDS {files}: "
+    "upload files of the connector's format, or use a profile bound to a connector of fileFormat "
+    "{wanted!r}."
 )
 LEASE_WAIT = 30  # seconds: another request or worker is making or changing the profile's objects
 
@@ -258,20 +269,34 @@ class Forwarder:
         if expired(record.profile, self.now()):
             self._fail(f, fw.PROFILE_EXPIRED.format(date=record.profile.expiration_date))
             return
-        try:  # a flow belongs to one school year: the first run after its end makes the next
-            roll_over(self.account, self.pid, record, self.now(), self.graph)
+        file_format = record.run.file_format if record.run else V1_NAME
+        wanted = CONNECTOR_FORMAT_CODES.get(file_format, CONNECTOR_FORMAT_CODES[V1_NAME])
+        data = record_data(record)
+        if data is not None and data.bound and (data.file_format or FILE_FORMAT) != wanted:
+            self._fail(f, WRONG_FORMAT.format(connector=connector, code=data.file_format or FILE_FORMAT,
+                                              files=file_format, wanted=wanted))
+            return
+        try:
+            # A flow belongs to one school year: the first run after its end makes the next one.
+            record = roll_over(self.account, self.pid, record, self.now(), self.graph)
+            # Files in the other format than the profile's connector takes: a connector for them.
+            record = switch_format(self.account, self.pid, record, wanted, self.now(), self.graph)
         except Busy:
             self._enqueue(f.check, LEASE_WAIT)  # the profile's objects are being changed now
             return
         except Refused as refused:
             self._fail(f, str(refused))
             return
+        connector = connector_of(record) or connector
         frozen = record.run.snapshots if record.run else {}
-        names = [name for name in V1_FILES if name in frozen]  # the names the new SDS expects
+        expected = V21_FILE_NAMES if file_format == V21_NAME else V1_FILES
+        names = [name for name in expected if name in frozen]  # the names the new SDS expects
         # Recorded before the first byte: a delivery that finds it without an operation knows an
         # upload was cut off (a new session, resetSession=true, starts it over).
         f = self._latest = self._save(
-            f.check, lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1}), fw.UPLOADING
+            f.check,
+            lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1, "connector_id": connector}),
+            fw.UPLOADING,
         )
         self._validating_mark(True)  # a run asked for meanwhile waits for these files too
         session = self.graph.get_upload_session(connector, reset=True)

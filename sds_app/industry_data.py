@@ -101,7 +101,8 @@ def _body(kind: ObjectKind, settings: ProfileSettings, data: IndustryData, now: 
     if kind == "sourceSystem":
         return model.source_system_body(settings, graph.bind)
     if kind == "connector":
-        return model.connector_body(settings, str(data.source_system_id), graph.bind)
+        return model.connector_body(settings, str(data.source_system_id), graph.bind,
+                                    data.file_format or model.FILE_FORMAT)
     if kind == "year":
         return model.year_body(now)
     return model.flow_body(settings, str(data.connector_id), str(data.year_id), now, graph.bind,
@@ -126,10 +127,10 @@ def ensure(graph: IndustryDataClient, settings: ProfileSettings, data: IndustryD
     if data.bound:
         connector = graph.get_connector(str(data.connector_id))
         code = (connector.get("fileFormat") or {}).get("code")
-        if code != model.FILE_FORMAT:
+        if code not in model.FILE_FORMATS:
             raise Refused(f"the dataConnector {data.connector_id} takes fileFormat {str(code)[:60]!r}, "
-                          f"not {model.FILE_FORMAT!r}.")
-        return data
+                          f"not {' or '.join(repr(c) for c in model.FILE_FORMATS)}.")
+        return data.model_copy(update={"file_format": code})
     if model.expired(settings, now):
         raise Refused(f"the profile's expirationDate {settings.expiration_date} has passed.")
     refused = refusal(settings)
@@ -141,6 +142,8 @@ def ensure(graph: IndustryDataClient, settings: ProfileSettings, data: IndustryD
             body = _body(kind, settings, data, now, graph)
             created = _creators(graph)[kind](body)
             data = data.with_id(kind, created["id"])
+            if kind == "connector":
+                data = data.model_copy(update={"file_format": body["fileFormat"]["code"]})
             if kind == "year":
                 data = data.model_copy(update={"year_end": date.fromisoformat(body["endDate"])})
             made.add(kind)
@@ -296,6 +299,43 @@ def roll_over(account: StorageAccount, profile_id: str, record: ProfileRecord, n
             deleters[kind](object_id)  # type: ignore[index]
     _LOG.info("Profile %s: school year ended; the next year's flow %s replaces flow %s",
               profile_id, made.inbound_flow_id, old.get("inboundFlow"))
+    done = lease.released(made)
+    return store.update(profile_id, lambda current: with_data(current, done))
+
+
+def switch_format(account: StorageAccount, profile_id: str, record: ProfileRecord, code: str,
+                  now: datetime, graph: IndustryDataClient | None = None) -> ProfileRecord:
+    """A connector of fileFormat `code` (and its flow) in place of the profile's connector.
+
+    For a run whose files are in the other format (a profile that moves from the classic six to
+    v2.1, or back): the new connector and flow are made first, under the same source system and
+    year, then the old flow and connector are deleted. Only for objects the app made.
+    """
+    data = record_data(record)
+    if data is None or data.bound or (data.file_format or model.FILE_FORMAT) == code:
+        return record
+    store = ProfileStore(account)
+    lease = _Lease(store, profile_id, now)
+    record = lease.take()
+    graph = graph or get_graph()
+    data = record_data(record) or IndustryData()
+    old = {kind: data.id_of(kind) for kind in ("inboundFlow", "connector") if kind in data.created}
+    fresh = data.with_id("inboundFlow", None).with_id("connector", None)
+    fresh = fresh.model_copy(update={"file_format": code})
+    try:
+        made = ensure(graph, record.profile, fresh, now, False, lease.keep)
+        ConnectorBindings(account).bind(str(made.connector_id), profile_id)
+    except BaseException:
+        store.update(profile_id, lambda current: _give_back(current, lease.id))
+        raise
+    deleters = _deleters(graph)
+    for kind, object_id in old.items():
+        if object_id and model.is_object_id(object_id):
+            deleters[kind](object_id)  # type: ignore[index]
+    if old.get("connector"):
+        ConnectorBindings(account).release(str(old["connector"]), profile_id)
+    _LOG.info("Profile %s: connector %s (%s) replaces connector %s", profile_id,
+              made.connector_id, code, old.get("connector"))
     done = lease.released(made)
     return store.update(profile_id, lambda current: with_data(current, done))
 

@@ -20,6 +20,7 @@ from sds_app.http.context import RequestContext
 from sds_app.http.errors import bad_request, not_found
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging, shown
+from sds_app.http.query import query_options
 from sds_app.http.responses import json_response
 from sds_app.storage.clients import get_account
 from sds_app.storage.directory import Row, TableDirectory
@@ -73,7 +74,7 @@ def _item(directory: TableDirectory, kind: str, ident: str) -> Row:
 
 def collection(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.HttpResponse:
     """A page of schools, classes or users over every profile."""
-    params = dict(req.params)
+    params = query_options(req)
     token = params.pop(SKIPTOKEN, None)
     paging = parse_paging(params, MAX_SKIP)
     directory = _directory()
@@ -103,7 +104,7 @@ def navigation(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.Ht
     part = NAVIGATIONS[kind].get(nav)
     if part is None:
         raise bad_request(f"Resource not found for the segment '{nav}'.")
-    paging = parse_paging(dict(req.params))
+    paging = parse_paging(query_options(req))
     directory = _directory()
     row = _item(directory, kind, req.route_params.get("id", ""))
     ids = row.linked_ids(part)

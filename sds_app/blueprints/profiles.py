@@ -22,6 +22,7 @@ from sds_app.http.errors import (
 )
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging
+from sds_app.http.query import query_options
 from sds_app.http.profile_access import (
     csv_only,
     load,
@@ -156,7 +157,7 @@ def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles: a page of profiles ($top, $skip, $count)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        paging = parse_paging(req.params)
+        paging = parse_paging(query_options(req))
         records, total = profiles().list(paging.skip, paging.top)
         items = [r.profile.model_dump(mode="json") for r in records]
         context = f"{ctx.base}/$metadata#education/synchronizationProfiles"
@@ -393,7 +394,7 @@ def list_errors(req: func.HttpRequest) -> func.HttpResponse:
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
-        paging = parse_paging(req.params)
+        paging = parse_paging(query_options(req))
         load(ctx, profile_id)
         store = _errors()
         found = store.list(profile_id, paging.skip, paging.top + 1)

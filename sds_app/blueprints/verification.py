@@ -17,10 +17,12 @@ from sds_app.http.context import RequestContext
 from sds_app.http.errors import bad_request, conflict, unavailable
 from sds_app.http.handler import handle
 from sds_app.http.profile_access import csv_only, load, profile_id_of, writable
+from sds_app.http.query import query_options
 from sds_app.http.responses import json_response, text_response
 from sds_app.settings import STORAGE_CONNECTION, UPLOAD_CONTAINER, get_settings
 from sds_app.start import EnqueueFailed, TooLargeToVerifyInline, start
 from sds_app.storage.clients import get_account
+from sds_app.storage.provisioning import ensure_storage
 from sds_app.storage.uploads import UploadChanged
 from sds_app.storage.verifications import VerificationStore
 from sds_app.verification import current_folder, verify_on_upload
@@ -48,6 +50,7 @@ def verify_upload(upload: blob.BlobClient) -> None:
     name = upload.blob_name
     with telemetry.operation("verify_upload", profile_id=name.partition("/")[0]):
         try:
+            ensure_storage(get_account())
             verify_on_upload(get_account(), get_settings(), name)
         except Exception:
             # The host retries, then moves the blob to the poison queue.
@@ -129,7 +132,7 @@ _FORMATS = {"json": "json", "application/json": "json", "csv": "csv", "text/csv"
 
 def _report_format(req: func.HttpRequest) -> str:
     """json, csv or html: `$format` first, then the Accept header; 400 for another `$format`."""
-    asked = req.params.get("$format")
+    asked = query_options(req).get("$format")
     if asked is not None:
         wanted = _FORMATS.get(asked.strip().lower())
         if wanted is None:

@@ -6,10 +6,16 @@ from functools import lru_cache
 from typing import Any
 
 from sds_app.graph.client import IndustryDataClient, UploadSession
-from sds_app.graph.errors import GraphAuthenticationError, GraphError, GraphTimeout
+from sds_app.graph.errors import (
+    GraphAnswerError,
+    GraphAuthenticationError,
+    GraphError,
+    GraphTimeout,
+)
 from sds_app.settings import Settings, get_settings
 
 __all__ = [
+    "GraphAnswerError",
     "GraphAuthenticationError",
     "GraphError",
     "GraphTimeout",

@@ -23,7 +23,13 @@ from azure.core.exceptions import (
 )
 from azure.core.rest import HttpRequest
 
-from sds_app.graph.errors import GraphAuthenticationError, GraphError, from_response
+from sds_app.graph.answers import AnswerRefused, parse_json, snippet
+from sds_app.graph.errors import (
+    GraphAnswerError,
+    GraphAuthenticationError,
+    GraphError,
+    from_response,
+)
 from sds_app.graph.pipeline import (
     MAX_IN_PROCESS_WAIT,
     DeadlineTransport,
@@ -95,12 +101,12 @@ class IndustryDataClient:
         self._options = {"enforce_https": https_only} if credential is not None else {}
         self._graph = PipelineClient(
             self.endpoint,
-            policies=graph_policies(credential, self.scope, max_wait),
+            policies=graph_policies(credential, self.scope, max_wait, deadline.call_seconds),
             transport=DeadlineTransport(deadline.connect_seconds, deadline.read_seconds),
         )
         self._blobs = PipelineClient(
             self.endpoint,
-            policies=blob_policies(max_wait),
+            policies=blob_policies(max_wait, deadline.upload_call_seconds),
             transport=DeadlineTransport(deadline.connect_seconds, deadline.upload_read_seconds),
         )
 
@@ -132,11 +138,11 @@ class IndustryDataClient:
             content=json.dumps(body).encode() if body is not None else None,
         )
         path = urlsplit(url).path
-        try:
+        try:  # the transport reads the body within its bounds and the call's deadline
             response = self._graph.send_request(request, **self._options)
         except (ServiceRequestError, ServiceResponseError) as failure:
             raise GraphError(
-                None, "unreachable", str(failure)[:300], method=method, path=path
+                None, "unreachable", snippet(str(failure), 300), method=method, path=path
             ) from None
         except ClientAuthenticationError as failure:  # the credential gave no token
             detail = (str(failure).strip().splitlines() or [""])[0][:300]
@@ -147,14 +153,10 @@ class IndustryDataClient:
         parsed = None
         if data:
             try:
-                parsed = json.loads(data)
-            except ValueError:
-                raise GraphError(
-                    response.status_code,
-                    "invalidResponse",
-                    "the answer is not JSON",
-                    method=method,
-                    path=path,
+                parsed = parse_json(data)
+            except AnswerRefused as refused:
+                raise GraphAnswerError(
+                    response.status_code, refused.code, refused.reason, method=method, path=path
                 ) from None
         return response.status_code, response.headers, parsed
 

@@ -27,6 +27,7 @@ from sds_core.models.profiles import (
 RECORD_FIELD = "industryData"  # the extra field of the profile record
 NS = "microsoft.graph.industryData."
 FILE_FORMAT = "schoolDataSyncV1"
+FILE_FORMATS = ("schoolDataSyncV1", "schoolDataSyncV2Rev1")  # Graph industrydata-fileformatreferencevalue
 DATA_DOMAIN = "educationRostering"
 MAX_NAME = 100  # "Maximum supported length is 100 characters" (each resource page)
 SCHOOL_YEAR_STARTS = 8  # August: a year begun in August or later is that calendar year's school year
@@ -73,6 +74,8 @@ class IndustryData(BaseModel):
     inbound_flow_id: str | None = None
     created: list[ObjectKind] = Field(default_factory=list)
     year_end: date | None = None
+    file_format: str | None = None
+    """The connector's fileFormat code (None: schoolDataSyncV1, as every connector made before)."""
     lease_id: str | None = None
     lease_until: datetime | None = None
 

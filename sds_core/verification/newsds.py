@@ -18,6 +18,7 @@ from sds_core.verification.checks import FileChecker, shorten
 from sds_core.verification.header import MAX_UNKNOWN_COLUMN_MESSAGES, echoed
 from sds_core.verification.messages import Code, Message, Row, render
 from sds_core.verification.options import VerifyOptions
+from sds_core.verification.spec_v21 import GRADE_LEVELS
 
 CLASS_FILES = ("section.csv", "studentenrollment.csv", "teacherroster.csv")
 """Needed only when classes are managed, and then all three."""
@@ -32,18 +33,14 @@ NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
 }
 
 # Grade codes of the default list of values (compared without regard to case, as enums are).
-GRADES = frozenset(
-    code.casefold()
-    for code in ("IT", "PR", "PK", "TK", "KG", *(f"{n:02d}" for n in range(1, 14)), "PS", "PS1", "PS2", "UG",
-                 "Other")
-)
+GRADES = frozenset(code.casefold() for code in GRADE_LEVELS)
 LISTS_OF_VALUES: dict[tuple[str, str], frozenset[str]] = {("student.csv", "Grade"): GRADES}
 
 
 def check_file(checker: FileChecker) -> None:
     """Add the new SDS's messages about one file to the checker's."""
     _uk_headers(checker)
-    _line_breaks_elsewhere(checker)
+    line_breaks_elsewhere(checker)
     _lists_of_values(checker)
     _not_supported(checker)
 
@@ -87,7 +84,7 @@ def _uk_headers(checker: FileChecker) -> None:
             )
 
 
-def _line_breaks_elsewhere(checker: FileChecker) -> None:
+def line_breaks_elsewhere(checker: FileChecker) -> None:
     """Message 12 for the columns the classic rules do not read: the new SDS takes the whole file.
 
     Unknown columns are the uploader's: the first MAX_UNKNOWN_COLUMN_MESSAGES with line breaks get a

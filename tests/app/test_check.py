@@ -512,7 +512,7 @@ def test_the_stored_codes_change_the_fingerprint_only_once_stored(
     without = fingerprint()
     uploads = UploadFolder(private_env.account, profile_id).list()
     expected = folder_fingerprint(((u.name, u.etag) for u in uploads),
-                                  options_for(record, settings).version())
+                                  options_for(record, settings, [u.name for u in uploads]).version())
     check(private_env)
     stored = fingerprint()
     check(private_env)  # the same lists read again

@@ -88,7 +88,8 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
     first = int(sds.objects["years"][year]["year"]["code"])
     assert ids == {"connectorId": connector, "sourceSystemId": source, "yearId": year, "inboundFlowId": flow,
                    "created": ["sourceSystem", "connector", "year", "inboundFlow"],
-                   "yearEnd": f"{first + 1}-07-31", "leaseId": None, "leaseUntil": None}
+                   "yearEnd": f"{first + 1}-07-31", "fileFormat": "schoolDataSyncV1",
+                   "leaseId": None, "leaseUntil": None}
     assert {c: list(o) for c, o in sds.objects.items()} == {
         "sourceSystems": [source], "dataConnectors": [connector], "years": [year], "inboundFlows": [flow],
     }
@@ -197,7 +198,7 @@ def test_a_missing_permission_fails_provisioning_and_says_which(private_env: App
     }
     assert stored(private_env, profile_id) == {"connectorId": None, "sourceSystemId": None, "yearId": None,
                                                "inboundFlowId": None, "created": [], "yearEnd": None,
-                                               "leaseId": None, "leaseUntil": None}
+                                               "fileFormat": None, "leaseId": None, "leaseUntil": None}
     # Once the permission is granted, any PATCH provisions it.
     again = patch(private_env, profile_id, {})
     assert again.status == 202
@@ -244,7 +245,8 @@ def test_binding_to_a_connector_makes_nothing_and_deletes_nothing(private_env: A
     assert get(private_env, profile_id).json["state"] == "provisioned"
     assert stored(private_env, profile_id) == {"connectorId": setup["connectorId"], "sourceSystemId": None,
                                                "yearId": None, "inboundFlowId": None, "created": [],
-                                               "yearEnd": None, "leaseId": None, "leaseUntil": None}
+                                               "yearEnd": None, "fileFormat": "schoolDataSyncV1",
+                                               "leaseId": None, "leaseUntil": None}
     assert [r.method for r in sds.requests] == ["GET"]
     patch(private_env, profile_id, {"displayName": "Renamed"})
     assert [r.method for r in sds.requests] == ["GET", "GET"]
@@ -259,13 +261,13 @@ def test_binding_to_a_connector_makes_nothing_and_deletes_nothing(private_env: A
 
 def test_binding_checks_the_connectors_file_format(private_env: AppEnv, sds: FakeIndustryData) -> None:
     setup = sds.connector_setup()
-    sds.objects["dataConnectors"][setup["connectorId"]]["fileFormat"] = {"code": "schoolDataSyncV2Rev1"}
+    sds.objects["dataConnectors"][setup["connectorId"]]["fileFormat"] = {"code": "oneRosterV1p1"}
     profile_id = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]}).json["id"]
     assert get(private_env, profile_id).json["state"] == "provisioningFailed"
     assert profile_status(private_env, profile_id) == {
         "status": "error",
         "statusMessage": f"Provisioning in School Data Sync failed: the dataConnector {setup['connectorId']} "
-                         "takes fileFormat 'schoolDataSyncV2Rev1', not 'schoolDataSyncV1'.",
+                         "takes fileFormat 'oneRosterV1p1', not 'schoolDataSyncV1' or 'schoolDataSyncV2Rev1'.",
     }
 
 

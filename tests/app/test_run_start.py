@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sds_app.blueprints import sync_worker
+from sds_app import sync_run
 from sds_app.storage.forwarding import TenantRunStore
 from sds_core.schooldatasync import forwarding as fw
 from tests.app.test_forwarding import FROZEN, _expected, _profile, _step, sds  # noqa: F401
@@ -83,7 +83,7 @@ def test_a_start_whose_run_never_appears_ends_in_error_after_the_window(
     _step(sds, pid)
     requested = _requested(sds)
     later = requested + fw.RESOLVE_WINDOW + timedelta(seconds=1)
-    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    monkeypatch.setattr(sync_run, "_now", lambda: later)
     seen = _step(sds, pid)
     assert seen == _expected(
         pid, "error",

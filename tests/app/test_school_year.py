@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from sds_app import sync_run
 from sds_app.blueprints import profiles as api
-from sds_app.blueprints import sync_worker
 from sds_app.storage.profiles import ProfileStore
 from tests.app.flow import CSV_PROFILE, create_profile, deliver, start, upload_and_verify
 from tests.app.helpers import ROOT, call, request
@@ -40,7 +40,7 @@ def test_the_first_run_after_the_year_ended_makes_the_next_years_flow(
     upload_and_verify(env, pid, GOOD)
     assert start(env, pid).status == 200
     after_the_year = year_end + timedelta(hours=1)
-    monkeypatch.setattr(sync_worker, "_now", lambda: after_the_year)
+    monkeypatch.setattr(sync_run, "_now", lambda: after_the_year)
     assert _step(sds, pid)["statusMessage"] == "School Data Sync is validating the files"
     now = _ids(sds, pid)
     next_end = f"{year_end.year + 1}-07-31"
@@ -77,7 +77,7 @@ def test_an_expired_profile_runs_no_more(sds: dict[str, Any], monkeypatch: pytes
     pid = create_profile(env, {**CSV_PROFILE, "expirationDate": "2099-06-30"})
     upload_and_verify(env, pid, GOOD)
     assert start(env, pid).status == 200
-    monkeypatch.setattr(sync_worker, "_now", lambda: datetime(2099, 7, 1, tzinfo=UTC))
+    monkeypatch.setattr(sync_run, "_now", lambda: datetime(2099, 7, 1, tzinfo=UTC))
     seen = _step(sds, pid)
     assert seen == _expected(
         pid, "error",

@@ -13,6 +13,8 @@ a call that none of its permissions still allows answers 403 (the fake's own tab
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import threading
@@ -33,6 +35,12 @@ FILE_FORMATS = ("schoolDataSyncV1", "schoolDataSyncV2Rev1")
 ROLE_GROUPS = ("staff", "students")
 REQUIRED_V1 = ("school.csv", "student.csv", "teacher.csv")
 OPTIONAL_V1 = ("section.csv", "studentenrollment.csv", "teacherroster.csv")
+# "SDS V2.1 CSV File Format": orgs, users and roles required; the others optional.
+REQUIRED_V21 = ("orgs.csv", "users.csv", "roles.csv")
+OPTIONAL_V21 = ("academicSessions.csv", "classes.csv", "courses.csv", "demographics.csv",
+                "enrollments.csv", "relationships.csv", "userFlags.csv")
+FILE_SETS = {"schoolDataSyncV1": (REQUIRED_V1, OPTIONAL_V1),
+             "schoolDataSyncV2Rev1": (REQUIRED_V21, OPTIONAL_V21)}
 _ID = r"(?:([A-Za-z0-9._~-]+)|\('([A-Za-z0-9._~-]+)'\))"  # /{id} or ('{id}') after a collection
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 COLLECTIONS = ("sourceSystems", "dataConnectors", "years", "inboundFlows")
@@ -666,6 +674,8 @@ class FakeIndustryData:
         outcome = self.validations.popleft() if self.validations else ValidationOutcome()
         errors = outcome.errors
         warnings = outcome.warnings
+        code = (self.objects["dataConnectors"][connector_id].get("fileFormat") or {}).get("code")
+        required, optional = FILE_SETS.get(code, FILE_SETS["schoolDataSyncV1"])
         if errors is None:
             errors = [
                 public_error(
@@ -673,7 +683,7 @@ class FakeIndustryData:
                     f"When trying to validate required file {n} encountered RequiredFileNotFound error.",
                     n,
                 )
-                for n in REQUIRED_V1
+                for n in required
                 if n not in files
             ]
         if warnings is None:
@@ -683,7 +693,7 @@ class FakeIndustryData:
                     f"When trying to validate file {n} encountered OptionalFileNotFound error.",
                     n,
                 )
-                for n in OPTIONAL_V1
+                for n in optional
                 if n not in files
             ]
         op_id = str(uuid.uuid4())
@@ -888,6 +898,12 @@ class FakeIndustryData:
             for role in people:
                 data = files.get(f"{role}.csv", b"")
                 people[role] += max(0, len([ln for ln in data.splitlines() if ln.strip()]) - 1)
+            if "roles.csv" in files:  # v2.1: one role record per user and org
+                rows = csv.DictReader(io.StringIO(files["roles.csv"].decode("utf-8-sig")))
+                for row in rows:
+                    role = (row.get("role") or "").lower()
+                    if role in people:
+                        people[role] += 1
         by_role = [{"count": n, "role": r} for r, n in people.items()]
         return (
             200,

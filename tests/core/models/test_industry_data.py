@@ -169,7 +169,7 @@ def test_the_record_field_round_trips_and_knows_a_bound_connector() -> None:
     made = model.IndustryData().with_id("sourceSystem", "s").with_id("connector", "c")
     assert made.to_json() == {"connectorId": "c", "sourceSystemId": "s", "yearId": None, "inboundFlowId": None,
                               "created": ["sourceSystem", "connector"], "yearEnd": None,
-                              "leaseId": None, "leaseUntil": None}
+                              "fileFormat": None, "leaseId": None, "leaseUntil": None}
     assert model.of_record({"industryData": made.to_json()}) == made and not made.bound
     assert model.of_record({"industryData": {"connectorId": "x"}}).bound
     assert model.of_record({}) is None
