@@ -2,9 +2,9 @@
 # The tenant check (docs/check.md): calls POST /beta/schoolDataSync/check on the deployed app and
 # prints its short text (or, with --json, its JSON). Exit 0 when the tenant is ready, 1 when not,
 # 2 when the check could not be called.
-# Host: SDS_BASE_URL (e.g. http://localhost:7071), else the function app's defaultHostName read
-# with the Azure CLI from AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP and AZURE_FUNCTION_APP_NAME
-# (azd exports them to hooks; outside azd, export the outputs of infra/main.bicep).
+# Host: SDS_BASE_URL (e.g. http://localhost:7071), else SERVICE_API_URI (azd's output), else the
+# function app's defaultHostName read with the Azure CLI from AZURE_SUBSCRIPTION_ID,
+# AZURE_RESOURCE_GROUP and AZURE_FUNCTION_APP_NAME (outputs of infra/main.bicep).
 # Token: SDS_TOKEN, else the Azure CLI's for the API's scope api://<client id>/.default, the
 # client id taken from SDS_AUDIENCE (scripts/entra-app.sh --allow-azure-cli lets the CLI ask).
 # The signed-in user needs EduAdministration.ReadWrite (the route writes: the dry upload).
@@ -46,7 +46,7 @@ need_az() {
   fi
 }
 
-base="${SDS_BASE_URL:-}"
+base="${SDS_BASE_URL:-${SERVICE_API_URI:-}}"
 if [ -z "$base" ]; then
   for name in AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME; do
     if [ -z "${!name:-}" ]; then
