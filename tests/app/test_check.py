@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 
 from sds_app import check as tenant_check
 from sds_app.blueprints import check as api
@@ -523,3 +524,39 @@ def test_the_stored_codes_change_the_fingerprint_only_once_stored(
     assert without == expected  # no stored lists: the fingerprint of the options without them
     assert stored != without and again == stored
     assert fingerprint() not in (without, stored)
+
+
+class NoCredential:
+    """DefaultAzureCredential where no source of a token is configured."""
+
+    def get_token(self, *scopes: str, **_: object) -> AccessToken:
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token from the included "
+                                        "credentials.\nAttempted credentials: ...")
+
+
+def test_no_token_for_graph_fails_the_identity_and_nothing_is_called(
+    app_env: AppEnv, tenant: FakeIndustryData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("azure.identity.DefaultAzureCredential", NoCredential)
+    monkeypatch.setenv("SDS_GRAPH_AUTH", "default")
+    get_settings.cache_clear()
+
+    answer = check(app_env, {"dryUpload": True})
+
+    why = ("The app could not get a token for Microsoft Graph to call GET /beta/external/industryData: "
+           "DefaultAzureCredential failed to retrieve a token from the included credentials. With "
+           "SDS_GRAPH_AUTH=default the token comes from azure-identity's DefaultAzureCredential: the app's "
+           "managed identity in Azure, AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET elsewhere "
+           "(SDS_GRAPH_AUTH=none only for a local emulator).")
+    skipped = "The app has no token for Microsoft Graph (see identity)."
+    assert normalised(tenant, answer.json) == answer_of([
+        {"name": "identity", "status": "failed", "detail": why, "fix": why,
+         "graphError": {"status": 401, "code": "authenticationFailed", "requestId": None,
+                        "message": "DefaultAzureCredential failed to retrieve a token from the included "
+                                   "credentials."},
+         "identity": {"graphAuth": "default", "endpoint": "{endpoint}"}},
+        {"name": "permissions", "status": "skipped", "detail": skipped},
+        {"name": "referenceCodes", "status": "skipped", "detail": skipped},
+        {"name": "dryUpload", "status": "skipped", "detail": skipped},
+    ], why, enabled=False)
+    assert tenant.requests == []
