@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from sds_app.blueprints.check import check_routes
 from sds_app.blueprints.directory import directory_routes
 from sds_app.blueprints.health import health_routes
 from sds_app.blueprints.profiles import profile_routes
@@ -17,3 +18,4 @@ app.register_functions(verification_functions)
 app.register_functions(directory_routes)
 app.register_functions(sync_triggers)
 app.register_functions(health_routes)
+app.register_functions(check_routes)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import jwt
 from azure.core import PipelineClient
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -49,6 +50,8 @@ _REFERENCE = re.compile(
 )
 MAX_PAGES = 100  # a connector or run listing longer than this is not a tenant's SDS
 BLOB_VERSION = "2023-11-03"
+TOKEN_CLAIMS = ("appid", "azp", "oid", "tid", "idtyp", "roles", "scp")  # what token_claims tells
+MAX_TOKEN = 16_384  # characters: Entra's tokens are a few KB
 DEFAULT_DEADLINE = GraphDeadline()
 
 
@@ -91,6 +94,7 @@ class IndustryDataClient:
         self.endpoint = endpoint.rstrip("/")
         self.scope = f"{self.endpoint}/.default"
         self.deadline = deadline
+        self._credential = credential
         # Tokens travel over TLS only; plain http is allowed to a loopback emulator (tests).
         https_only = urlsplit(self.endpoint).hostname not in ("127.0.0.1", "localhost", "::1")
         # (the option is the bearer policy's: without a credential nothing may pass it on)
@@ -266,6 +270,43 @@ class IndustryDataClient:
     def delete_inbound_flow(self, object_id: str) -> bool:
         """DELETE inboundFlows/{id}; False when already gone."""
         return self._delete("inboundFlows", object_id)
+
+    def first_page(self, collection: str, top: int = 1) -> list[dict[str, Any]]:
+        """GET {collection}?$top={top}: the first page only (a harmless read of the collection)."""
+        if collection not in _COLLECTIONS:
+            raise ValueError(f"not an Industry Data collection: {collection!r}")
+        _, _, data = self._send("GET", self.url(collection), params={"$top": str(top)})
+        values = data.get("value") if isinstance(data, dict) else None
+        if not isinstance(values, list):
+            raise GraphError(
+                200, "invalidResponse", "a collection without value", method="GET", path=collection
+            )
+        return [v for v in values if isinstance(v, dict)]
+
+    def list_reference_definitions(self, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        """GET referenceDefinitions: the tenant's code lists, every page up to `max_pages`."""
+        return list(self._pages(self.url("referenceDefinitions"), max_pages))
+
+    def token_claims(self) -> dict[str, Any] | None:
+        """Claims of the token this client sends (TOKEN_CLAIMS only); None without a credential.
+
+        The token is the app's own, from its own credential: read without verifying its signature
+        (PyJWT), never logged or returned. GraphAuthenticationError when no token comes.
+        """
+        if self._credential is None:
+            return None
+        try:
+            token = self._credential.get_token(self.scope).token
+        except ClientAuthenticationError as failure:
+            detail = (str(failure).strip().splitlines() or [""])[0][:300]
+            raise GraphAuthenticationError("GET", ROOT, detail) from None
+        try:
+            if not isinstance(token, str) or len(token) > MAX_TOKEN:
+                raise jwt.DecodeError("not a token of a usual size")
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise GraphError(None, "invalidToken", "the credential's token is not a JWT") from None
+        return {name: claims[name] for name in TOKEN_CLAIMS if name in claims}
 
     def _pages(self, url: str, max_pages: int = MAX_PAGES) -> Iterator[dict[str, Any]]:
         next_url: str | None = url

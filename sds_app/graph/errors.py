@@ -18,6 +18,9 @@ _PERMISSIONS: tuple[tuple[str, str, str], ...] = (
     ("POST", r"/runs/(microsoft\.graph\.industryData\.)?start$", "IndustryData-Run.Start"),
     ("GET", r"/runs", "IndustryData-Run.Read.All"),
     ("GET", r"/operations", "IndustryData.ReadBasic.All"),
+    # List referenceDefinitions (industrydata-referencedefinition-list): ReadBasic.All; GET of one
+    # definition would need IndustryData-ReferenceDefinition.Read.All (the app lists only).
+    ("GET", r"/referenceDefinitions$", "IndustryData.ReadBasic.All"),
     (
         "*",
         r"/dataConnectors[^?]*/(.*\.)?[gG]etUploadSession",

@@ -79,3 +79,21 @@ class TenantRun(_Stored):
     throttled_until: datetime | None = None
     validating: dict[str, datetime] = {}
     """Profiles uploading or validating now (id -> last look): a run waits for them."""
+
+
+class TenantCodes(_Stored):
+    """The tenant's own code lists, as the last tenant check read them (`referenceDefinitions`).
+
+    Codes not disabled, in the tenant's order. `grade_levels` is None when the tenant listed no
+    grade level: `start` then keeps the default list of values.
+    """
+
+    schema_version: int = 1
+    read_date_time: datetime
+    grade_levels: list[str] | None = None
+    identifier_types: list[str] = []
+    match_targets: list[str] = []
+
+    def grade_set(self) -> frozenset[str] | None:
+        """The grade codes as VerifyOptions.grade_levels takes them (lower case), or None."""
+        return frozenset(c.lower() for c in self.grade_levels) if self.grade_levels else None

@@ -91,12 +91,15 @@ WORKER_FUNCTIONS = {"run_sync": queue("sds-sync"), "sync_poisoned": queue("sds-s
 
 HEALTH_FUNCTIONS = {"get_health": http("beta/health", "GET")}
 
+CHECK_FUNCTIONS = {"check_tenant": http("beta/schoolDataSync/check", "POST")}
+
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     **PROFILE_FUNCTIONS,
     **VERIFICATION_FUNCTIONS,
     **DIRECTORY_FUNCTIONS,
     **WORKER_FUNCTIONS,
     **HEALTH_FUNCTIONS,
+    **CHECK_FUNCTIONS,
 }
 # The one binding the worker asks the host to defer (an SDK type: the host sends a reference,
 # never the bytes): azurefunctions-extensions-base marks it in the raw bindings it reports.

@@ -64,7 +64,10 @@ def test_every_http_function_is_anonymous_and_under_beta(
         b for bindings in functions.values() for b in bindings if b["type"] == "httpTrigger"
     ]
     assert {b["authLevel"] for b in triggers} == {"ANONYMOUS"}
-    assert all(b["route"].startswith(("beta/education/", "beta/health")) for b in triggers)
+    assert all(
+        b["route"].startswith(("beta/education/", "beta/health", "beta/schoolDataSync/check"))
+        for b in triggers
+    )
 
 
 def test_connections_name_the_storage_setting(functions: dict[str, list[dict[str, Any]]]) -> None:

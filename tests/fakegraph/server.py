@@ -10,6 +10,9 @@ there, as the real service refused it; its violations are this server's); at `va
 server reads the files the stand-in committed to the folder, and a run records the bytes of
 every connector's last validated upload. Outcomes are scripted: `validations`, `runs` (queues of
 outcomes) and `faults` (answers given instead of the documented one, e.g. 429 with Retry-After).
+`references` are the tenant's code lists (GET referenceDefinitions), and `denied` withdraws
+application permissions: a call that none of its permissions still allows answers 403 (the fake's
+own table, PERMISSIONS).
 """
 
 from __future__ import annotations
@@ -50,6 +53,35 @@ COLLECTIONS = ("sourceSystems", "dataConnectors", "years", "inboundFlows")
 MAX_NAME = 100
 SOURCE_IDENTIFIERS = ("username", "email", "activeDirectory")
 MATCH_TARGETS = ("userPrincipalName", "mail")
+# Which application permissions allow each call: industry-data.md "Permissions" (least
+# privileged), with the higher ones each page lists. Lists: a collection's Read and ReadWrite;
+# referenceDefinitions: IndustryData.ReadBasic.All, higher ReferenceDefinition.ReadWrite.All
+# (api-reference/beta/includes/permissions/industrydata-referencedefinition-list-permissions.md).
+# Kept here on purpose, not imported from the app: the stand-in must not agree by construction.
+PERMISSIONS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("GET", r"runs/[^/]+/(?:microsoft\.graph\.industryData\.)?getStatistics",
+     frozenset({"IndustryData-Run.Read.All"})),
+    ("POST", r"runs/(?:microsoft\.graph\.industryData\.)?start", frozenset({"IndustryData-Run.Start"})),
+    ("GET", r"runs", frozenset({"IndustryData-Run.Read.All"})),
+    ("GET", r"operations", frozenset({"IndustryData.ReadBasic.All"})),
+    ("GET", r"referenceDefinitions$", frozenset({"IndustryData.ReadBasic.All",
+                                                 "IndustryData-ReferenceDefinition.ReadWrite.All"})),
+    ("*", r"dataConnectors.*/(?:.*\.)?(?:[gG]etUploadSession|validate)",
+     frozenset({"IndustryData-DataConnector.ReadWrite.All"})),
+    ("GET", r"dataConnectors", frozenset({"IndustryData-DataConnector.Read.All",
+                                          "IndustryData-DataConnector.ReadWrite.All"})),
+    ("*", r"dataConnectors", frozenset({"IndustryData-DataConnector.ReadWrite.All"})),
+    ("GET", r"sourceSystems", frozenset({"IndustryData-SourceSystem.Read.All",
+                                         "IndustryData-SourceSystem.ReadWrite.All"})),
+    ("*", r"sourceSystems", frozenset({"IndustryData-SourceSystem.ReadWrite.All"})),
+    ("GET", r"years", frozenset({"IndustryData-TimePeriod.Read.All",
+                                 "IndustryData-TimePeriod.ReadWrite.All"})),
+    ("*", r"years", frozenset({"IndustryData-TimePeriod.ReadWrite.All"})),
+    ("GET", r"inboundFlows", frozenset({"IndustryData-InboundFlow.Read.All",
+                                        "IndustryData-InboundFlow.ReadWrite.All"})),
+    ("*", r"inboundFlows", frozenset({"IndustryData-InboundFlow.ReadWrite.All"})),
+)
+LISTED = ("sourceSystems", "dataConnectors", "years", "inboundFlows", "referenceDefinitions")
 _PATCHABLE = {
     "sourceSystems": frozenset({"userMatchingSettings", "vendor"}),
     "dataConnectors": frozenset({"displayName"}),
@@ -141,6 +173,8 @@ class FakeIndustryData:
         self.start_operations: dict[str, dict[str, Any]] = {}
         self.slow: dict[str, float] = {}  # "METHOD path" regex -> seconds before answering
         self.started_runs: list[str | None] = []  # each runs/start accepted: its run (or None)
+        self.references: list[dict[str, Any]] = default_references()  # GET referenceDefinitions
+        self.denied: set[str] = set()  # application permissions the app's identity lacks
         self.server: ThreadingHTTPServer | None = None
 
     # -- serving ---------------------------------------------------------------------------------
@@ -234,6 +268,18 @@ class FakeIndustryData:
             "inboundFlowId": flow,
         }
 
+    def add_reference(self, reference_type: str, code: str, sort_index: int,
+                      disabled: bool = False, source: str = "Contoso") -> None:
+        """A code the tenant added to one of its lists (or `disabled`: one it turned off)."""
+        with self.lock:
+            self.references = [r for r in self.references if r["id"] != f"{reference_type}-{code}"]
+            self.references.append(reference(reference_type, code, sort_index, disabled, source))
+
+    def left_over(self) -> dict[str, list[str]]:
+        """The ids of every object in the tenant, by collection (empty lists when none)."""
+        with self.lock:
+            return {c: sorted(objects) for c, objects in self.objects.items()}
+
     # -- one request -----------------------------------------------------------------------------
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -307,6 +353,10 @@ class FakeIndustryData:
         if not record.path.startswith(ROOT + "/"):
             return self._violation(record, f"not under {ROOT}")
         rest = record.path[len(ROOT) + 1 :]
+        if self.denied and not self._allowed(record.method, rest):
+            # Graph's answer to a token without the permission a call needs.
+            return 403, {}, {"error": {"code": "Authorization_RequestDenied",
+                                       "message": "Insufficient privileges to complete the operation."}}
         for pattern, method, action in self._routes():
             match = re.fullmatch(pattern, rest)
             if match and method == record.method:
@@ -315,6 +365,13 @@ class FakeIndustryData:
                 ]
                 return action(record, raw, *ids)
         return self._violation(record, "no documented call has this method and path")
+
+    def _allowed(self, method: str, rest: str) -> bool:
+        """Whether a permission not denied allows the call (the first row of PERMISSIONS it fits)."""
+        for verb, pattern, allowing in PERMISSIONS:
+            if verb in ("*", method) and re.match(pattern, rest):
+                return bool(allowing - self.denied)
+        return True
 
     def _routes(self) -> list[tuple[str, str, Any]]:
         def one(c: str) -> str:
@@ -328,8 +385,8 @@ class FakeIndustryData:
                 (one(c), "PATCH", lambda r, raw, i, c=c: self._patch(c, r, i)),
                 (one(c), "DELETE", lambda r, raw, i, c=c: self._delete(c, r, raw, i)),
             ]
+        routes += [(c, "GET", lambda r, raw, c=c: self._list(c, r, raw)) for c in LISTED]
         routes += [
-            ("dataConnectors", "GET", lambda r, raw: self._list_connectors(r, raw)),
             (
                 one("dataConnectors")
                 + rf"/{re.escape(NS)}azureDataLakeConnector/(?:get|Get)UploadSession(?:\(\))?",
@@ -506,22 +563,51 @@ class FakeIndustryData:
             return _not_found()
         return 204, {}, None
 
-    def _list_connectors(self, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any]:
+    def _paging(self, record: Recorded, total: int) -> tuple[int, int] | str:
+        """(skip, size) of a listing's page from `$skiptoken` and `$top`; why not, as a string.
+
+        $top is OData's page size (query-parameters page); the service pages on its own beyond it.
+        """
+        unknown = sorted(set(record.query) - {"$skiptoken", "$top"})
+        if unknown:
+            return f"query parameters not used by the app: {unknown}"
+        top = (record.query.get("$top") or [str(self.page_size)])[0]
+        if not top.isdigit() or int(top) < 1:
+            return f"$top {top!r} is not a positive integer"
+        size = min(int(top), self.page_size)
+        token = (record.query.get("$skiptoken") or ["0"])[0]
+        skip = int(token) if token.isdigit() else -1
+        if skip < 0 or (skip and skip >= total):
+            return f"$skiptoken {token!r} was not handed out"
+        return skip, size
+
+    def _list(self, collection: str, record: Recorded, raw: bytes) -> tuple[int, dict[str, str], Any]:
+        """GET of a collection, paged like dataConnectors (`page_size` a page, or `$top`).
+
+        referenceDefinitions: the tenant's code lists, each as the List referenceDefinitions page
+        shows them (api-reference/beta/api/industrydata-referencedefinition-list.md).
+        """
         refused = self._no_body(record, raw)
         if refused:
             return refused
-        skip = int((record.query.get("$skiptoken") or ["0"])[0])
-        items = list(self.objects["dataConnectors"].values())
-        page = [self._shown("dataConnectors", c) for c in items[skip : skip + self.page_size]]
-        for item in page:
-            item.pop("@odata.context")
+        if collection == "referenceDefinitions":
+            items = list(self.references)
+        else:
+            items = [self._shown(collection, o) for o in self.objects[collection].values()]
+        paging = self._paging(record, len(items))
+        if isinstance(paging, str):
+            return self._violation(record, paging)
+        skip, size = paging
+        page = [{k: v for k, v in item.items() if k != "@odata.context"}
+                for item in items[skip : skip + size]]
         answer: dict[str, Any] = {
-            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/dataConnectors",
+            "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/{collection}",
             "value": page,
         }
-        if skip + self.page_size < len(items):
+        if skip + size < len(items):
+            top = f"&$top={record.query['$top'][0]}" if "$top" in record.query else ""
             answer["@odata.nextLink"] = (
-                f"{self.endpoint}{ROOT}/dataConnectors?$skiptoken={skip + self.page_size}"
+                f"{self.endpoint}{ROOT}/{collection}?$skiptoken={skip + size}{top}"
             )
         return 200, {}, answer
 
@@ -746,23 +832,19 @@ class FakeIndustryData:
         refused = self._no_body(record, raw)
         if refused:
             return refused
-        unknown = sorted(set(record.query) - {"$skiptoken"})
-        if unknown:
-            return self._violation(record, f"query parameters not used by the app: {unknown}")
-        token = (record.query.get("$skiptoken") or ["0"])[0]
-        skip = int(token) if token.isdigit() else -1
-        if skip < 0 or skip % self.page_size or (skip and skip >= len(self.runs)):
-            return self._violation(record, f"$skiptoken {token!r} was not handed out")
+        paging = self._paging(record, len(self.runs))
+        if isinstance(paging, str):
+            return self._violation(record, paging)
+        skip, size = paging
         ordered = sorted(self.runs, key=lambda r: self.runs[r]["started"], reverse=True)
-        page = [self._run_view(r, count=False) for r in ordered[skip : skip + self.page_size]]
+        page = [self._run_view(r, count=False) for r in ordered[skip : skip + size]]
         answer: dict[str, Any] = {
             "@odata.context": f"{self.endpoint}/beta/$metadata#external/industryData/runs",
             "value": page,
         }
-        if skip + self.page_size < len(ordered):
-            answer["@odata.nextLink"] = (
-                f"{self.endpoint}{ROOT}/runs?$skiptoken={skip + self.page_size}"
-            )
+        if skip + size < len(ordered):
+            top = f"&$top={record.query['$top'][0]}" if "$top" in record.query else ""
+            answer["@odata.nextLink"] = f"{self.endpoint}{ROOT}/runs?$skiptoken={skip + size}{top}"
         return 200, {}, answer
 
     def _run(self, record: Recorded, raw: bytes, run_id: str) -> tuple[int, dict[str, str], Any]:
@@ -838,6 +920,43 @@ class FakeIndustryData:
                 "status": outcome.status,
             },
         )
+
+
+def reference(reference_type: str, code: str, sort_index: int, disabled: bool = False,
+              source: str = "CEDS") -> dict[str, Any]:
+    """A referenceDefinition as the resource page shows it, id `{referenceType}-{code}`
+    (api-reference/beta/resources/industrydata-referencedefinition.md; the list page's example
+    dates are 0001-01-01 for Microsoft's own codes)."""
+    moment = "0001-01-01T00:00:00Z" if source == "CEDS" else "2026-09-01T08:00:00Z"
+    return {
+        "@odata.type": f"#{NS}referenceDefinition",
+        "id": f"{reference_type}-{code}",
+        "code": code,
+        "displayName": code,
+        "isDisabled": disabled,
+        "referenceType": reference_type,
+        "sortIndex": sort_index,
+        "source": source,
+        "createdDateTime": moment,
+        "lastModifiedDateTime": moment,
+    }
+
+
+DEFAULT_GRADES = ("IT", "PR", "PK", "TK", "KG", *(f"{n:02d}" for n in range(1, 14)), "PS", "UG",
+                  "Other")
+
+
+def default_references() -> list[dict[str, Any]]:
+    """A tenant's lists before it changes them: identifier types and match targets as the ADF
+    READMEs name them, and the grade levels of docs/new-sds-rules.md ("The grade codes")."""
+    return [
+        *(reference("RefIdentifierType", c, 10 * i) for i, c in
+          enumerate(("username", "email", "activeDirectory"), 1)),
+        *(reference("userMatchTarget", c, 10 * i) for i, c in
+          enumerate(("userPrincipalName", "mail"), 1)),
+        *(reference("RefGradeLevel", c, 10 * i) for i, c in enumerate(DEFAULT_GRADES, 1)),
+        reference("RefEmailAddressType", "home", 10),
+    ]
 
 
 def _not_found() -> tuple[int, dict[str, str], Any]:

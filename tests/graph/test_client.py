@@ -622,3 +622,46 @@ def test_an_id_that_would_leave_its_collection_is_refused_before_any_call(object
     client = IndustryDataClient("http://127.0.0.1:9")
     with pytest.raises(ValueError, match="not an Industry Data id"):
         client.get_connector(object_id)
+
+
+class _Tokens:
+    """A credential handing out one fixed token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def get_token(self, *scopes: str, **_: object) -> object:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, 2**31)
+
+
+def test_token_claims_tell_only_the_listed_claims_and_refuse_what_is_no_usual_token() -> None:
+    import jwt
+
+    claims = {"appid": "a", "oid": "o", "tid": "t", "idtyp": "app", "roles": ["r"], "upn": "u"}
+    token = jwt.encode(claims, "a-key-long-enough-for-hs256-32bytes!", algorithm="HS256")
+    assert IndustryDataClient("http://127.0.0.1:1", _Tokens(token)).token_claims() == {
+        "appid": "a", "oid": "o", "tid": "t", "idtyp": "app", "roles": ["r"]}
+    assert IndustryDataClient("http://127.0.0.1:1").token_claims() is None  # no credential
+    for bad in ("not-a-jwt", token + "x" * 16_384):
+        with pytest.raises(GraphError) as refused:
+            IndustryDataClient("http://127.0.0.1:1", _Tokens(bad)).token_claims()
+        assert (refused.value.code, refused.value.graph_message) == (
+            "invalidToken", "the credential's token is not a JWT")
+
+
+def test_first_page_reads_one_item_of_a_collection_and_nothing_else(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.connector_setup()
+    fake_graph.connector_setup("Second")
+    assert [c["displayName"] for c in client.first_page("dataConnectors")] == ["CSV connector"]
+    assert [r.query for r in fake_graph.calls("GET", "dataConnectors$")] == [{"$top": ["1"]}]
+    with pytest.raises(ValueError):
+        client.first_page("../education/users")
+    fake_graph.page_size = 7  # the code lists come in pages, each followed
+    assert client.list_reference_definitions() == [
+        {k: v for k, v in r.items() if k != "@odata.context"} for r in fake_graph.references]
+    assert len(fake_graph.calls("GET", "referenceDefinitions$")) == -(-len(fake_graph.references) // 7) > 1
+    assert fake_graph.violations == []

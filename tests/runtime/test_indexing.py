@@ -18,13 +18,13 @@ def test_the_worker_indexes_every_function_as_the_table_says(host: FunctionsHost
 
 
 def test_each_function_is_worker_indexed_from_function_app_py(host: FunctionsHost) -> None:
-    assert len(host.functions) == len(FUNCTIONS) == 30
+    assert len(host.functions) == len(FUNCTIONS) == 31
     for name, metadata in host.functions.items():
         assert (metadata.name, metadata.entry_point, metadata.script_file) == (name, name, "function_app.py")
         assert metadata.language == "python"
         assert dict(metadata.properties) == {"worker_indexed": "True"}
         assert not metadata.HasField("retry_options")  # blob and queue retries are the extensions'
-    assert len({m.function_id for m in host.functions.values()}) == 30
+    assert len({m.function_id for m in host.functions.values()}) == 31
 
 
 def test_the_worker_declares_what_the_host_builds_requests_from(host: FunctionsHost) -> None:

@@ -198,5 +198,18 @@ def test_health_answers_without_a_token(host: FunctionsHost, runtime_env: AppEnv
         200, {"status": "healthy", "checks": {"blob": "ok", "queue": "ok", "table": "ok"}})
 
 
+def test_the_tenant_check_is_routed_and_refuses_before_any_graph_call(
+    host: FunctionsHost, runtime_env: AppEnv
+) -> None:
+    """Through the host: a read-only token is 403; a format the check does not take is 400 (neither
+    reaches Microsoft Graph; tests/app/test_check.py runs the check against the stand-in)."""
+    path = ORIGIN + "/beta/schoolDataSync/check"
+    reader = host.http("POST", path, headers={"Authorization": f"Bearer {runtime_env.token(scp='EduAdministration.Read')}"})
+    assert (reader.status, reader.json["error"]["code"]) == (403, "accessDenied")
+    answer = call(host, runtime_env, "POST", "/beta/schoolDataSync/check?$format=xml", body={"dryUpload": True})
+    assert (answer.status, answer.json["error"]["message"]) == (400, "$format must be json or text.")
+
+
 def test_every_function_of_the_table_was_invoked(host: FunctionsHost) -> None:
     assert set(FUNCTIONS) - set(host.invoked) == set()
+
