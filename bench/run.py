@@ -1,7 +1,8 @@
 """Benchmark the verifier against a parse-only pass and frictionless, in one sitting.
 
 Usage: python bench/run.py [--scales S,M,L,2L] [--orders section,student,shuffled]
-                           [--tools parse,verifier,polars,duckdb,frictionless,cli] [--repeat N] [--profile]
+                           [--tools parse,verifier,polars,duckdb,polars-fast,duckdb-fast,frictionless,cli]
+                           [--repeat N] [--profile]
 
 Every measurement runs in a fresh process on the same generated files (generated first when
 absent or stale), each scale in every row order. Prints a table and the targets, and writes them
@@ -37,11 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out" / "latest.md"
 GENERATOR_SOURCES = ("layout.py", "values.py", "district.py", "defects.py", "inject.py",
                      "generate.py")
-TOOLS = ("parse", "verifier", "cli", "polars", "duckdb", "frictionless")
+TOOLS = ("parse", "verifier", "cli", "polars", "duckdb", "polars-fast", "duckdb-fast",
+         "frictionless")
+# The plain peers, and the fast ones written from the rules only (bench/peer_*_fast.py).
+PEERS = ("polars", "duckdb", "polars-fast", "duckdb-fast")
 FRICTIONLESS_SCALES = ("S", "M")  # L takes minutes and M is enough for the comparison
 CLI_SCALES = ("S", "L")
 PEER_SCALES = ("S", "M", "L")  # 2L is there for the verifier's growth only
-CHECKED = ("verifier", "polars", "duckdb")  # tools whose messages are compared with expected.json
+CHECKED = ("verifier", *PEERS)  # tools whose messages are compared with expected.json
 
 
 @dataclass
@@ -150,7 +154,7 @@ def plan(scales: list[str], orders: list[str], tools: list[str]) -> list[Key]:
                     continue
                 if tool == "cli" and scale not in CLI_SCALES:
                     continue
-                if tool in ("polars", "duckdb") and scale not in PEER_SCALES:
+                if tool in PEERS and scale not in PEER_SCALES:
                     continue
                 triples.append((scale, order, tool))
     return triples
@@ -213,7 +217,7 @@ def targets(results: dict[Key, Runs], orders: list[str]) -> list[tuple[str, str,
         rss = peak("L", order, "verifier")
         add(f"{order}: L verifier peak RSS <= 700 MB", None if rss is None else rss * 2**20 / 1e6,
             lambda x: x <= 700, "{:.0f} MB")
-        peers = [t for t in (median("L", order, "polars"), median("L", order, "duckdb")) if t]
+        peers = [t for t in (median("L", order, peer) for peer in PEERS) if t]
         add(f"{order}: L >= 2x faster than the faster peer",
             ratio(min(peers), verifier) if peers else None, lambda x: x >= 2, "{:.1f}x")
         add(f"{order}: M >= 50x faster than frictionless",
