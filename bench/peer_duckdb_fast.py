@@ -127,12 +127,16 @@ def _blank(v: str) -> str:
 
 
 def _not_real(v: str) -> str:
-    """SQL true where a value of date shape is not in the calendar."""
-    parts = [f"TRY_CAST(regexp_extract({v}, {_lit(spec.DATE)}, {i}) AS INTEGER)"
-             for i in range(1, 10)]
-    y = f"coalesce({parts[0]}, {parts[3]}, {parts[8]})"
-    m = f"coalesce({parts[1]}, {parts[4]}, {parts[6]})"
-    d = f"coalesce({parts[2]}, {parts[5]}, {parts[7]})"
+    """SQL true where a value of date shape is not in the calendar. The parts are cut by
+    position (the shape is already known, all ASCII digits), which is several times cheaper than
+    extracting the regular expression's groups."""
+    slash = f"contains({v}, '/')"
+    parts = f"string_split({v}, '/')"
+    y = f"CAST(CASE WHEN {slash} THEN {parts}[3] ELSE {v}[1:4] END AS INTEGER)"
+    m = (f"CAST(CASE WHEN {slash} THEN {parts}[1] WHEN length({v}) = 10 THEN {v}[6:7] "
+         f"ELSE {v}[5:6] END AS INTEGER)")
+    d = (f"CAST(CASE WHEN {slash} THEN {parts}[2] WHEN length({v}) = 10 THEN {v}[9:10] "
+         f"ELSE {v}[7:8] END AS INTEGER)")
     leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
     days = (f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
             f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END")
@@ -157,9 +161,12 @@ def _count(con: duckdb.DuckDBPyConnection, headers: dict[str, spec.Header]) -> d
         for column in header.position:
             if spec.kind(file, column) == "date":
                 v = _q(column)
-                con.execute(f"CREATE TABLE {_bad_dates(file, column)} AS SELECT v FROM ("
-                            f"SELECT DISTINCT {v} AS v FROM {_table(file)} WHERE "
-                            f"regexp_full_match({v}, {_lit(spec.DATE)})) WHERE {_not_real('v')}")
+                # MATERIALIZED: the calendar check is for the distinct values; left to itself
+                # the optimizer pushes it below the DISTINCT, onto every row.
+                con.execute(f"CREATE TABLE {_bad_dates(file, column)} AS WITH d AS MATERIALIZED "
+                            f"(SELECT DISTINCT {v} AS v FROM {_table(file)} WHERE "
+                            f"regexp_full_match({v}, {_lit(spec.DATE)})) "
+                            f"SELECT v FROM d WHERE {_not_real('v')}")
     counts: dict[str, spec.Counts] = {}
     for file, header in headers.items():
         masks, aggregates = [], [f"count(*) AS {_q('rows|')}",
