@@ -67,7 +67,7 @@ def _read(paths: dict[str, Path], headers: dict[str, spec.Header],
             frames = dict(zip(plans, pl.collect_all(plans.values())))
             break
         except pl.exceptions.ComputeError as error:
-            if "utf-8" not in str(error).lower():
+            if "utf8" not in str(error).lower().replace("-", ""):  # "invalid utf8"
                 raise
             bad = {f: spec.invalid_utf8_line(paths[f]) for f in headers}
             if not any(bad.values()):
