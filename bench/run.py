@@ -261,25 +261,46 @@ def _met(ok: bool) -> str:
 
 def table(results: dict[Key, Runs]) -> list[list[str]]:
     """Rows of the results table, header first."""
-    rows = [["scale", "order", "rows", "tool", "seconds", "peak RSS MiB", "x parse", "check"]]
+    rows = [["scale", "order", "rows", "tool", "seconds", "range", "peak RSS MiB", "x parse",
+             "check"]]
     for (scale, order, tool), runs in results.items():
         parse = results.get((scale, order, "parse"))
         ratio = ""
         if runs.median and parse and parse.median:
             ratio = f"{runs.median / parse.median:.1f}"
+        spread = f"{min(runs.seconds):.2f}-{max(runs.seconds):.2f}" if runs.seconds else "-"
         rows.append([
             scale, order, f"{SCALES[scale].total_rows:,}", tool,
-            f"{runs.median:.3f}" if runs.median is not None else "-",
+            f"{runs.median:.3f}" if runs.median is not None else "-", spread,
             f"{runs.peak:.0f}" if runs.peak is not None else "-", ratio,
             runs.check or "",
         ])
     return rows
 
 
-def render_text(rows: list[list[str]]) -> str:
-    """Aligned plain-text table."""
+TABLE_RIGHT = (2, 4, 5, 6, 7)
+
+
+def peer_ratios(results: dict[Key, Runs]) -> list[list[str]]:
+    """Rows of the peers table, header first: each peer's seconds over the verifier's, of the
+    medians and round by round (the runs of one round are neighbours in time, so a ratio within
+    a round is less exposed to the host's drift than the seconds are)."""
+    rows = [["scale", "order", "peer", "peer / verifier (medians)", "per round", "peak RSS / verifier"]]
+    for (scale, order, tool), runs in results.items():
+        verifier = results.get((scale, order, "verifier"))
+        if tool not in PEERS or not verifier or not verifier.median or not runs.median:
+            continue
+        paired = [p / v for p, v in zip(runs.seconds, verifier.seconds)]
+        rows.append([scale, order, tool, f"{runs.median / verifier.median:.2f}x",
+                     f"{min(paired):.2f}-{max(paired):.2f}x",
+                     f"{runs.peak / verifier.peak:.2f}x" if runs.peak and verifier.peak else "-"])
+    return rows
+
+
+def render_text(rows: list[list[str]], right: tuple[int, ...] = (2, 4, 5, 6)) -> str:
+    """Aligned plain-text table; the columns in `right` are right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i in (2, 4, 5, 6) else c.ljust(w)
+    return "\n".join("  ".join(c.rjust(w) if i in right else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
 
 
@@ -319,8 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = table(results)
     goals = targets(results, orders)
     command = "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    ratios = peer_ratios(results)
     print()
-    print(render_text(rows))
+    print(render_text(rows, TABLE_RIGHT))
+    if len(ratios) > 1:
+        print()
+        print(render_text(ratios, (3, 4, 5)))
     print()
     print(render_text([["target", "figure", "status"], *map(list, goals)]))
     for runs in results.values():
@@ -343,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.write_text(
         f"Measured {datetime.date.today().isoformat()} on {machine()}, median of {args.repeat}, "
         f"with `{command.strip()}`.\n\n{render_markdown(rows)}\n\n"
+        f"{render_markdown(ratios) + chr(10) * 2 if len(ratios) > 1 else ''}"
         f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n{profile_md}",
         encoding="utf-8")
     print(f"\nwritten: {OUT.relative_to(ROOT)}")
