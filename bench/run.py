@@ -283,9 +283,11 @@ TABLE_RIGHT = (2, 4, 5, 6, 7)
 
 def peer_ratios(results: dict[Key, Runs]) -> list[list[str]]:
     """Rows of the peers table, header first: each peer's seconds over the verifier's, of the
-    medians and round by round (the runs of one round are neighbours in time, so a ratio within
-    a round is less exposed to the host's drift than the seconds are)."""
-    rows = [["scale", "order", "peer", "peer / verifier (medians)", "per round", "peak RSS / verifier"]]
+    medians, round by round (the runs of one round are neighbours in time, so a ratio within a
+    round is less exposed to the host's drift than the seconds are) and of the lowest of each
+    (the runs least disturbed by other load)."""
+    rows = [["scale", "order", "peer", "peer / verifier (medians)", "per round",
+             "lowest / lowest", "peak RSS / verifier"]]
     for (scale, order, tool), runs in results.items():
         verifier = results.get((scale, order, "verifier"))
         if tool not in PEERS or not verifier or not verifier.median or not runs.median:
@@ -293,6 +295,7 @@ def peer_ratios(results: dict[Key, Runs]) -> list[list[str]]:
         paired = [p / v for p, v in zip(runs.seconds, verifier.seconds)]
         rows.append([scale, order, tool, f"{runs.median / verifier.median:.2f}x",
                      f"{min(paired):.2f}-{max(paired):.2f}x",
+                     f"{min(runs.seconds) / min(verifier.seconds):.2f}x",
                      f"{runs.peak / verifier.peak:.2f}x" if runs.peak and verifier.peak else "-"])
     return rows
 
@@ -345,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render_text(rows, TABLE_RIGHT))
     if len(ratios) > 1:
         print()
-        print(render_text(ratios, (3, 4, 5)))
+        print(render_text(ratios, (3, 4, 5, 6)))
     print()
     print(render_text([["target", "figure", "status"], *map(list, goals)]))
     for runs in results.values():
