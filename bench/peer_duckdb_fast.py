@@ -1,4 +1,4 @@
-"""A fast DuckDB peer: the SDS classic checks as an expert DuckDB script, written from the rules only.
+"""A fast DuckDB peer: the SDS classic checks as an expert DuckDB script, from the rules only.
 
 Checks (decisions.md "Verification messages" and "The rules verified"; tables and texts in
 bench/peer_fast_spec.py): the six required files (any letter case, unknown `*.csv`), empty and
@@ -143,7 +143,8 @@ def _not_real(v: str) -> str:
     return f"NOT ({y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} >= 1 AND {d} <= {days})"
 
 
-def _count(con: duckdb.DuckDBPyConnection, headers: dict[str, spec.Header]) -> dict[str, spec.Counts]:
+def _count(con: duckdb.DuckDBPyConnection,
+           headers: dict[str, spec.Header]) -> dict[str, spec.Counts]:
     """The counts of every file."""
     refs = spec.checkable(headers)
     for target, column in sorted({spec.REFERENCES[s] for s in refs}):

@@ -63,7 +63,8 @@ PROBES: dict[str, dict[str, str]] = {
     "header in another case": {"Student.csv": "=SIS ID,School SIS ID,username\n13001,10001,OKlein"},
     "Username in another case in teacher.csv": {"Teacher.csv": "+14901,10001,oklein"},
     "ill-formed duplicates": {"Student.csv": "+13 9,10001,dup1\n13 9,10001,dup2"},
-    "Usernames equal but for case": {"Student.csv": "+13902,10001,Same.Name\n13903,10001,same.name"},
+    "Usernames equal but for case": {
+        "Student.csv": "+13902,10001,Same.Name\n13903,10001,same.name"},
     "blank line inside": {"Section.csv": "+\n11902,10001,Art"},
     "NUL in a name": {"School.csv": "+10009,Bad\x00Name"},
     "value with a trailing space": {"Student.csv": "+13904 ,10001,trail1"},

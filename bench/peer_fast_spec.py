@@ -125,7 +125,8 @@ USERNAME_PREFIX_TOO_LONG = r"^[^@]{65}"
 EMAIL = rf"^[^@{WS}]+@[^@{WS}]+\.[^@{WS}]+$"
 YEAR = r"^[0-9]{4}$"
 # A date's shape; which alternative matched tells where year, month and day are.
-DATE = r"^(?:([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})([0-9]{2})([0-9]{2})|([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}))$"
+DATE = (r"^(?:([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})([0-9]{2})([0-9]{2})"
+        r"|([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}))$")
 CONTROL = r"[\x00-\x1F\x7F-\x{9F}]"
 LINE_BREAK = r"[\r\n]"
 NAME_LIMIT = {"name64": 64, "name256": 256}
@@ -145,7 +146,8 @@ class Header:
     fields: list[str]
     position: dict[str, int]  # US column name -> index of its first exact spelling
     display: dict[str, str]  # US column name -> the name as the variant writes it
-    messages: list[tuple[int, int, str, str]] = field(default_factory=list)  # (#, order, type, text)
+    # (message number, order within the number, type, text)
+    messages: list[tuple[int, int, str, str]] = field(default_factory=list)
     record_bytes: int = 0  # bytes of the header record, line ending included
     record_lines: int = 1  # physical lines of the header record
 

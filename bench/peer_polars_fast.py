@@ -1,4 +1,4 @@
-"""A fast polars peer: the SDS classic checks as an expert polars script, written from the rules only.
+"""A fast polars peer: the SDS classic checks as an expert polars script, from the rules only.
 
 Checks (decisions.md "Verification messages" and "The rules verified"; tables and texts in
 bench/peer_fast_spec.py): the six required files (any letter case, unknown `*.csv`), empty and
@@ -12,11 +12,11 @@ is cached between calls and nothing depends on how the benchmark generates its d
 
 Written without reading the verifier (sds_core/) or the older peers. How polars is used: every
 column read as String by the multi-threaded `read_csv`; the number of fields of a row from its line
-(`scan_lines`: a line without quotes has `length - sum(field lengths) + 1` fields, a quoted record is
-counted outside its quotes); one regular expression per formatted column decides the common case
-and the rare failing values are classified on their own; calendar dates checked once per distinct
-value; references with `is_in`; pair duplicates through 64-bit hashes of the pairs, exact because
-the rows of any repeated hash are compared as strings. The queries of all files run together
+(`scan_lines`: a line without quotes has `length - sum(field lengths) + 1` fields, a quoted
+record is counted outside its quotes); one regular expression per formatted column decides the
+common case and the rare failing values are classified on their own; calendar dates checked once
+per distinct value; references with `is_in`; duplicates (single columns and pairs) through 64-bit
+hashes, exact because the rows of any repeated hash are compared as strings. The queries of all files run together
 (`collect_all`), so polars spreads the columns over the cores.
 """
 
@@ -174,7 +174,8 @@ def _not_real_dates(values: pl.Series) -> pl.Series:
     return frame.filter(~real)["v"]
 
 
-def _count(frames: dict[str, pl.DataFrame], headers: dict[str, spec.Header]) -> dict[str, spec.Counts]:
+def _count(frames: dict[str, pl.DataFrame],
+           headers: dict[str, spec.Header]) -> dict[str, spec.Counts]:
     """The counts of every file, in rounds of queries that run together."""
     refs = spec.checkable(headers)
     # Round 0: the well-formed keys of the referenced columns, teacher Usernames, and the distinct

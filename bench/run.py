@@ -1,7 +1,8 @@
 """Benchmark the verifier against a parse-only pass and frictionless, in one sitting.
 
 Usage: python bench/run.py [--scales S,M,L,2L] [--orders section,student,shuffled]
-                           [--tools parse,verifier,polars,duckdb,polars-fast,duckdb-fast,frictionless,cli]
+                           [--tools parse,verifier,polars,duckdb,polars-fast,duckdb-fast,
+                                    frictionless,cli]
                            [--repeat N] [--profile]
 
 Every measurement runs in a fresh process on the same generated files (generated first when
