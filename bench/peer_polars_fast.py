@@ -16,8 +16,8 @@ column read as String by the multi-threaded `read_csv`; the number of fields of 
 record is counted outside its quotes); one regular expression per formatted column decides the
 common case and the rare failing values are classified on their own; calendar dates checked once
 per distinct value; references with `is_in`; duplicates (single columns and pairs) through 64-bit
-hashes, exact because the rows of any repeated hash are compared as strings. The queries of all files run together
-(`collect_all`), so polars spreads the columns over the cores.
+hashes, exact because the rows of any repeated hash are compared as strings. The queries of all
+files run together (`collect_all`), so polars spreads the columns over the cores.
 """
 
 from __future__ import annotations
