@@ -1,7 +1,9 @@
 """Benchmark the verifier against a parse-only pass and frictionless, in one sitting.
 
 Usage: python bench/run.py [--scales S,M,L,2L] [--orders section,student,shuffled]
-                           [--tools parse,verifier,v2.1,polars,duckdb,frictionless,cli] [--repeat N] [--profile]
+                           [--tools parse,verifier,v2.1,polars,duckdb,polars-fast,duckdb-fast,
+                                    frictionless,cli]
+                           [--repeat N] [--profile]
 
 Every measurement runs in a fresh process on the same generated files (generated first when
 absent or stale), each scale in every row order. `v2.1` is the verifier on the v2.1 set of the
@@ -39,11 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out" / "latest.md"
 GENERATOR_SOURCES = ("layout.py", "values.py", "district.py", "defects.py", "inject.py",
                      "generate.py")
-TOOLS = ("parse", "verifier", "v2.1", "cli", "polars", "duckdb", "frictionless")
+TOOLS = ("parse", "verifier", "v2.1", "cli", "polars", "duckdb", "polars-fast", "duckdb-fast",
+         "frictionless")
+# The plain peers, and the fast ones written from the rules only (bench/peer_*_fast.py).
+PEERS = ("polars", "duckdb", "polars-fast", "duckdb-fast")
 FRICTIONLESS_SCALES = ("S", "M")  # L takes minutes and M is enough for the comparison
 CLI_SCALES = ("S", "L")
 PEER_SCALES = ("S", "M", "L")  # 2L is there for the verifier's growth only
-CHECKED = ("verifier", "v2.1", "polars", "duckdb")  # tools whose messages are compared with expected.json
+CHECKED = ("verifier", "v2.1", *PEERS)  # tools whose messages are compared with expected.json
 
 
 @dataclass
@@ -153,7 +158,7 @@ def plan(scales: list[str], orders: list[str], tools: list[str]) -> list[Key]:
                     continue
                 if tool == "cli" and scale not in CLI_SCALES:
                     continue
-                if tool in ("polars", "duckdb") and scale not in PEER_SCALES:
+                if tool in PEERS and scale not in PEER_SCALES:
                     continue
                 triples.append((scale, order, tool))
     return triples
@@ -219,7 +224,7 @@ def targets(results: dict[Key, Runs], orders: list[str]) -> list[tuple[str, str,
         rss = peak("L", order, "verifier")
         add(f"{order}: L verifier peak RSS <= 700 MB", None if rss is None else rss * 2**20 / 1e6,
             lambda x: x <= 700, "{:.0f} MB")
-        peers = [t for t in (median("L", order, "polars"), median("L", order, "duckdb")) if t]
+        peers = [t for t in (median("L", order, peer) for peer in PEERS) if t]
         add(f"{order}: L >= 2x faster than the faster peer",
             ratio(min(peers), verifier) if peers else None, lambda x: x >= 2, "{:.1f}x")
         add(f"{order}: M >= 50x faster than frictionless",
@@ -283,25 +288,49 @@ def _met(ok: bool) -> str:
 
 def table(results: dict[Key, Runs]) -> list[list[str]]:
     """Rows of the results table, header first."""
-    rows = [["scale", "order", "rows", "tool", "seconds", "peak RSS MiB", "x parse", "check"]]
+    rows = [["scale", "order", "rows", "tool", "seconds", "range", "peak RSS MiB", "x parse",
+             "check"]]
     for (scale, order, tool), runs in results.items():
         parse = results.get((scale, order, "parse"))
         ratio = ""
         if runs.median and parse and parse.median and tool != "v2.1":  # v2.1 files are not those parsed
             ratio = f"{runs.median / parse.median:.1f}"
+        spread = f"{min(runs.seconds):.2f}-{max(runs.seconds):.2f}" if runs.seconds else "-"
         rows.append([
             scale, order, f"{SCALES[scale].total_rows:,}", tool,
-            f"{runs.median:.3f}" if runs.median is not None else "-",
+            f"{runs.median:.3f}" if runs.median is not None else "-", spread,
             f"{runs.peak:.0f}" if runs.peak is not None else "-", ratio,
             runs.check or "",
         ])
     return rows
 
 
-def render_text(rows: list[list[str]]) -> str:
-    """Aligned plain-text table."""
+TABLE_RIGHT = (2, 4, 5, 6, 7)
+
+
+def peer_ratios(results: dict[Key, Runs]) -> list[list[str]]:
+    """Rows of the peers table, header first: each peer's seconds over the verifier's, of the
+    medians, round by round (the runs of one round are neighbours in time, so a ratio within a
+    round is less exposed to the host's drift than the seconds are) and of the lowest of each
+    (the runs least disturbed by other load)."""
+    rows = [["scale", "order", "peer", "peer / verifier (medians)", "per round",
+             "lowest / lowest", "peak RSS / verifier"]]
+    for (scale, order, tool), runs in results.items():
+        verifier = results.get((scale, order, "verifier"))
+        if tool not in PEERS or not verifier or not verifier.median or not runs.median:
+            continue
+        paired = [p / v for p, v in zip(runs.seconds, verifier.seconds)]
+        rows.append([scale, order, tool, f"{runs.median / verifier.median:.2f}x",
+                     f"{min(paired):.2f}-{max(paired):.2f}x",
+                     f"{min(runs.seconds) / min(verifier.seconds):.2f}x",
+                     f"{runs.peak / verifier.peak:.2f}x" if runs.peak and verifier.peak else "-"])
+    return rows
+
+
+def render_text(rows: list[list[str]], right: tuple[int, ...] = (2, 4, 5, 6)) -> str:
+    """Aligned plain-text table; the columns in `right` are right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i in (2, 4, 5, 6) else c.ljust(w)
+    return "\n".join("  ".join(c.rjust(w) if i in right else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
 
 
@@ -341,8 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = table(results)
     goals = targets(results, orders)
     command = "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    ratios = peer_ratios(results)
     print()
-    print(render_text(rows))
+    print(render_text(rows, TABLE_RIGHT))
+    if len(ratios) > 1:
+        print()
+        print(render_text(ratios, (3, 4, 5, 6)))
     print()
     print(render_text([["target", "figure", "status"], *map(list, goals)]))
     beside = v21_beside_v1(results)
@@ -369,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.write_text(
         f"Measured {datetime.date.today().isoformat()} on {machine()}, median of {args.repeat}, "
         f"with `{command.strip()}`.\n\n{render_markdown(rows)}\n\n"
+        f"{render_markdown(ratios) + chr(10) * 2 if len(ratios) > 1 else ''}"
         f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n"
         f"{chr(10) + render_markdown(beside) + chr(10) if len(beside) > 1 else ''}{profile_md}",
         encoding="utf-8")
