@@ -3,10 +3,11 @@
 Usage: python bench/forward_bench.py [--data DIR]   (DIR: a generated set, default bench/data/L;
 `python bench/generate.py --scale L` makes it)
 
-Azurite (private ports) holds the frozen files and the upload session's container; the fake
-Industry Data server of the tests runs in its own process. The setup (profile, uploads, snapshots,
-a queued run) runs in one process, the measured delivery in a fresh one, so its peak RSS is the
-forwarder's own: the first delivery of the run (upload session, the six Put Blobs, validate).
+Azurite (private ports) holds the frozen files; the fake Industry Data server of the tests runs
+in its own process, with its Data Lake Gen2 stand-in, where the upload session is. The setup
+(profile, uploads, snapshots, a queued run) runs in one process, the measured delivery in a fresh
+one, so its peak RSS is the forwarder's own: the first delivery of the run (upload session, the
+six files streamed from their snapshots by Gen2 create, appends and flush, validate).
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ def main() -> int:
         assert fake.stdout is not None
         endpoint = fake.stdout.readline().strip()
         ids = fake.stdout.readline().strip()
+        upload_host = fake.stdout.readline().strip()
         env = {
             **os.environ,
             "AzureWebJobsStorage": azurite.azurite.connection_string,
@@ -161,6 +163,7 @@ def main() -> int:
             "SDS_SYNC_TARGET": "schoolDataSync",
             "SDS_GRAPH_ENDPOINT": endpoint,
             "SDS_GRAPH_AUTH": "none",
+            "SDS_UPLOAD_HOSTS": upload_host,
             "BENCH_IDS": ids,
         }
         me = [sys.executable, str(Path(__file__).resolve()), "--data", str(args.data)]

@@ -125,15 +125,20 @@ def _merge(clean: Iterator[str], damaged: dict[int, str], total: int) -> Iterato
             yield row
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: generate one scale."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(argv: list[str] | None, description: str, suffix: str = "") -> tuple[argparse.Namespace, Path]:
+    """A generator's command line: scale, order, seed, and the folder to write (made from them)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", choices=sorted(SCALES), default="S")
     parser.add_argument("--order", choices=ORDERS, default="section")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--out", type=Path, help="default: bench/data/<scale>-<order>")
+    parser.add_argument("--out", type=Path, help=f"default: bench/data/<scale>-<order>{suffix}")
     args = parser.parse_args(argv)
-    out = args.out or DATA_DIR / f"{args.scale}-{args.order}"
+    return args, args.out or DATA_DIR / f"{args.scale}-{args.order}{suffix}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: generate one scale."""
+    args, out = arguments(argv, __doc__.splitlines()[0])
     started = time.perf_counter()
     generate(out, SCALES[args.scale], args.seed, args.order)
     size = sum((out / f).stat().st_size for f in FILES)

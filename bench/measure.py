@@ -1,6 +1,7 @@
 """One measurement, run in a fresh process: time the work of one tool on one folder.
 
-Usage: python -m bench.measure verifier|parse|polars|duckdb|frictionless FOLDER
+Usage: python -m bench.measure TOOL FOLDER
+TOOL: verifier, parse, polars, duckdb, polars-fast, duckdb-fast or frictionless.
 Prints one JSON object: seconds (the work only, not start-up or imports), peak RSS of this
 process, and for the verifier and the peers whether their messages equal expected.json.
 """
@@ -30,7 +31,8 @@ def compare(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[s
     return lines
 
 
-def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+def _verifier(folder: Path, fmt: str = "v1") -> tuple[Callable[[], object], Callable[[object], dict]]:
+    from sds_core.verification.options import VerifyOptions
     from sds_core.verification.verify import verify_folder
 
     def check(result: object) -> dict:
@@ -38,7 +40,7 @@ def _verifier(folder: Path) -> tuple[Callable[[], object], Callable[[object], di
         diff = compare(result.graph_messages(), expected)  # type: ignore[attr-defined]
         return {"check": "FAIL" if diff else "PASS", "diff": diff}
 
-    return lambda: verify_folder(folder), check
+    return lambda: verify_folder(folder, VerifyOptions(format=fmt)), check
 
 
 def _profile(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
@@ -115,8 +117,29 @@ def _peer(module: str) -> Callable[[Path], tuple[Callable[[], object], Callable[
     return make
 
 
-TOOLS = {"verifier": _verifier, "profile": _profile, "parse": _parse, "frictionless": _frictionless,
-         "polars": _peer("peer_polars"), "duckdb": _peer("peer_duckdb")}
+def _message_peer(
+    module: str,
+) -> Callable[[Path], tuple[Callable[[], object], Callable[[object], dict]]]:
+    """A peer that gives the messages themselves (the fast peers, bench/peer_fast_spec.py)."""
+    def make(folder: Path) -> tuple[Callable[[], object], Callable[[object], dict]]:
+        import importlib
+        peer = importlib.import_module(f"bench.{module}")
+
+        def check(found: object) -> dict:
+            expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+            diff = compare(found, expected)  # type: ignore[arg-type]
+            return {"check": "FAIL" if diff else "PASS", "diff": diff}
+
+        return lambda: peer.validate(folder), check
+
+    return make
+
+
+TOOLS = {"verifier": _verifier, "verifier-v2.1": lambda folder: _verifier(folder, "v2.1"),
+         "profile": _profile, "parse": _parse, "frictionless": _frictionless,
+         "polars": _peer("peer_polars"), "duckdb": _peer("peer_duckdb"),
+         "polars-fast": _message_peer("peer_polars_fast"),
+         "duckdb-fast": _message_peer("peer_duckdb_fast")}
 
 
 def measure(tool: str, folder: Path) -> dict[str, object]:

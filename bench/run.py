@@ -1,11 +1,14 @@
 """Benchmark the verifier against a parse-only pass and frictionless, in one sitting.
 
 Usage: python bench/run.py [--scales S,M,L,2L] [--orders section,student,shuffled]
-                           [--tools parse,verifier,polars,duckdb,frictionless,cli] [--repeat N] [--profile]
+                           [--tools parse,verifier,v2.1,polars,duckdb,polars-fast,duckdb-fast,
+                                    frictionless,cli]
+                           [--repeat N] [--profile]
 
 Every measurement runs in a fresh process on the same generated files (generated first when
-absent or stale), each scale in every row order. Prints a table and the targets, and writes them
-as markdown to bench/out/latest.md. `--profile` also prints the verifier's serial CPU per phase.
+absent or stale), each scale in every row order. `v2.1` is the verifier on the v2.1 set of the
+same district (bench/generate_v21.py), set beside the v1 set's figures. Prints a table and the
+targets, and writes them as markdown to bench/out/latest.md. `--profile` also prints the verifier's serial CPU per phase.
 """
 
 from __future__ import annotations
@@ -31,17 +34,21 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import DATA_DIR, DEFAULT_SEED, ORDERS
+from bench.generate_v21 import FILES as V21_FILES
 from bench.layout import FILES, SCALES
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out" / "latest.md"
 GENERATOR_SOURCES = ("layout.py", "values.py", "district.py", "defects.py", "inject.py",
                      "generate.py")
-TOOLS = ("parse", "verifier", "cli", "polars", "duckdb", "frictionless")
+TOOLS = ("parse", "verifier", "v2.1", "cli", "polars", "duckdb", "polars-fast", "duckdb-fast",
+         "frictionless")
+# The plain peers, and the fast ones written from the rules only (bench/peer_*_fast.py).
+PEERS = ("polars", "duckdb", "polars-fast", "duckdb-fast")
 FRICTIONLESS_SCALES = ("S", "M")  # L takes minutes and M is enough for the comparison
 CLI_SCALES = ("S", "L")
 PEER_SCALES = ("S", "M", "L")  # 2L is there for the verifier's growth only
-CHECKED = ("verifier", "polars", "duckdb")  # tools whose messages are compared with expected.json
+CHECKED = ("verifier", "v2.1", *PEERS)  # tools whose messages are compared with expected.json
 
 
 @dataclass
@@ -75,24 +82,25 @@ class Runs:
         return "FAIL" if "FAIL" in self.checks else ("PASS" if self.checks else "")
 
 
-def ensure_data(scale: str, seed: int, order: str = "section") -> Path:
-    """The folder of a scale's files in one row order, generated when absent or made by another
-    generator version."""
-    folder = DATA_DIR / f"{scale}-{order}"
+def ensure_data(scale: str, seed: int, order: str = "section", v21: bool = False) -> Path:
+    """The folder of a scale's files in one row order (v1, or the v2.1 set of the same district),
+    generated when absent or made by another generator version."""
+    folder = DATA_DIR / f"{scale}-{order}{'-v2.1' if v21 else ''}"
     here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in GENERATOR_SOURCES))
+    sources = GENERATOR_SOURCES + (("generate_v21.py",) if v21 else ())
+    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in sources))
     stamp = {"seed": seed, "order": order, "generator": digest.hexdigest()[:16]}
     stamp_file = folder / "generator.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp and all(
-            (folder / f).exists() for f in FILES):
+            (folder / f).exists() for f in (V21_FILES if v21 else FILES)):
         return folder
     started = time.perf_counter()
     # Written aside and swapped in, so that a reader of the old files is not cut short.
     fresh = folder.with_name(f".{folder.name}.new-{os.getpid()}")
     # In a child: generating L takes 1.6 GiB, and the peak of this process would be inherited by
     # every child measured after it (the CLI's peak is this process's wait4 figure).
-    subprocess.run([sys.executable, "-m", "bench.generate", "--scale", scale, "--order", order,
-                    "--seed", str(seed), "--out", str(fresh)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "bench.generate_v21" if v21 else "bench.generate", "--scale", scale,
+                    "--order", order, "--seed", str(seed), "--out", str(fresh)], cwd=ROOT, check=True)
     (fresh / "generator.json").write_text(json.dumps(stamp) + "\n")
     if folder.exists():
         stale = folder.with_name(f".{folder.name}.old-{os.getpid()}")
@@ -108,7 +116,7 @@ def run_child(tool: str, folder: Path, timeout: float) -> dict[str, object]:
     if tool == "cli":
         command = [sys.executable, "-m", "sds_core", "verify", str(folder)]
     else:
-        command = [sys.executable, "-m", "bench.measure", tool, str(folder)]
+        command = [sys.executable, "-m", "bench.measure", "verifier-v2.1" if tool == "v2.1" else tool, str(folder)]
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
@@ -150,7 +158,7 @@ def plan(scales: list[str], orders: list[str], tools: list[str]) -> list[Key]:
                     continue
                 if tool == "cli" and scale not in CLI_SCALES:
                     continue
-                if tool in ("polars", "duckdb") and scale not in PEER_SCALES:
+                if tool in PEERS and scale not in PEER_SCALES:
                     continue
                 triples.append((scale, order, tool))
     return triples
@@ -159,6 +167,8 @@ def plan(scales: list[str], orders: list[str], tools: list[str]) -> list[Key]:
 def measure_all(triples: list[Key], repeat: int, seed: int) -> dict[Key, Runs]:
     """Every measurement, repeats interleaved so that drift in the machine's load spreads evenly."""
     folders = {(s, o): ensure_data(s, seed, o) for s, o in dict.fromkeys((s, o) for s, o, _ in triples)}
+    v21_folders = {(s, o): ensure_data(s, seed, o, v21=True)
+                   for s, o in dict.fromkeys((s, o) for s, o, t in triples if t == "v2.1")}
     results = {key: Runs(*key) for key in triples}
     for round_ in range(repeat):
         for scale, order, tool in triples:
@@ -166,7 +176,8 @@ def measure_all(triples: list[Key], repeat: int, seed: int) -> dict[Key, Runs]:
             if runs.failure:
                 continue
             timeout = 1800 if tool == "frictionless" else 600
-            outcome = run_child(tool, folders[(scale, order)], timeout)
+            folder = v21_folders[(scale, order)] if tool == "v2.1" else folders[(scale, order)]
+            outcome = run_child(tool, folder, timeout)
             if "error" in outcome:
                 runs.failure = str(outcome["error"])
                 print(f"  {scale} {order} {tool}: ERROR {runs.failure}", flush=True)
@@ -213,7 +224,7 @@ def targets(results: dict[Key, Runs], orders: list[str]) -> list[tuple[str, str,
         rss = peak("L", order, "verifier")
         add(f"{order}: L verifier peak RSS <= 700 MB", None if rss is None else rss * 2**20 / 1e6,
             lambda x: x <= 700, "{:.0f} MB")
-        peers = [t for t in (median("L", order, "polars"), median("L", order, "duckdb")) if t]
+        peers = [t for t in (median("L", order, peer) for peer in PEERS) if t]
         add(f"{order}: L >= 2x faster than the faster peer",
             ratio(min(peers), verifier) if peers else None, lambda x: x >= 2, "{:.1f}x")
         add(f"{order}: M >= 50x faster than frictionless",
@@ -226,6 +237,26 @@ def targets(results: dict[Key, Runs], orders: list[str]) -> list[tuple[str, str,
         add(f"{order}: 2L peak RSS <= 1.3x L", ratio(peak("2L", order, "verifier"), rss),
             lambda x: x <= 1.3, "{:.2f}x")
     return rows
+
+
+def v21_beside_v1(results: dict[Key, Runs]) -> list[list[str]]:
+    """Rows of the v2.1 table: the verifier on each v2.1 set beside the v1 set of the same district."""
+    rows = [["scale", "order", "v1 rows", "v2.1 rows", "v1 s", "v2.1 s", "v2.1/v1", "v1 peak MiB",
+             "v2.1 peak MiB"]]
+    for (scale, order, tool), runs in results.items():
+        v1 = results.get((scale, order, "verifier"))
+        if tool != "v2.1" or v1 is None or runs.median is None or v1.median is None:
+            continue
+        v21_rows = sum(_data_rows(DATA_DIR / f"{scale}-{order}-v2.1" / f) for f in V21_FILES)
+        rows.append([scale, order, f"{SCALES[scale].total_rows:,}", f"{v21_rows:,}", f"{v1.median:.3f}",
+                     f"{runs.median:.3f}", f"{runs.median / v1.median:.2f}x", f"{v1.peak:.0f}", f"{runs.peak:.0f}"])
+    return rows
+
+
+def _data_rows(path: Path) -> int:
+    """Lines after the header (the generated v2.1 files hold no line break inside a value)."""
+    with path.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1
 
 
 PHASES = ("parse", "formats", "uniqueness", "references", "pairs", "glue")
@@ -257,25 +288,49 @@ def _met(ok: bool) -> str:
 
 def table(results: dict[Key, Runs]) -> list[list[str]]:
     """Rows of the results table, header first."""
-    rows = [["scale", "order", "rows", "tool", "seconds", "peak RSS MiB", "x parse", "check"]]
+    rows = [["scale", "order", "rows", "tool", "seconds", "range", "peak RSS MiB", "x parse",
+             "check"]]
     for (scale, order, tool), runs in results.items():
         parse = results.get((scale, order, "parse"))
         ratio = ""
-        if runs.median and parse and parse.median:
+        if runs.median and parse and parse.median and tool != "v2.1":  # v2.1 files are not those parsed
             ratio = f"{runs.median / parse.median:.1f}"
+        spread = f"{min(runs.seconds):.2f}-{max(runs.seconds):.2f}" if runs.seconds else "-"
         rows.append([
             scale, order, f"{SCALES[scale].total_rows:,}", tool,
-            f"{runs.median:.3f}" if runs.median is not None else "-",
+            f"{runs.median:.3f}" if runs.median is not None else "-", spread,
             f"{runs.peak:.0f}" if runs.peak is not None else "-", ratio,
             runs.check or "",
         ])
     return rows
 
 
-def render_text(rows: list[list[str]]) -> str:
-    """Aligned plain-text table."""
+TABLE_RIGHT = (2, 4, 5, 6, 7)
+
+
+def peer_ratios(results: dict[Key, Runs]) -> list[list[str]]:
+    """Rows of the peers table, header first: each peer's seconds over the verifier's, of the
+    medians, round by round (the runs of one round are neighbours in time, so a ratio within a
+    round is less exposed to the host's drift than the seconds are) and of the lowest of each
+    (the runs least disturbed by other load)."""
+    rows = [["scale", "order", "peer", "peer / verifier (medians)", "per round",
+             "lowest / lowest", "peak RSS / verifier"]]
+    for (scale, order, tool), runs in results.items():
+        verifier = results.get((scale, order, "verifier"))
+        if tool not in PEERS or not verifier or not verifier.median or not runs.median:
+            continue
+        paired = [p / v for p, v in zip(runs.seconds, verifier.seconds)]
+        rows.append([scale, order, tool, f"{runs.median / verifier.median:.2f}x",
+                     f"{min(paired):.2f}-{max(paired):.2f}x",
+                     f"{min(runs.seconds) / min(verifier.seconds):.2f}x",
+                     f"{runs.peak / verifier.peak:.2f}x" if runs.peak and verifier.peak else "-"])
+    return rows
+
+
+def render_text(rows: list[list[str]], right: tuple[int, ...] = (2, 4, 5, 6)) -> str:
+    """Aligned plain-text table; the columns in `right` are right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i in (2, 4, 5, 6) else c.ljust(w)
+    return "\n".join("  ".join(c.rjust(w) if i in right else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
 
 
@@ -315,10 +370,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = table(results)
     goals = targets(results, orders)
     command = "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    ratios = peer_ratios(results)
     print()
-    print(render_text(rows))
+    print(render_text(rows, TABLE_RIGHT))
+    if len(ratios) > 1:
+        print()
+        print(render_text(ratios, (3, 4, 5, 6)))
     print()
     print(render_text([["target", "figure", "status"], *map(list, goals)]))
+    beside = v21_beside_v1(results)
+    if len(beside) > 1:
+        print("\nv2.1 set beside the v1 set of the same district (verifier in process, median):")
+        print(render_text(beside))
     for runs in results.values():
         if runs.diff:
             print(f"\n{runs.scale} {runs.order} {runs.tool} messages differ from expected.json "
@@ -339,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     OUT.write_text(
         f"Measured {datetime.date.today().isoformat()} on {machine()}, median of {args.repeat}, "
         f"with `{command.strip()}`.\n\n{render_markdown(rows)}\n\n"
-        f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n{profile_md}",
+        f"{render_markdown(ratios) + chr(10) * 2 if len(ratios) > 1 else ''}"
+        f"{render_markdown([['target', 'figure', 'status'], *map(list, goals)])}\n"
+        f"{chr(10) + render_markdown(beside) + chr(10) if len(beside) > 1 else ''}{profile_md}",
         encoding="utf-8")
     print(f"\nwritten: {OUT.relative_to(ROOT)}")
     return 1 if any(r.check in ("FAIL", "ERROR") for r in results.values()) else 0

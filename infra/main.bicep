@@ -41,7 +41,7 @@ param sdsUploadUrlTtlMinutes string = '60'
 
 @description('SDS_SYNC_TARGET: directory (the app\'s tables), schoolDataSync (the tenant\'s new School Data Sync) or directory,schoolDataSync. With schoolDataSync, scripts/graph-permissions.* grants (or prints for an admin) the Microsoft Graph permissions of the app\'s identity.')
 @allowed(['directory', 'schoolDataSync', 'directory,schoolDataSync'])
-param sdsSyncTarget string = 'directory'
+param sdsSyncTarget string = 'schoolDataSync'
 
 @description('SDS_GRAPH_ENDPOINT: Microsoft Graph (national clouds have their own).')
 param sdsGraphEndpoint string = 'https://graph.microsoft.com'
@@ -102,6 +102,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     containers: [uploadContainerName, stateContainerName, deploymentContainerName]
+    uploadContainer: uploadContainerName
     queues: [syncQueueName, syncPoisonQueueName]
     tables: [syncErrorsTableName, directoryTableName]
   }
@@ -155,6 +156,8 @@ module api 'app/api.bicep' = {
       SDS_GRAPH_ENDPOINT: sdsGraphEndpoint
       // Graph tokens from the app's user-assigned identity (azure-identity DefaultAzureCredential).
       SDS_GRAPH_AUTH: 'default'
+      // Upload sessions only on the cloud's Azure Storage hosts (docs/new-sds-mapping.md).
+      SDS_UPLOAD_HOSTS: ''
       AZURE_CLIENT_ID: identity.outputs.clientId
     }
   }

@@ -20,7 +20,7 @@ $Permissions = @(
     'IndustryData-Run.Start'
 )
 
-$target = if ($env:SDS_SYNC_TARGET) { $env:SDS_SYNC_TARGET } else { 'directory' }
+$target = if ($env:SDS_SYNC_TARGET) { $env:SDS_SYNC_TARGET } else { 'schoolDataSync' }
 if (-not (($target -split ',') -contains 'schoolDataSync')) {
     Write-Host "SDS_SYNC_TARGET is ${target}: no Microsoft Graph permission is needed."
     exit 0

@@ -20,10 +20,10 @@ PERMISSIONS=(
   IndustryData-Run.Start
 )
 
-case ",${SDS_SYNC_TARGET:-directory}," in
+case ",${SDS_SYNC_TARGET:-schoolDataSync}," in
   *,schoolDataSync,*) ;;
   *)
-    echo "SDS_SYNC_TARGET is ${SDS_SYNC_TARGET:-directory}: no Microsoft Graph permission is needed."
+    echo "SDS_SYNC_TARGET is ${SDS_SYNC_TARGET:-schoolDataSync}: no Microsoft Graph permission is needed."
     exit 0
     ;;
 esac

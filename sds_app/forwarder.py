@@ -24,13 +24,22 @@ from typing import Any
 from pydantic import ValidationError
 
 from sds_app.graph import GraphError, IndustryDataClient
+from sds_app.industry_data import Busy, Refused, record_data, roll_over, switch_format
+from sds_app.session_upload import SessionFile, upload_session_files
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
 from sds_app.storage.sync_errors import SyncErrorStore
 from sds_app.storage.sync_queue import enqueue_run
+from sds_core.models.industry_data import FILE_FORMAT, expired
 from sds_core.models.profiles import ProfileRecord
 from sds_core.models.status import RunState, SyncMessage, SyncStatus
 from sds_core.schooldatasync import forwarding as fw
+from sds_core.verification.fileformats import (
+    CONNECTOR_FORMAT_CODES,
+    V1_NAME,
+    V21_FILE_NAMES,
+    V21_NAME,
+)
 from sds_core.schooldatasync.state import (
     INDUSTRY_DATA_FIELD,
     Forwarding,
@@ -46,7 +55,12 @@ NO_CONNECTOR = (
     "provisioned for School Data Sync. Create the profile again with SDS_SYNC_TARGET including "
     "schoolDataSync."
 )
-TRANSIENT = {408, 429, 500, 502, 503, 504}
+WRONG_FORMAT = (
+    "The dataConnector {connector} takes fileFormat {code!r}, and these files are SDS {files}: "
+    "upload files of the connector's format, or use a profile bound to a connector of fileFormat "
+    "{wanted!r}."
+)
+LEASE_WAIT = 30  # seconds: another request or worker is making or changing the profile's objects
 
 
 class Superseded(Exception):
@@ -161,7 +175,7 @@ class Forwarder:
 
     # -- one delivery ----------------------------------------------------------------------------
 
-    def step(self, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
+    def step(self, record: ProfileRecord, frozen: Callable[[str], SessionFile]) -> None:
         """Do the step the record's progress is at (beginning it on the run's first delivery)."""
         run = record.run
         assert run is not None
@@ -201,11 +215,13 @@ class Forwarder:
                 )
                 return
         try:
-            self._dispatch(f, record, read)
+            self._dispatch(f, record, frozen)
         except GraphError as error:
             self._graph_error(f, error)
 
-    def _dispatch(self, f: Forwarding, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
+    def _dispatch(
+        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], SessionFile]
+    ) -> None:
         now = self.now()
         operation = (f.operation or "").rstrip("/").rsplit("/", 1)[-1] or None
         ref = {Stage.VALIDATING: operation, Stage.RUNNING: f.sds_run_id}.get(f.stage)
@@ -214,7 +230,7 @@ class Forwarder:
             self._fail(f, late)
             return
         if f.stage == Stage.UPLOADING:
-            self._upload(f, record, read)
+            self._upload(f, record, frozen)
         elif f.stage == Stage.VALIDATING:
             self._validating(f)
         elif f.stage == Stage.STARTING:
@@ -226,7 +242,9 @@ class Forwarder:
         """Throttled: re-check when Graph says; transient: the host retries; else the run ends."""
         current = self._current(f)
         if error.throttled and error.retry_after is not None:
-            self._enqueue(current.check, int(error.retry_after) + 1)
+            delay = fw.capped_delay(current.stage, current.stage_date_time, self.now(),
+                                    error.retry_after)
+            self._enqueue(current.check, delay)
             log.info(
                 "Profile %s run %s: Graph throttled (%s); re-check in %s s",
                 self.pid,
@@ -235,7 +253,7 @@ class Forwarder:
                 error.retry_after,
             )
             return
-        if error.status is None or error.status in TRANSIENT:
+        if error.transient:
             raise error  # the host delivers the message again (then poisons it)
         self._fail(current, error.message)
 
@@ -245,22 +263,48 @@ class Forwarder:
 
     # -- the stages ------------------------------------------------------------------------------
 
-    def _upload(self, f: Forwarding, record: ProfileRecord, read: Callable[[str], bytes]) -> None:
+    def _upload(
+        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], SessionFile]
+    ) -> None:
         connector = f.connector_id
         if connector is None:
             self._fail(f, NO_CONNECTOR)
             return
-        frozen = record.run.snapshots if record.run else {}
-        names = [name for name in V1_FILES if name in frozen]  # the names the new SDS expects
+        if expired(record.profile, self.now()):
+            self._fail(f, fw.PROFILE_EXPIRED.format(date=record.profile.expiration_date))
+            return
+        file_format = record.run.file_format if record.run else V1_NAME
+        wanted = CONNECTOR_FORMAT_CODES.get(file_format, CONNECTOR_FORMAT_CODES[V1_NAME])
+        data = record_data(record)
+        if data is not None and data.bound and (data.file_format or FILE_FORMAT) != wanted:
+            self._fail(f, WRONG_FORMAT.format(connector=connector, code=data.file_format or FILE_FORMAT,
+                                              files=file_format, wanted=wanted))
+            return
+        try:
+            # A flow belongs to one school year: the first run after its end makes the next one.
+            record = roll_over(self.account, self.pid, record, self.now(), self.graph)
+            # Files in the other format than the profile's connector takes: a connector for them.
+            record = switch_format(self.account, self.pid, record, wanted, self.now(), self.graph)
+        except Busy:
+            self._enqueue(f.check, LEASE_WAIT)  # the profile's objects are being changed now
+            return
+        except Refused as refused:
+            self._fail(f, str(refused))
+            return
+        connector = connector_of(record) or connector
+        snapshots = record.run.snapshots if record.run else {}
+        expected = V21_FILE_NAMES if file_format == V21_NAME else V1_FILES
+        names = [name for name in expected if name in snapshots]  # the names the new SDS expects
         # Recorded before the first byte: a delivery that finds it without an operation knows an
         # upload was cut off (a new session, resetSession=true, starts it over).
         f = self._latest = self._save(
-            f.check, lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1}), fw.UPLOADING
+            f.check,
+            lambda cur: cur.model_copy(update={"uploads": cur.uploads + 1, "connector_id": connector}),
+            fw.UPLOADING,
         )
         self._validating_mark(True)  # a run asked for meanwhile waits for these files too
         session = self.graph.get_upload_session(connector, reset=True)
-        for name in names:  # one file in memory at a time
-            self.graph.upload_file(session.session_url, name, read(name))
+        upload_session_files(self.graph, session.session_url, (frozen(name) for name in names))
         location = self.graph.validate(connector)
         self._latest = self._advance(
             f,
@@ -305,7 +349,9 @@ class Forwarder:
         assert f.validated_date_time is not None
         now = self.now()
         decision = fw.decide_start(self.tenant.get(), f.validated_date_time, now, self.pid)
-        if decision.action == "join":
+        if decision.action == "resolve":
+            self._resolve_start(f, looked)
+        elif decision.action == "join":
             self._join(f, decision.run_id or "")
         elif decision.action == "wait_others":
             message = fw.WAITING_FOR_OTHERS.format(count=decision.others)
@@ -376,7 +422,7 @@ class Forwarder:
             self._starting(f, looked + 1)
             return
         try:
-            run_id = self.graph.start_run()
+            answer = self.graph.start_run()
         except GraphError as error:
             until = None
             if error.throttled:
@@ -396,27 +442,84 @@ class Forwarder:
             )
             self._throttled(f, until)
             return
-
-        def started(doc: TenantRun) -> TenantRun:
-            return doc.model_copy(
-                update={
-                    "run_id": run_id,
-                    "requested_date_time": requested,
-                    "ended": False,
-                    "claim_id": None,
-                    "claim_date_time": None,
-                    "throttled_until": None,
-                }
+        if answer.run_id:
+            self.tenant.update(lambda doc: fw.started(doc, answer.run_id or "", requested))
+            log.info(
+                "Profile %s run %s: School Data Sync run %s started",
+                self.pid,
+                self.message.run_id,
+                answer.run_id,
             )
-
-        self.tenant.update(started)
+            self._join(f, answer.run_id)
+            return
+        # The documented answer: 202 and the operation in Location (or, per an older version of
+        # the page, no Location at all). Recorded at once, so that no other worker starts a run.
+        self.tenant.update(lambda doc: fw.accepted(doc, requested, answer.operation))
         log.info(
-            "Profile %s run %s: School Data Sync run %s started",
+            "Profile %s run %s: runs/start accepted (operation %s)",
             self.pid,
             self.message.run_id,
-            run_id,
+            answer.operation or "none",
         )
-        self._join(f, run_id)
+        self._resolve_start(f, looked + 1)
+
+    def _resolve_start(self, f: Forwarding, looked: int) -> None:
+        """Find the run an accepted runs/start started: from its operation, else in GET runs.
+
+        Any worker waiting for the tenant's run does this; the first to find the run records it.
+        A run started at or after the request (less CLOCK_SKEW) has every file validated before
+        it, so it is the run wanted, whoever started it. Never a second runs/start meanwhile.
+        """
+        tenant = self.tenant.get()
+        if tenant is None or not tenant.starting or tenant.requested_date_time is None:
+            self._starting(f, looked + 1)
+            return
+        requested = tenant.requested_date_time
+        run_id, failure, pending = None, None, False
+        if tenant.start_operation:
+            try:
+                operation = self.graph.get_operation(tenant.start_operation)
+                run_id = self.graph.run_of_operation(operation)
+            except GraphError as error:
+                if error.transient or error.throttled or error.code != "invalidResponse":
+                    raise
+                # Not what Graph documents: this start is over (a later start may claim anew).
+                self.tenant.update(lambda doc: fw.unstarted(doc, requested))
+                self._fail(f, fw.START_FAILED.format(reason=error.message))
+                return
+            status = str(operation.get("status") or "")[:50]
+            pending = run_id is None and status in ("", "notStarted", "running")
+            if run_id is None and status == "failed":
+                failure = fw.operation_failure(operation)
+        if run_id is None and not pending:
+            run_id = fw.adoptable_run(self.graph.list_runs(), requested)
+        now = self.now()
+        if run_id is not None:
+            after = self.tenant.update(
+                lambda doc: fw.started(doc, run_id, requested)
+                if doc.starting and doc.requested_date_time == requested
+                else doc
+            )
+            log.info("Profile %s run %s: runs/start of %s started School Data Sync run %s",
+                     self.pid, self.message.run_id, requested.isoformat(), after.run_id)
+            self._starting(f, looked + 1)
+            return
+        if failure is None and not pending and now - requested > fw.RESOLVE_WINDOW:
+            failure = fw.NO_RUN_APPEARED.format(
+                requested=requested.strftime("%Y-%m-%d %H:%M UTC"),
+                minutes=int(fw.RESOLVE_WINDOW.total_seconds() // 60),
+            )
+        if failure is not None:
+            self.tenant.update(lambda doc: fw.unstarted(doc, requested))
+            assert f.validated_date_time is not None
+            if requested >= f.validated_date_time:  # the failed start was to take our files
+                self._fail(f, fw.START_FAILED.format(reason=failure))
+            else:
+                self._starting(f, looked + 1)
+            return
+        message = fw.RESOLVING.format(requested=requested.strftime("%Y-%m-%d %H:%M UTC"))
+        delay = fw.next_delay(Stage.VALIDATING, f.checks_in_stage)  # 5 s, then 15 s, then 30 s
+        self._advance(f, message, delay, waiting_for="run start")
 
     def _adopt(self) -> bool:
         """Over an expired claim, record the run its stopped holder started; whether there was one.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,6 +58,65 @@ def parse_graph_endpoint(value: str | None) -> str:
     return endpoint
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+_PORT = re.compile(r"[0-9]{1,5}")
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+@dataclass(frozen=True)
+class UploadHost:
+    """One `host:port` of SDS_UPLOAD_HOSTS: upload sessions there are accepted (http on loopback)."""
+
+    host: str
+    port: int
+
+    @property
+    def loopback(self) -> bool:
+        """127.0.0.1, ::1 or localhost: plain http is accepted there (tests, emulators)."""
+        return self.host in LOOPBACK_HOSTS
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def _upload_host(entry: str) -> UploadHost | None:
+    """`host:port`, `[ipv6]:port`: the entry parsed, or None when it is not of that form."""
+    host, sep, port = entry.lower().rpartition(":")
+    if not sep or not _PORT.fullmatch(port) or not 0 < int(port) < 65536:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return UploadHost(str(ipaddress.IPv6Address(host[1:-1])), int(port))
+        except ValueError:
+            return None
+    labels = host.split(".")
+    if len(host) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        return None
+    if all(label.isdigit() for label in labels):  # digits only: an IPv4 address or nothing
+        try:
+            host = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            return None
+    return UploadHost(host, int(port))
+
+
+def parse_upload_hosts(value: str | None) -> tuple[UploadHost, ...]:
+    """SDS_UPLOAD_HOSTS: `host:port` entries, comma-separated, where upload sessions may also be."""
+    if value is None or not value.strip():
+        return ()
+    hosts: list[UploadHost] = []
+    for entry in value.split(","):
+        host = _upload_host(entry.strip())
+        if host is None:
+            raise SettingsError(
+                f"SDS_UPLOAD_HOSTS={value!r} is not valid: {entry.strip()!r} is not host:port "
+                "(e.g. 127.0.0.1:10004, [::1]:10004 or storage.contoso.example:443)"
+            )
+        if host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of decisions.md, with its documented default."""
@@ -72,6 +133,7 @@ class Settings:
     sync_targets: frozenset[str] = frozenset({TARGET_DIRECTORY})
     graph_endpoint: str = "https://graph.microsoft.com"
     graph_auth: str = "default"
+    upload_hosts: tuple[UploadHost, ...] = ()
 
     @property
     def to_directory(self) -> bool:
@@ -100,6 +162,7 @@ class Settings:
             sync_targets=parse_sync_target(env.get("SDS_SYNC_TARGET")),
             graph_endpoint=parse_graph_endpoint(env.get("SDS_GRAPH_ENDPOINT")),
             graph_auth=parse_graph_auth(env.get("SDS_GRAPH_AUTH")),
+            upload_hosts=parse_upload_hosts(env.get("SDS_UPLOAD_HOSTS")),
         )
 
 

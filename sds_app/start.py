@@ -17,11 +17,17 @@ from sds_app.storage.verifications import VerificationResult, VerificationStore
 from sds_app.verification import Folder, current_folder, verify_current
 from sds_core.models import status as run_status
 from sds_core.models.profiles import ProfileRecord
+from sds_core.verification.fileformats import V1_NAME, V21_FILE_NAMES, V21_NAME
 from sds_core.verification.newsds import dropped_class_files
 from sds_core.verification.spec import FILES_BY_NAME
 
 _LOG = logging.getLogger("sds_app.start")
 KEEP_FROZEN_RUNS = 3
+V21_NOT_SYNCED = (
+    "SDS v2.1 files go to School Data Sync only, and this deployment syncs to its own tables "
+    "(SDS_SYNC_TARGET includes directory): upload the classic six files, or set "
+    "SDS_SYNC_TARGET=schoolDataSync to forward these."
+)
 MAX_ATTEMPTS = 5
 
 
@@ -65,7 +71,9 @@ def _start(account: StorageAccount, settings: Settings, record: ProfileRecord) -
             if folder.size > settings.inline_verify_max_bytes:
                 raise TooLargeToVerifyInline(folder.fingerprint)
             folder, result = verify_current(account, record, settings)
-        if settings.to_school_data_sync:
+        if folder.options.format == V21_NAME and settings.to_directory:
+            result = _v21_not_synced(result)
+        elif settings.to_school_data_sync:
             result = _with_dropped_class_files(result, record, folder)
         if result.has_errors:
             if record.status.status != run_status.SyncStatus.VALIDATION_ERROR:
@@ -77,6 +85,13 @@ def _start(account: StorageAccount, settings: Settings, record: ProfileRecord) -
             continue  # a file changed after verification: verify what is there now
         return Started(result, run_id)
     raise UploadChanged("the uploads kept changing")
+
+
+def _v21_not_synced(result: VerificationResult) -> VerificationResult:
+    """An Error among the messages: v2.1 files go to School Data Sync only, not to the tables."""
+    refusal = {"type": "Error", "fileName": "orgs.csv", "description": V21_NOT_SYNCED}
+    messages = sorted([*result.messages, refusal], key=lambda m: m["fileName"])
+    return result.model_copy(update={"messages": messages, "has_errors": True})
 
 
 def _with_dropped_class_files(
@@ -107,11 +122,14 @@ def _queue_run(account: StorageAccount, profile_id: str, folder: Folder, result:
     """Freeze the verified files, record the run (If-Match: one winner), enqueue it."""
     uploads = UploadFolder(account, profile_id)
     run_id = str(uuid.uuid4())
+    file_format = folder.options.format
     frozen: dict[str, run_status.FrozenFile] = {}
     for upload in folder.uploads:
-        if upload.name.lower() in FILES_BY_NAME:
+        # v1 names match in any case (kept lower-case); v2.1 names are exact (case-sensitive).
+        name = upload.name.lower() if file_format == V1_NAME else upload.name
+        if name in (FILES_BY_NAME if file_format == V1_NAME else V21_FILE_NAMES):
             snapshot = uploads.freeze(upload, run_id)
-            frozen[upload.name.lower()] = run_status.FrozenFile(
+            frozen[name] = run_status.FrozenFile(
                 blob=uploads.blob_name(upload), snapshot=snapshot, etag=upload.etag
             )
     now = datetime.now(UTC)
@@ -119,7 +137,9 @@ def _queue_run(account: StorageAccount, profile_id: str, folder: Folder, result:
 
     def queued(current: ProfileRecord) -> ProfileRecord:
         previous["status"], previous["run"] = current.status, current.run
-        transition = run_status.start(current.status, current.run, run_id, frozen, now)
+        transition = run_status.start(
+            current.status, current.run, run_id, frozen, now, file_format
+        )
         return current.model_copy(update={"status": transition.status, "run": transition.run})
 
     store = ProfileStore(account)

@@ -1,5 +1,12 @@
 """Operations telemetry: request and profile ids on every log line; traces and metrics when asked.
 
+Every record of the app's own loggers (`sds_app.*`) is one line whatever it quotes: its message
+is rendered and made inert (sds_core.text.inert: control characters escaped), so a newline in a
+URL segment, a file name or a Graph error message cannot forge a line. The Azure SDKs' loggers
+(AZURE_SDK_LOGGERS: the HTTP logging policy writes two multi-line records per storage call) stay
+at WARNING unless SDS_AZURE_SDK_LOG_LEVEL asks for more (DEBUG, INFO, WARNING, ERROR): the worker
+forwards every record at INFO to the host, and each is an Application Insights record.
+
 Inside `operation(...)` every log record, whatever its logger, carries the request id and, where
 known, the profile id: in its text (`[request-id …] [profile-id …] message`, since the Functions
 host keeps the text and drops extra fields) and as the attributes `sds_request_id` and
@@ -21,7 +28,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sds_core.text import inert
+
 CONNECTION_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+SDK_LOG_LEVEL_SETTING = "SDS_AZURE_SDK_LOG_LEVEL"
+SDK_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The Azure SDK packages the app uses log under their package names (azure.core holds the HTTP
+# logging policy); `azure.functions` is the worker's own logger and keeps the worker's level.
+AZURE_SDK_LOGGERS = ("azure.core", "azure.storage", "azure.data", "azure.identity", "azure.monitor", "msal")
+APP_LOGGER = "sds_app"
+MAX_LINE = 8192  # characters of one app log message (Application Insights keeps 32768)
 INSTRUMENTATION_NAME = "sds_app"
 # Ids reach log text as they are: only ids of a profile id's shape (sds_app.http.profile_access,
 # and our request ids, UUIDs) are bound, so none can forge a line or hold a %-placeholder.
@@ -80,7 +96,17 @@ class _StampedRecords:
         record.sds_request_id = request_id
         record.sds_profile_id = profile_id
         text = prefix(request_id, profile_id)
-        if text:
+        if record.name == APP_LOGGER or record.name.startswith(APP_LOGGER + "."):
+            # Rendered now and inert: one line, whatever the arguments quote.
+            try:
+                message = inert(record.getMessage(), MAX_LINE)
+            except Exception:  # noqa: BLE001 - a bad format is the handler's to report, as before
+                message = None
+            if message is not None:
+                record.msg, record.args = (f"{text} {message}" if text else message), ()
+            elif text:
+                record.msg = f"{text} {record.msg}"
+        elif text:
             record.msg = f"{text} {record.msg}"
         return record
 
@@ -91,6 +117,17 @@ def _install_log_context() -> None:
     if not _installed:
         logging.setLogRecordFactory(_StampedRecords(logging.getLogRecordFactory()))
         _installed = True
+
+
+def quiet_azure_sdks(env: Mapping[str, str] | None = None) -> int:
+    """The Azure SDK loggers at SDS_AZURE_SDK_LOG_LEVEL (default WARNING); the level set."""
+    raw = (os.environ if env is None else env).get(SDK_LOG_LEVEL_SETTING, "").strip().upper()
+    level = raw if raw in SDK_LOG_LEVELS else "WARNING"
+    for name in AZURE_SDK_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    if raw and raw not in SDK_LOG_LEVELS:
+        _LOG.warning("%s=%r is not one of %s: WARNING is used", SDK_LOG_LEVEL_SETTING, raw, ", ".join(SDK_LOG_LEVELS))
+    return logging.getLevelName(level)
 
 
 def _start_exporting(connection_string: str, options: Mapping[str, Any]) -> _Exporting:
@@ -136,6 +173,7 @@ def configure(env: Mapping[str, str] | None = None, **distro_options: Any) -> bo
         if _configured:
             return _exporting is not None
         _configured = True
+        quiet_azure_sdks(env)
         connection_string = (os.environ if env is None else env).get(CONNECTION_SETTING, "").strip()
         if connection_string:
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,6 +16,7 @@ from sds_app.storage.names import split_upload_blob
 from sds_app.storage.profiles import ProfileGone, ProfileStore
 from sds_app.storage.purge import purge_data
 from sds_app.storage.strays import remove_exactly
+from sds_app.storage.tenant_codes import TenantCodesStore
 from sds_app.storage.uploads import Upload, UploadChanged, UploadFolder
 from sds_app.storage.verifications import (
     VerificationDetail,
@@ -23,9 +24,10 @@ from sds_app.storage.verifications import (
     VerificationResult,
     VerificationStore,
 )
+from sds_core.models.profiles import ProfileRecord, ProfileState
+from sds_core.verification.fileformats import detect_format
 from sds_core.verification.fingerprint import fingerprint
 from sds_core.verification.options import VerifyOptions
-from sds_core.models.profiles import ProfileRecord, ProfileState
 from sds_core.verification.verify import Loader, verify_files
 
 _LOG = logging.getLogger("sds_app.verification")
@@ -46,11 +48,21 @@ class Folder:
         return sum(u.size for u in self.uploads)
 
 
-def options_for(record: ProfileRecord, settings: Settings) -> VerifyOptions:
-    """The profile's verification options, with the deployment's limits."""
+def options_for(
+    record: ProfileRecord, settings: Settings, names: Iterable[str] = (),
+    grade_levels: frozenset[str] | None = None,
+) -> VerifyOptions:
+    """The profile's verification options, with the deployment's limits and the uploads' format.
+
+    The format (classic v1, or the new SDS's v2.1) is told from the uploaded file names; the
+    tenant's grade codes (a tenant check read them) apply to a v1 set forwarded to School Data Sync.
+    """
+    format = detect_format(names)
     return VerifyOptions.from_profile(
         record.profile.model_dump(mode="json"),
         new_sds=settings.to_school_data_sync,
+        format=format,
+        grade_levels=grade_levels if settings.to_school_data_sync and format == "v1" else None,
         max_rows_per_file=settings.max_rows_per_file,
         detail_rows_per_message=settings.detail_rows_per_message,
     )
@@ -59,7 +71,8 @@ def options_for(record: ProfileRecord, settings: Settings) -> VerifyOptions:
 def current_folder(account: StorageAccount, record: ProfileRecord, settings: Settings) -> Folder:
     """List the profile's folder and fingerprint it."""
     uploads = UploadFolder(account, record.profile.id).list()
-    options = options_for(record, settings)
+    grades = TenantCodesStore(account).grade_levels() if settings.to_school_data_sync else None
+    options = options_for(record, settings, [u.name for u in uploads], grades)
     return Folder(uploads, options, fingerprint(((u.name, u.etag) for u in uploads), options.version()))
 
 

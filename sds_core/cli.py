@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sds_core.verification.fileformats import FORMAT_NAMES, detect_format
 from sds_core.verification.options import VerifyOptions
 from sds_core.verification.folder import FolderAdvice
 from sds_core.verification.report import report_csv, severity_counts, start_body, visible, what_to_do
@@ -33,6 +34,8 @@ Graph's collection of verification messages ("value": [] when nothing is wrong).
 The folder's *.csv files are read (other files are ignored); names match in any letter case, and
 each file may use the US or the UK header. The six files:
   {files}
+A folder of SDS v2.1 files (orgs.csv, users.csv, roles.csv, ...) is verified with the v2.1 rules
+instead (docs/sds-v2.1-rules.md); --format forces either.
 One summary line goes to stderr at the end."""
 
 EPILOG = """\
@@ -89,6 +92,13 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--new-sds", action="store_true",
                         help="also apply the new School Data Sync's v1 rules, as start does for profiles "
                              "forwarded to it (messages 20-22)")
+    _add_format_argument(parser)
+
+
+def _add_format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMAT_NAMES, default=None,
+                        help="the CSV format: v1 (the classic six) or v2.1 (orgs.csv, users.csv, roles.csv, ...; "
+                             "docs/sds-v2.1-rules.md); default: told by the file names")
 
 
 def _help_texts(prog: str) -> dict[str, Any]:
@@ -105,6 +115,9 @@ def _parser(prog: str = "python -m sds_core") -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="verify the *.csv files of a folder",
                                  **_help_texts(f"{prog} verify"))
     _add_verify_arguments(verify)
+    convert = commands.add_parser("convert", help="convert a classic set to v2.1",
+                                  **_convert_help(f"{prog} convert"))
+    _add_convert_arguments(convert)
     return parser
 
 
@@ -322,10 +335,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run `python -m sds_core ...` (or, with `prog`, the single-command `sds-verify`); the exit status."""
     parser = _verify_parser(prog) if prog else _parser()
     args = parser.parse_args(argv)
-    name = prog or f"{parser.prog} verify"
+    name = prog or f"{parser.prog} {args.command}"
     args.command_name = name
     try:
-        return _verify(args)
+        return _convert(args) if getattr(args, "command", None) == "convert" else _verify(args)
     except InputProblem as problem:
         _say(f"{name}: error: {problem}")
         return EXIT_USAGE
@@ -342,7 +355,8 @@ def _verify(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path, option)
     options = VerifyOptions.from_profile(
-        profile, new_sds=args.new_sds, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows
+        profile, new_sds=args.new_sds, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows,
+        format=args.format or _folder_format(args.folder),
     )
     started = time.perf_counter()
     try:
@@ -380,3 +394,85 @@ def exit_now(status: int) -> NoReturn:
         except (OSError, ValueError):  # a reader that has gone, or a closed stream: nothing to lose
             pass
     os._exit(status)
+
+
+def _folder_format(folder: Path) -> str:
+    """The format the names of a folder's files say (fileformats.detect_format)."""
+    try:
+        return detect_format(p.name for p in folder.iterdir() if p.is_file())
+    except OSError as err:
+        raise InputProblem(f"{folder}: {err.strerror or err}") from None
+
+
+CONVERT_DESCRIPTION = """\
+Convert a School Data Sync (classic) set of six CSV files (US or UK headers, names in any letter
+case) into an SDS v2.1 set for the new School Data Sync, then verify the result as v2.1. The
+mapping, what is dropped and what is filled: docs/v1-to-v2.1.md.
+
+v2.1 requires each username's domain: --domain appends one to the Usernames written without one."""
+
+CONVERT_EPILOG = """\
+exit status:
+  0  converted; the v2.1 set has no Error
+  1  converted; the v2.1 set has an Error (stdout lists them, as verify --format v2.1 would)
+  2  a usage or input problem (no such folder, OUT_DIR already holding CSV files): one line on
+     stderr, nothing written
+
+examples:
+  {prog} v1-to-v2.1 ./export ./export-v2.1 --domain contoso.edu
+  {prog} v1-to-v2.1 ./export ./export-v2.1 --domain contoso.edu --student-domain students.contoso.edu"""
+
+
+def _convert_help(prog: str) -> dict[str, Any]:
+    return {"description": CONVERT_DESCRIPTION, "epilog": CONVERT_EPILOG.replace("{prog}", prog),
+            "formatter_class": argparse.RawDescriptionHelpFormatter}
+
+
+def _add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("conversion", choices=("v1-to-v2.1",), help="the only conversion: v1-to-v2.1")
+    parser.add_argument("source", type=Path, metavar="IN_DIR", help="folder holding the six classic CSV files")
+    parser.add_argument("target", type=Path, metavar="OUT_DIR",
+                        help="folder for the v2.1 files (made when absent; must hold no CSV file)")
+    parser.add_argument("--domain", metavar="DOMAIN", help="domain for Usernames without one (students and teachers)")
+    parser.add_argument("--student-domain", metavar="DOMAIN", help="domain for students' Usernames (default: --domain)")
+    parser.add_argument("--teacher-domain", metavar="DOMAIN", help="domain for teachers' Usernames (default: --domain)")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """Convert, write the v2.1 files, verify them; the exit status."""
+    from sds_core.conversion import convert_folder
+
+    if not args.source.is_dir():
+        raise InputProblem(f"{args.source}: no such folder")
+    if args.target.exists() and not args.target.is_dir():
+        raise InputProblem(f"{args.target}: is a file, not a folder")
+    if args.target.is_dir() and any(p.name.lower().endswith(".csv") for p in args.target.iterdir()):
+        raise InputProblem(f"{args.target}: already holds CSV files; choose an empty or new folder")
+    domains = {role: domain for role, domain in (("student", args.student_domain or args.domain),
+                                                  ("teacher", args.teacher_domain or args.domain)) if domain}
+    started = time.perf_counter()
+    try:
+        convert_folder(args.source, args.target, domains)
+        result = verify_folder(args.target, VerifyOptions(format="v2.1"))
+    except OSError as err:
+        raise InputProblem(f"{err.filename or args.target}: {err.strerror or err}") from None
+    body = start_body(result.graph_messages(), DEFAULT_BASE_URL)
+    _print_stdout(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    _say(f"wrote {len(result.files)} v2.1 files to {args.target}; " + summary_line(result, time.perf_counter() - started))
+    return EXIT_ERRORS if result.has_errors else EXIT_OK
+
+
+def convert_main() -> NoReturn:
+    """The `sds-convert` console script: `sds-convert v1-to-v2.1 IN_DIR OUT_DIR`."""
+    parser = _Parser(prog="sds-convert", **_convert_help("sds-convert"))
+    _add_convert_arguments(parser)
+    args = parser.parse_args(sys.argv[1:])
+    try:
+        status = _convert(args)
+    except InputProblem as problem:
+        _say(f"sds-convert: error: {problem}")
+        status = EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("sds-convert: interrupted")
+        status = EXIT_INTERRUPTED
+    exit_now(status)

@@ -27,3 +27,4 @@ def storage_env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 from tests.fakegraph.fixtures import fake_graph  # noqa: E402,F401 - the fake Industry Data API
+from tests.fakegen2.fixtures import fake_gen2  # noqa: E402,F401 - the Gen2 stand-in

@@ -1,4 +1,4 @@
-// The function app on Flex Consumption (FC1, Linux, Python 3.11), running as the user-assigned
+// The function app on Flex Consumption (FC1, Linux, Python 3.13), running as the user-assigned
 // identity: its deployment package, host storage and telemetry all go through that identity.
 param name string
 param planName string
@@ -77,9 +77,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
       }
+      // Python 3.13: the newest version Microsoft lists for Flex Consumption (Linux Consumption
+      // stops at 3.12), with runtime versioning: requirements.txt pins azure-functions-runtime, the
+      // worker library Azure then loads (.ci/lock compiles the app's lock for this version).
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: '3.13'
       }
     }
   }

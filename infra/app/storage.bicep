@@ -3,6 +3,11 @@ param name string
 param location string
 param tags object
 param containers array
+@description('The container of the district\'s uploads (they hold the Password column as uploaded).')
+param uploadContainer string
+@description('Days an upload is kept after its last change, and a frozen snapshot after it was taken (docs/safety.md).')
+@minValue(1)
+param uploadRetentionDays int = 30
 param queues array
 param tables array
 
@@ -74,6 +79,43 @@ resource storageTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2
     name: table
   }
 ]
+
+// Storage removes what the app keeps of the uploads once it is older than uploadRetentionDays, by
+// container prefix: every blob of the container, the names the app cannot address too (a SAS
+// uploader can create `{id}/../x`, which the app never reads or deletes by name).
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-uploads'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: ['blockBlob', 'appendBlob']
+              prefixMatch: ['${uploadContainer}/']
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: uploadRetentionDays
+                }
+              }
+              snapshot: {
+                delete: {
+                  daysAfterCreationGreaterThan: uploadRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 output name string = account.name
 output blobEndpoint string = 'https://${account.name}.blob.${environment().suffixes.storage}'

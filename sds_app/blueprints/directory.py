@@ -20,12 +20,13 @@ from sds_app.http.context import RequestContext
 from sds_app.http.errors import bad_request, not_found
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging, shown
+from sds_app.http.query import query_options
 from sds_app.http.responses import json_response
 from sds_app.storage.clients import get_account
 from sds_app.storage.directory import Row, TableDirectory
 from sds_core.sync import LINK_KINDS
 
-bp = func.Blueprint()
+directory_routes = func.Blueprint()
 
 ROOT = "beta/education"
 SEGMENTS = {"school": "schools", "class": "classes", "user": "users"}
@@ -73,7 +74,7 @@ def _item(directory: TableDirectory, kind: str, ident: str) -> Row:
 
 def collection(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.HttpResponse:
     """A page of schools, classes or users over every profile."""
-    params = dict(req.params)
+    params = query_options(req)
     token = params.pop(SKIPTOKEN, None)
     paging = parse_paging(params, MAX_SKIP)
     directory = _directory()
@@ -103,7 +104,7 @@ def navigation(ctx: RequestContext, req: func.HttpRequest, kind: str) -> func.Ht
     part = NAVIGATIONS[kind].get(nav)
     if part is None:
         raise bad_request(f"Resource not found for the segment '{nav}'.")
-    paging = parse_paging(dict(req.params))
+    paging = parse_paging(query_options(req))
     directory = _directory()
     row = _item(directory, kind, req.route_params.get("id", ""))
     ids = row.linked_ids(part)
@@ -125,55 +126,55 @@ def _serve(req: func.HttpRequest, view, kind: str) -> func.HttpResponse:  # noqa
     return handle(req, Access.READ, lambda ctx: view(ctx, req, kind))
 
 
-@bp.route(route=f"{ROOT}/schools", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/schools", methods=["GET"])
 def list_schools(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/schools."""
     return _serve(req, collection, "school")
 
 
-@bp.route(route=f"{ROOT}/schools/{{id}}", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/schools/{{id}}", methods=["GET"])
 def get_school(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/schools/{id}."""
     return _serve(req, item, "school")
 
 
-@bp.route(route=f"{ROOT}/schools/{{id}}/{{nav}}", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/schools/{{id}}/{{nav}}", methods=["GET"])
 def school_navigation(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/schools/{id}/users and /classes."""
     return _serve(req, navigation, "school")
 
 
-@bp.route(route=f"{ROOT}/classes", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/classes", methods=["GET"])
 def list_classes(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/classes."""
     return _serve(req, collection, "class")
 
 
-@bp.route(route=f"{ROOT}/classes/{{id}}", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/classes/{{id}}", methods=["GET"])
 def get_class(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/classes/{id}."""
     return _serve(req, item, "class")
 
 
-@bp.route(route=f"{ROOT}/classes/{{id}}/{{nav}}", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/classes/{{id}}/{{nav}}", methods=["GET"])
 def class_navigation(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/classes/{id}/members and /teachers."""
     return _serve(req, navigation, "class")
 
 
-@bp.route(route=f"{ROOT}/users", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/users", methods=["GET"])
 def list_users(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/users."""
     return _serve(req, collection, "user")
 
 
-@bp.route(route=f"{ROOT}/users/{{id}}", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/users/{{id}}", methods=["GET"])
 def get_user(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/users/{id}."""
     return _serve(req, item, "user")
 
 
-@bp.route(route=f"{ROOT}/users/{{id}}/{{nav}}", methods=["GET"])
+@directory_routes.route(route=f"{ROOT}/users/{{id}}/{{nav}}", methods=["GET"])
 def user_navigation(req: func.HttpRequest) -> func.HttpResponse:
     """GET /beta/education/users/{id}/schools and /classes."""
     return _serve(req, navigation, "user")

@@ -33,7 +33,7 @@ from sds_app.storage.deadlines import StorageTimeout
 from sds_app.storage.profiles import STATE_CONTAINER
 from sds_app.storage.sync_errors import SYNC_ERRORS_TABLE
 
-bp = func.Blueprint()
+health_routes = func.Blueprint()
 _LOG = logging.getLogger("sds_app.health")
 ROUTE = "beta/health"
 TIMEOUT_SECONDS = 3
@@ -105,7 +105,7 @@ def check_storage(account: StorageAccount) -> dict[str, str]:
         return {name: future.result() for name, future in futures.items()}
 
 
-@bp.route(route=ROUTE, methods=["GET"])
+@health_routes.route(route=ROUTE, methods=["GET"])
 def get_health(req: func.HttpRequest) -> func.HttpResponse:
     """200 `{"status": "healthy", "checks": {...}}` when storage answers, else 503 `unhealthy`."""
     ctx = new_context(req)

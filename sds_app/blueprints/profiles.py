@@ -22,6 +22,7 @@ from sds_app.http.errors import (
 )
 from sds_app.http.handler import handle
 from sds_app.http.paging import page_body, parse_paging
+from sds_app.http.query import query_options
 from sds_app.http.profile_access import (
     csv_only,
     load,
@@ -33,6 +34,7 @@ from sds_app.http.profile_access import (
 from sds_app.http.responses import empty_response, json_response
 from sds_app.settings import UPLOAD_CONTAINER, get_settings
 from sds_app.storage.clients import get_account
+from sds_app.storage.connector_bindings import ConnectorBindings, ConnectorTaken
 from sds_app.storage.directory import SyncStateStore
 from sds_app.storage.documents import DocumentExists
 from sds_app.storage.names import is_plain_file_name, upload_blob
@@ -58,7 +60,7 @@ from sds_core.models.profiles import (
     with_settings,
 )
 
-bp = func.Blueprint()
+profile_routes = func.Blueprint()
 
 ROOT = "beta/education/synchronizationProfiles"
 ITEM = ROOT + "/{id}"
@@ -110,6 +112,18 @@ def _same_connector(current: ProfileRecord, wanted: IndustryData | None) -> None
         raise bad_request(f"{industry_data.CONNECTOR_FIELD} is chosen when the profile is created.")
 
 
+def _school_data_sync_ok(settings: ProfileSettings, current: ProfileRecord | None = None) -> None:
+    """400 for settings the new School Data Sync would refuse, when runs are forwarded there."""
+    if not (get_settings().to_school_data_sync and settings.is_csv):
+        return
+    data = industry_data.record_data(current) if current is not None else None
+    if data is not None and data.bound:
+        return  # the tenant's own source system matches users; the app sends no settings
+    refused = industry_data.refusal(settings)
+    if refused:
+        raise bad_request(refused)
+
+
 def _in_step(ctx: RequestContext, record: ProfileRecord) -> ProfileRecord:
     """After PATCH or PUT: the profile's Industry Data objects follow its settings (or are made)."""
     ready = (ProfileState.PROVISIONED, ProfileState.PROVISIONING_FAILED)
@@ -122,9 +136,15 @@ def _create_record(
     profile_id: str, settings: ProfileSettings, bound: IndustryData | None = None
 ) -> ProfileRecord:
     record = ProfileRecord(profile=new_profile(profile_id, settings))
+    ensure_state_container(get_account())
     if bound is not None:
         industry_data.with_data(record, bound)
-    ensure_state_container(get_account())
+        try:
+            ConnectorBindings(get_account()).bind(str(bound.connector_id), profile_id)
+        except ConnectorTaken as taken:
+            raise conflict(str(taken)) from None
+    else:
+        _school_data_sync_ok(settings)
     profiles().create(record)
     return record
 
@@ -132,12 +152,12 @@ def _create_record(
 # --- the collection -------------------------------------------------------------------------
 
 
-@bp.route(route=ROOT, methods=["GET"])
+@profile_routes.route(route=ROOT, methods=["GET"])
 def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles: a page of profiles ($top, $skip, $count)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
-        paging = parse_paging(req.params)
+        paging = parse_paging(query_options(req))
         records, total = profiles().list(paging.skip, paging.top)
         items = [r.profile.model_dump(mode="json") for r in records]
         context = f"{ctx.base}/$metadata#education/synchronizationProfiles"
@@ -147,7 +167,7 @@ def list_profiles(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ROOT, methods=["POST"])
+@profile_routes.route(route=ROOT, methods=["POST"])
 def create_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST /synchronizationProfiles: 202 with the profile, `provisioning`."""
 
@@ -167,7 +187,7 @@ def create_profile(req: func.HttpRequest) -> func.HttpResponse:
 # --- one profile ----------------------------------------------------------------------------
 
 
-@bp.route(route=ITEM, methods=["GET"])
+@profile_routes.route(route=ITEM, methods=["GET"])
 def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     """GET /synchronizationProfiles/{id}."""
 
@@ -177,7 +197,7 @@ def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ITEM, methods=["PUT"])
+@profile_routes.route(route=ITEM, methods=["PUT"])
 def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
     """PUT /synchronizationProfiles/{id}: create or replace the profile with that id (202)."""
 
@@ -207,6 +227,7 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
         def replace(current: ProfileRecord) -> ProfileRecord:
             _valid(provider_change(writable(current).profile, settings) or settings)
             _same_connector(current, bound)
+            _school_data_sync_ok(settings, current)
             current.profile = with_settings(current.profile, settings)
             return current
 
@@ -216,7 +237,7 @@ def replace_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM, methods=["PATCH"])
+@profile_routes.route(route=ITEM, methods=["PATCH"])
 def update_profile(req: func.HttpRequest) -> func.HttpResponse:
     """PATCH /synchronizationProfiles/{id}: merge the body into the profile (202)."""
 
@@ -232,6 +253,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
             settings = _valid(patch_settings(writable(current).profile, body))
             _valid(provider_change(current.profile, settings) or settings)
             _same_connector(current, bound)
+            _school_data_sync_ok(settings, current)
             current.profile = with_settings(current.profile, settings)
             return current
 
@@ -241,7 +263,7 @@ def update_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM, methods=["DELETE"])
+@profile_routes.route(route=ITEM, methods=["DELETE"])
 def delete_profile(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE /synchronizationProfiles/{id}: 202 and `deleting`; the worker then purges it all.
 
@@ -285,19 +307,19 @@ def _upload_url(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM + "/uploadUrl", methods=["GET"])
+@profile_routes.route(route=ITEM + "/uploadUrl", methods=["GET"])
 def get_upload_url(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploadUrl: a write-only SAS URL for the profile's upload folder."""
     return _upload_url(req)
 
 
-@bp.route(route=ITEM + "/uploadUrl()", methods=["GET"])
+@profile_routes.route(route=ITEM + "/uploadUrl()", methods=["GET"])
 def get_upload_url_call(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploadUrl(): the same, as the Graph SDK spells the function call."""
     return _upload_url(req)
 
 
-@bp.route(route=ITEM + "/uploads", methods=["GET"])
+@profile_routes.route(route=ITEM + "/uploads", methods=["GET"])
 def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/uploads (extension): the files now in the profile's upload folder."""
 
@@ -310,7 +332,7 @@ def list_uploads(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ITEM + "/uploads/{fileName}", methods=["DELETE"])
+@profile_routes.route(route=ITEM + "/uploads/{fileName}", methods=["DELETE"])
 def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE .../{id}/uploads/{fileName} (extension): remove a stray upload (204)."""
 
@@ -346,7 +368,7 @@ def delete_upload(req: func.HttpRequest) -> func.HttpResponse:
 # --- status and errors ----------------------------------------------------------------------
 
 
-@bp.route(route=ITEM + "/profileStatus", methods=["GET"])
+@profile_routes.route(route=ITEM + "/profileStatus", methods=["GET"])
 def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/profileStatus."""
 
@@ -366,13 +388,13 @@ def get_profile_status(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.READ, run)
 
 
-@bp.route(route=ITEM + "/errors", methods=["GET"])
+@profile_routes.route(route=ITEM + "/errors", methods=["GET"])
 def list_errors(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/errors: a page of sync errors ($top, $skip, $count)."""
 
     def run(ctx: RequestContext) -> func.HttpResponse:
         profile_id = profile_id_of(req)
-        paging = parse_paging(req.params)
+        paging = parse_paging(query_options(req))
         load(ctx, profile_id)
         store = _errors()
         found = store.list(profile_id, paging.skip, paging.top + 1)
@@ -436,19 +458,19 @@ def _undo(profile_id: str, transition: run_status.Transition, before: dict[str, 
     profiles().update(profile_id, restore)
 
 
-@bp.route(route=ITEM + "/pause", methods=["POST"])
+@profile_routes.route(route=ITEM + "/pause", methods=["POST"])
 def pause_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/pause: 200 while in progress, else 409."""
     return _transition(req, lambda r, now: run_status.pause(r.status, r.run, now))
 
 
-@bp.route(route=ITEM + "/resume", methods=["POST"])
+@profile_routes.route(route=ITEM + "/resume", methods=["POST"])
 def resume_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/resume: 200 when paused with an open run (queued again), else 409."""
     return _transition(req, lambda r, now: run_status.resume(r.status, r.run, now))
 
 
-@bp.route(route=ITEM + "/reset", methods=["POST"])
+@profile_routes.route(route=ITEM + "/reset", methods=["POST"])
 def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/reset: 200 when a run exists (errors cleared, files queued again), else 409."""
     return _transition(
@@ -458,4 +480,4 @@ def reset_profile(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-__all__ = ["bp"]
+__all__ = ["profile_routes"]

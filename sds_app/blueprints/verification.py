@@ -17,10 +17,12 @@ from sds_app.http.context import RequestContext
 from sds_app.http.errors import bad_request, conflict, unavailable
 from sds_app.http.handler import handle
 from sds_app.http.profile_access import csv_only, load, profile_id_of, writable
+from sds_app.http.query import query_options
 from sds_app.http.responses import json_response, text_response
 from sds_app.settings import STORAGE_CONNECTION, UPLOAD_CONTAINER, get_settings
 from sds_app.start import EnqueueFailed, TooLargeToVerifyInline, start
 from sds_app.storage.clients import get_account
+from sds_app.storage.provisioning import ensure_storage
 from sds_app.storage.uploads import UploadChanged
 from sds_app.storage.verifications import VerificationStore
 from sds_app.verification import current_folder, verify_on_upload
@@ -28,7 +30,7 @@ from sds_core.models.profiles import ProfileState
 from sds_core.verification.page import CONTENT_SECURITY_POLICY, render_page
 from sds_core.verification.report import report_csv, start_body
 
-bp = func.Blueprint()
+verification_functions = func.Blueprint()
 _LOG = logging.getLogger("sds_app.verification")
 ITEM = "beta/education/synchronizationProfiles/{id}"
 # The trigger's source is fixed when the host indexes the app: EventGrid in Azure (Flex Consumption
@@ -37,7 +39,7 @@ TRIGGER_SOURCE = os.environ.get("SDS_BLOB_TRIGGER_SOURCE", "EventGrid").strip() 
 RETRY_AFTER_SECONDS = 30
 
 
-@bp.blob_trigger(
+@verification_functions.blob_trigger(
     arg_name="upload",
     path=UPLOAD_CONTAINER + "/{profileId}/{name}",
     connection=STORAGE_CONNECTION,
@@ -48,6 +50,7 @@ def verify_upload(upload: blob.BlobClient) -> None:
     name = upload.blob_name
     with telemetry.operation("verify_upload", profile_id=name.partition("/")[0]):
         try:
+            ensure_storage(get_account())
             verify_on_upload(get_account(), get_settings(), name)
         except Exception:
             # The host retries, then moves the blob to the poison queue.
@@ -55,7 +58,7 @@ def verify_upload(upload: blob.BlobClient) -> None:
             raise
 
 
-@bp.route(route=ITEM + "/start", methods=["POST"])
+@verification_functions.route(route=ITEM + "/start", methods=["POST"])
 def start_profile(req: func.HttpRequest) -> func.HttpResponse:
     """POST .../{id}/start: the verification messages; 200 and one queued run, or 400 and none."""
 
@@ -78,7 +81,7 @@ def start_profile(req: func.HttpRequest) -> func.HttpResponse:
     return handle(req, Access.WRITE, run)
 
 
-@bp.route(route=ITEM + "/verificationReport", methods=["GET"])
+@verification_functions.route(route=ITEM + "/verificationReport", methods=["GET"])
 def verification_report(req: func.HttpRequest) -> func.HttpResponse:
     """GET .../{id}/verificationReport (extension): row-level detail of the current uploads, as
     JSON, as CSV (`$format=csv`, `Accept: text/csv`) or as a page (`$format=html`, `Accept: text/html`)."""
@@ -129,7 +132,7 @@ _FORMATS = {"json": "json", "application/json": "json", "csv": "csv", "text/csv"
 
 def _report_format(req: func.HttpRequest) -> str:
     """json, csv or html: `$format` first, then the Accept header; 400 for another `$format`."""
-    asked = req.params.get("$format")
+    asked = query_options(req).get("$format")
     if asked is not None:
         wanted = _FORMATS.get(asked.strip().lower())
         if wanted is None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from sds_app.graph.client import IndustryDataClient, UploadSession
-from sds_app.graph.errors import GraphAuthenticationError, GraphError, GraphTimeout
+from sds_app.graph.errors import (
+    GraphAnswerError,
+    GraphAuthenticationError,
+    GraphError,
+    GraphTimeout,
+)
 from sds_app.settings import Settings, get_settings
 
 __all__ = [
+    "GraphAnswerError",
     "GraphAuthenticationError",
     "GraphError",
     "GraphTimeout",
@@ -19,14 +26,15 @@ __all__ = [
 ]
 
 
-def client_for(settings: Settings) -> IndustryDataClient:
-    """The client the settings describe: endpoint, and azure-identity tokens unless auth is none."""
+def client_for(settings: Settings, **options: Any) -> IndustryDataClient:
+    """The client the settings describe: endpoint, and azure-identity tokens unless auth is none
+    (`options`: the client's deadline and max_wait, for a caller with its own time bound)."""
     credential = None
     if settings.graph_auth == "default":
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    return IndustryDataClient(settings.graph_endpoint, credential)
+    return IndustryDataClient(settings.graph_endpoint, credential, **options)
 
 
 @lru_cache(maxsize=1)

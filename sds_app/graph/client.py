@@ -8,11 +8,13 @@ client sends the documented spelling and accepts both on the way back: the opera
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import jwt
 from azure.core import PipelineClient
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -21,7 +23,13 @@ from azure.core.exceptions import (
 )
 from azure.core.rest import HttpRequest
 
-from sds_app.graph.errors import GraphAuthenticationError, GraphError, from_response
+from sds_app.graph.answers import AnswerRefused, parse_json, snippet
+from sds_app.graph.errors import (
+    GraphAnswerError,
+    GraphAuthenticationError,
+    GraphError,
+    from_response,
+)
 from sds_app.graph.pipeline import (
     MAX_IN_PROCESS_WAIT,
     DeadlineTransport,
@@ -29,12 +37,30 @@ from sds_app.graph.pipeline import (
     blob_policies,
     graph_policies,
 )
+from sds_core.models import industry_data as model
+from sds_core.text import inert
 
 ROOT = "/beta/external/industryData"
 CONNECTOR_TYPE = "microsoft.graph.industryData.azureDataLakeConnector"
+_COLLECTIONS = ("sourceSystems", "dataConnectors", "years", "inboundFlows", "operations", "runs",
+                "roleGroups", "referenceDefinitions")
+_REFERENCE = re.compile(
+    r"/beta(?:/external)?/industryData/(?P<collection>[A-Za-z]+)"
+    r"(?:/(?P<plain>[^/()']+)|\('(?P<quoted>[^/()']+)'\))/?"
+)
 MAX_PAGES = 100  # a connector or run listing longer than this is not a tenant's SDS
 BLOB_VERSION = "2023-11-03"
+TOKEN_CLAIMS = ("appid", "azp", "oid", "tid", "idtyp", "roles", "scp")  # what token_claims tells
+MAX_TOKEN = 16_384  # characters: Entra's tokens are a few KB
 DEFAULT_DEADLINE = GraphDeadline()
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What runs/start answered: a run, the operation that starts one, or neither (look in runs)."""
+
+    run_id: str | None = None
+    operation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,7 @@ class UploadSession:
 
 def _id_segment(value: str) -> str:
     # "." and ".." are dot segments: a URL resolver would climb out of the collection.
-    if not value or value in (".", "..") or any(c in value for c in "/?#'()"):
+    if not model.is_object_id(value):
         raise ValueError(f"not an Industry Data id: {value!r}")
     return quote(value, safe="-._~")
 
@@ -68,18 +94,19 @@ class IndustryDataClient:
         self.endpoint = endpoint.rstrip("/")
         self.scope = f"{self.endpoint}/.default"
         self.deadline = deadline
+        self._credential = credential
         # Tokens travel over TLS only; plain http is allowed to a loopback emulator (tests).
         https_only = urlsplit(self.endpoint).hostname not in ("127.0.0.1", "localhost", "::1")
         # (the option is the bearer policy's: without a credential nothing may pass it on)
         self._options = {"enforce_https": https_only} if credential is not None else {}
         self._graph = PipelineClient(
             self.endpoint,
-            policies=graph_policies(credential, self.scope, max_wait),
+            policies=graph_policies(credential, self.scope, max_wait, deadline.call_seconds),
             transport=DeadlineTransport(deadline.connect_seconds, deadline.read_seconds),
         )
         self._blobs = PipelineClient(
             self.endpoint,
-            policies=blob_policies(max_wait),
+            policies=blob_policies(max_wait, deadline.upload_call_seconds),
             transport=DeadlineTransport(deadline.connect_seconds, deadline.upload_read_seconds),
         )
 
@@ -111,11 +138,11 @@ class IndustryDataClient:
             content=json.dumps(body).encode() if body is not None else None,
         )
         path = urlsplit(url).path
-        try:
+        try:  # the transport reads the body within its bounds and the call's deadline
             response = self._graph.send_request(request, **self._options)
         except (ServiceRequestError, ServiceResponseError) as failure:
             raise GraphError(
-                None, "unreachable", str(failure)[:300], method=method, path=path
+                None, "unreachable", snippet(str(failure), 300), method=method, path=path
             ) from None
         except ClientAuthenticationError as failure:  # the credential gave no token
             detail = (str(failure).strip().splitlines() or [""])[0][:300]
@@ -126,14 +153,10 @@ class IndustryDataClient:
         parsed = None
         if data:
             try:
-                parsed = json.loads(data)
-            except ValueError:
-                raise GraphError(
-                    response.status_code,
-                    "invalidResponse",
-                    "the answer is not JSON",
-                    method=method,
-                    path=path,
+                parsed = parse_json(data)
+            except AnswerRefused as refused:
+                raise GraphAnswerError(
+                    response.status_code, refused.code, refused.reason, method=method, path=path
                 ) from None
         return response.status_code, response.headers, parsed
 
@@ -147,7 +170,7 @@ class IndustryDataClient:
 
     def _create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
         _, _, data = self._send("POST", self.url(collection), body, expect=(201,))
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        if not isinstance(data, dict) or data.get("id") is None:
             raise GraphError(
                 201,
                 "invalidResponse",
@@ -155,6 +178,7 @@ class IndustryDataClient:
                 method="POST",
                 path=collection,
             )
+        self._checked_id(data["id"], f"the id of the created {collection} object")
         return data
 
     def _update(
@@ -247,6 +271,43 @@ class IndustryDataClient:
         """DELETE inboundFlows/{id}; False when already gone."""
         return self._delete("inboundFlows", object_id)
 
+    def first_page(self, collection: str, top: int = 1) -> list[dict[str, Any]]:
+        """GET {collection}?$top={top}: the first page only (a harmless read of the collection)."""
+        if collection not in _COLLECTIONS:
+            raise ValueError(f"not an Industry Data collection: {collection!r}")
+        _, _, data = self._send("GET", self.url(collection), params={"$top": str(top)})
+        values = data.get("value") if isinstance(data, dict) else None
+        if not isinstance(values, list):
+            raise GraphError(
+                200, "invalidResponse", "a collection without value", method="GET", path=collection
+            )
+        return [v for v in values if isinstance(v, dict)]
+
+    def list_reference_definitions(self, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        """GET referenceDefinitions: the tenant's code lists, every page up to `max_pages`."""
+        return list(self._pages(self.url("referenceDefinitions"), max_pages))
+
+    def token_claims(self) -> dict[str, Any] | None:
+        """Claims of the token this client sends (TOKEN_CLAIMS only); None without a credential.
+
+        The token is the app's own, from its own credential: read without verifying its signature
+        (PyJWT), never logged or returned. GraphAuthenticationError when no token comes.
+        """
+        if self._credential is None:
+            return None
+        try:
+            token = self._credential.get_token(self.scope).token
+        except ClientAuthenticationError as failure:
+            detail = (str(failure).strip().splitlines() or [""])[0][:300]
+            raise GraphAuthenticationError("GET", ROOT, detail) from None
+        try:
+            if not isinstance(token, str) or len(token) > MAX_TOKEN:
+                raise jwt.DecodeError("not a token of a usual size")
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise GraphError(None, "invalidToken", "the credential's token is not a JWT") from None
+        return {name: claims[name] for name in TOKEN_CLAIMS if name in claims}
+
     def _pages(self, url: str, max_pages: int = MAX_PAGES) -> Iterator[dict[str, Any]]:
         next_url: str | None = url
         for _ in range(max_pages):
@@ -337,44 +398,84 @@ class IndustryDataClient:
                 method="POST",
                 path=path,
             )
+        self.reference(location, ("operations",), "validate: Location")
         return location
 
     def operation_path(self, url_or_id: str) -> str:
         """The operations/{id} path of a Location, resourceLocation-style URL or bare id."""
-        return f"operations/{_id_segment(_last_segment(url_or_id, 'operations'))}"
+        _, found = self.reference(url_or_id, ("operations",), "the operation's location")
+        return f"operations/{found}"
 
     def get_operation(self, url_or_id: str) -> dict[str, Any]:
-        """GET operations/{id} (a fileValidateOperation)."""
+        """GET operations/{id} (a fileValidateOperation, or the operation of runs/start)."""
         return self._get(self.operation_path(url_or_id))
 
-    def start_run(self) -> str:
-        """POST runs/start (202): the run's id, from Location (followed when it has no id)."""
+    def start_run(self) -> RunStart:
+        """POST runs/start (202): what the answer names, the operation in Location (documented),
+        or nothing (an older version of the page: "202 Accepted" only)."""
         status, headers, data = self._send("POST", self.url("runs/start"), expect=(200, 201, 202))
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            return data["id"]
+        if isinstance(data, dict) and data.get("id") is not None:
+            return RunStart(run_id=self._checked_id(data.get("id"), "runs/start: the run id"))
         location = headers.get("Location") or headers.get("Operation-Location")
         if not location:
-            raise GraphError(
-                status,
-                "invalidResponse",
-                "runs/start answered without a run id or Location",
-                method="POST",
-                path="runs/start",
-            )
-        run_id = _last_segment(location, "runs")
-        if run_id:
-            return run_id
-        followed = self._get(self.operation_path(location))  # a Location that names an operation
-        found = followed.get("runId") or followed.get("id")
-        if not isinstance(found, str):
-            raise GraphError(
-                status,
-                "invalidResponse",
-                "runs/start: no run id behind Location",
-                method="POST",
-                path="runs/start",
-            )
-        return found
+            return RunStart()
+        kind, found = self.reference(location, ("operations", "runs"), "runs/start: Location")
+        return RunStart(run_id=found) if kind == "runs" else RunStart(operation=found)
+
+    def run_of_operation(self, operation: dict[str, Any]) -> str | None:
+        """The run id a runs/start operation's resourceLocation names; None when it names none.
+
+        GraphError when resourceLocation is there but is no Industry Data URL, or names a run by
+        an id that cannot be one.
+        """
+        value = operation.get("resourceLocation")
+        if value is None:
+            return None
+        kind, found = self.reference(
+            value, ("runs",), "the runs/start operation's resourceLocation", other_kinds=True
+        )
+        return found if kind == "runs" else None
+
+    def reference(self, value: Any, kinds: tuple[str, ...], what: str,
+                  other_kinds: bool = False) -> tuple[str, str]:
+        """(collection, id) of an Industry Data URL or bare id in an answer; GraphError otherwise.
+
+        Accepted: `https://<graph>/beta[/external]/industryData/{collection}/{id}` (or
+        `{collection}('{id}')`; Microsoft's examples leave `/external` out of resourceLocation), on
+        Microsoft Graph or this client's endpoint, and a bare id (the first of `kinds`).
+        `other_kinds` also accepts another collection (answered with its name).
+        """
+        if not isinstance(value, str) or not 0 < len(value) <= 2048:
+            raise self._not_reference(what, value)
+        text = value.strip()
+        if model.is_object_id(text):
+            return kinds[0], text
+        parts = urlsplit(text)
+        hosts = {urlsplit(self.endpoint).netloc.lower(), "graph.microsoft.com"}
+        if parts.scheme not in ("https", "http") or parts.netloc.lower() not in hosts:
+            raise self._not_reference(what, value)
+        match = _REFERENCE.fullmatch(parts.path)
+        if not match:
+            raise self._not_reference(what, value)
+        collection = match["collection"]
+        object_id = match["plain"] or match["quoted"]
+        if collection not in kinds and not (other_kinds and collection in _COLLECTIONS):
+            raise self._not_reference(what, value)
+        if not model.is_object_id(object_id):
+            raise self._not_reference(what, value)
+        return collection, object_id
+
+    @staticmethod
+    def _not_reference(what: str, value: Any) -> GraphError:
+        shown = inert(str(value), 200) if value is not None else "nothing"
+        return GraphError(None, "invalidResponse", f"{what} is not what Graph documents: {shown}")
+
+    @staticmethod
+    def _checked_id(value: Any, what: str) -> str:
+        if not model.is_object_id(value):
+            shown = inert(str(value), 200)
+            raise GraphError(None, "invalidResponse", f"{what} is not an Industry Data id: {shown}")
+        return value
 
     def list_runs(self, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         """GET runs: the tenant's industryDataRuns, following @odata.nextLink up to `max_pages`."""
@@ -387,21 +488,6 @@ class IndustryDataClient:
     def get_statistics(self, run_id: str) -> dict[str, Any]:
         """GET runs/{id}/getStatistics (industryDataRunStatistics)."""
         return self._get(f"runs/{_id_segment(run_id)}/getStatistics")
-
-
-def _last_segment(url_or_id: str, collection: str) -> str:
-    """The id after `collection/` (or `collection('...')`) in a URL; a bare id as it is; else ''."""
-    text = url_or_id.strip()
-    if "/" not in text:
-        return text
-    path = urlsplit(text).path
-    segments = [s for s in path.split("/") if s]
-    for index, segment in enumerate(segments):
-        if segment == collection and index + 1 < len(segments):
-            return segments[index + 1]
-        if segment.startswith(f"{collection}('") and segment.endswith("')"):
-            return segment[len(collection) + 2 : -2]
-    return ""
 
 
 def _blob_error(name: str, status: int, headers: Any, body: bytes) -> GraphError:

@@ -13,9 +13,11 @@ from sds_app.http.context import RequestContext, new_context
 from sds_app.http.errors import GraphError, conflict, general, not_found, unavailable
 from sds_app.http.responses import error_response
 from sds_app.settings import get_settings
+from sds_app.storage.clients import get_account
 from sds_app.storage.deadlines import INTERACTIVE, StorageTimeout, storage_profile
 from sds_app.storage.documents import DocumentMissing, TooMuchContention
 from sds_app.storage.profiles import ProfileGone
+from sds_app.storage.provisioning import ensure_storage
 from sds_app.telemetry import operation, profile_in_path
 from sds_core.models.status import Refused
 
@@ -66,6 +68,7 @@ def _handle(
 ) -> func.HttpResponse:
     try:
         authorize(req.headers, access, get_settings())
+        ensure_storage(get_account())  # a fresh account: what the handlers use exists first
         response = handler(ctx)
     except Exception as raised:  # noqa: BLE001 - the envelope, never a stack trace, goes out
         error = _known(raised) or _unexpected(ctx, req, raised)

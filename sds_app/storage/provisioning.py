@@ -1,4 +1,12 @@
-"""What profiles need in storage: containers, queues and tables, created once per process."""
+"""What the app needs in storage: containers, queues and tables, made at first use in each process.
+
+A fresh account (a new deployment before its first write, an empty Azurite) has none of them:
+every HTTP request (sds_app.http.handler) and the blob trigger ensure them before use, so the
+first call of any route answers as documented. Creating is idempotent: an instance that loses a
+race to another gets ResourceExistsError, which is success. Queue triggers need nothing more: a
+message reaches a queue only after a request made it, and with it everything else.
+The directory's shard tables are made by TableDirectory.prepare before the first sync writes.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,12 @@ from azure.core.exceptions import ResourceExistsError
 from sds_app.settings import SYNC_POISON_QUEUE, SYNC_QUEUE, UPLOAD_CONTAINER
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.profiles import STATE_CONTAINER
+from sds_app.storage.directory import DIRECTORY_TABLE
 from sds_app.storage.sync_errors import SYNC_ERRORS_TABLE
 
 CONTAINERS = (UPLOAD_CONTAINER, STATE_CONTAINER)
 QUEUES = (SYNC_QUEUE, SYNC_POISON_QUEUE)
-TABLES = (SYNC_ERRORS_TABLE,)
+TABLES = (SYNC_ERRORS_TABLE, DIRECTORY_TABLE)
 
 _ready: set[str] = set()
 _lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
@@ -17,6 +18,7 @@ from sds_app.storage.strays import remove_exactly
 from sds_app.storage.sync_errors import delete_partition
 
 PurgeStep = Callable[[StorageAccount, str], None]
+T = TypeVar("T")
 # The app's own tables are recognised by name: every later table store follows it.
 TABLE_PREFIX = "sds"
 
@@ -29,14 +31,22 @@ def purge_profile_blobs(account: StorageAccount, profile_id: str) -> None:
     """
     uploads = account.blobs.get_container_client(UPLOAD_CONTAINER)
     prefix = upload_prefix(profile_id)
-    for blob in list(uploads.list_blobs(name_starts_with=prefix)):
+    for blob in _listed(lambda: list(uploads.list_blobs(name_starts_with=prefix))):
         if is_plain_file_name(blob.name[len(prefix):]):
             _delete(uploads, blob.name)
         else:
             remove_exactly(account, UPLOAD_CONTAINER, blob.name, blob.etag)
     state = account.blobs.get_container_client(STATE_CONTAINER)
-    for name in list(state.list_blob_names(name_starts_with=data_prefix(profile_id))):
+    for name in _listed(lambda: list(state.list_blob_names(name_starts_with=data_prefix(profile_id)))):
         _delete(state, name)  # the app's own names
+
+
+def _listed(listing: Callable[[], list[T]]) -> list[T]:
+    """The listing, or nothing when the container does not exist (a fresh account)."""
+    try:
+        return listing()
+    except ResourceNotFoundError:
+        return []
 
 
 def _delete(container: ContainerClient, name: str) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from sds_core.schooldatasync.state import Forwarding, Stage
+from sds_core.text import inert
 
 SCHEMA_VERSION = 1
 NOT_STARTED = "Not started: upload the files, then call start."
@@ -22,6 +23,12 @@ FORWARDED_NO_PAUSE = (
     "end, or call reset to forward the last frozen files again."
 )
 VALIDATION_FAILED = "The uploaded files have errors: see the verification messages of start."
+
+
+# statusMessage holds outside text (file names, Graph's error messages): it is one line, inert,
+# whoever writes it. Validated when a model is built or read, and again when it is written out,
+# because model_copy(update=...) builds without validating.
+StatusMessage = Annotated[str, AfterValidator(inert), PlainSerializer(inert, return_type=str)]
 
 
 class SyncStatus(StrEnum):
@@ -83,6 +90,8 @@ class Run(_Stored):
     state: RunState
     reason: RunReason = "start"
     snapshots: dict[str, FrozenFile] = Field(default_factory=dict)
+    file_format: str = "v1"
+    """The CSV format of the frozen files: "v1" (the classic six) or "v2.1" (the new SDS's own)."""
     enqueued_date_time: datetime
     forwarding: Forwarding | None = None
     """Progress of the forwarding to School Data Sync (SDS_SYNC_TARGET), once it began."""
@@ -109,7 +118,7 @@ class StatusFields(_Stored):
     """The stored fields of profileStatus (errorCount is counted from the error store)."""
 
     status: SyncStatus = SyncStatus.PAUSED
-    status_message: str = NOT_STARTED
+    status_message: StatusMessage = NOT_STARTED
     last_activity_date_time: datetime | None = None
     last_synchronization_date_time: datetime | None = None
 
@@ -123,7 +132,7 @@ class ProfileStatusView(BaseModel):
 
     id: str
     status: SyncStatus
-    status_message: str
+    status_message: StatusMessage
     error_count: int
     last_activity_date_time: datetime | None
     last_synchronization_date_time: datetime | None
@@ -266,6 +275,7 @@ def start(
     new_run_id: str,
     snapshots: dict[str, FrozenFile],
     now: datetime,
+    file_format: str = "v1",
 ) -> Transition:
     """Start without verification Errors: a new run with the frozen files is queued."""
     refusal = start_refusal(run)
@@ -276,6 +286,7 @@ def start(
         state=RunState.QUEUED,
         reason="start",
         snapshots=snapshots,
+        file_format=file_format,
         enqueued_date_time=now,
     )
     return Transition(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sds_core.models.industry_data import is_object_id
 from sds_core.models.status import SyncErrorEntry
 from sds_core.schooldatasync.state import Stage, TenantRun
 
@@ -43,6 +44,15 @@ RUN_DONE = (
     "warning(s) (per-record logs are in the School Data Sync portal)."
 )
 DEADLINE_PASSED = "Stopped waiting: {what} within {hours}."
+RESOLVING = "School Data Sync accepted a run request at {requested}; waiting for it to name the run"
+START_FAILED = "School Data Sync did not start a run: {reason}"
+NO_RUN_APPEARED = (
+    "School Data Sync accepted the run request of {requested} but no run started at or after it "
+    "appeared within {minutes} minutes"
+)
+PROFILE_EXPIRED = (
+    "The profile's expirationDate {date} has passed: School Data Sync takes no more files for it."
+)
 
 # Re-checks: validation every 5 s at first (Microsoft: no more often), then every 15, then 30 s;
 # a run first within 30 s, doubling to at most 10 minutes.
@@ -50,6 +60,7 @@ VALIDATION_FAST_CHECKS = 12
 RUN_FIRST_DELAY = 30
 RUN_MAX_DELAY = 600
 CLAIM_WAIT = 5  # seconds between looks while another worker asks for a run
+RESOLVE_WINDOW = timedelta(minutes=30)  # runs/start accepted: how long its run may take to appear
 CLAIM_TTL = timedelta(minutes=2)  # a claim older than this is a worker that stopped
 CLOCK_SKEW = timedelta(minutes=5)  # Graph's startDateTime against the app's clock
 VALIDATING_TTL = timedelta(
@@ -161,6 +172,15 @@ def judge_operation(operation: dict[str, Any]) -> OperationVerdict:
     return OperationVerdict(finished=finished, refused=refused, status=status, issues=tuple(issues))
 
 
+def operation_failure(operation: dict[str, Any]) -> str:
+    """Why a failed long-running operation failed: its first error, its statusDetail, or that."""
+    issues = judge_operation(operation).issues
+    if issues and issues[0].message:
+        return issues[0].message
+    detail = operation.get("statusDetail")
+    return _text(detail, 300) if isinstance(detail, str) and detail.strip() else "its operation failed"
+
+
 def refusal_message(verdict: OperationVerdict) -> str:
     """statusMessage of a refused validation."""
     if verdict.errors:
@@ -236,7 +256,7 @@ def issue_entries(
 class StartDecision:
     """What a validated run does about the tenant's run."""
 
-    action: str  # join | wait_claim | wait_others | wait_run | throttled | claim
+    action: str  # join | resolve | wait_claim | wait_others | wait_run | throttled | claim
     run_id: str | None = None
     until: datetime | None = None
     others: int = 0
@@ -264,6 +284,8 @@ def decide_start(
     """
     if tenant is None:
         return StartDecision("claim")
+    if tenant.starting and tenant.requested_date_time:
+        return StartDecision("resolve")  # find the run first: ours, or one to wait for
     if tenant.run_id and tenant.requested_date_time and tenant.requested_date_time >= validated:
         return StartDecision("join", tenant.run_id)
     if tenant.claim_id and tenant.claim_date_time and now - tenant.claim_date_time < CLAIM_TTL:
@@ -276,6 +298,52 @@ def decide_start(
     if others:
         return StartDecision("wait_others", others=others)
     return StartDecision("claim")
+
+
+def capped_delay(stage: Stage, since: datetime, now: datetime, seconds: float) -> int:
+    """A re-check delay Graph asked for (Retry-After), within what is left of the stage's deadline:
+    the check after the deadline ends the run instead of waiting past it."""
+    left = (since + DEADLINES[stage] - now).total_seconds()
+    return max(1, int(min(seconds, max(left, 0))) + 1)
+
+
+def started(tenant: TenantRun, run_id: str, requested: datetime) -> TenantRun:
+    """The tenant document once the run a runs/start of `requested` started is known."""
+    return tenant.model_copy(
+        update={
+            "run_id": run_id,
+            "requested_date_time": requested,
+            "ended": False,
+            "starting": False,
+            "start_operation": None,
+            "claim_id": None,
+            "claim_date_time": None,
+            "throttled_until": None,
+        }
+    )
+
+
+def accepted(tenant: TenantRun, requested: datetime, operation: str | None) -> TenantRun:
+    """The tenant document once runs/start of `requested` was accepted, its run not yet known."""
+    return tenant.model_copy(
+        update={
+            "run_id": None,
+            "requested_date_time": requested,
+            "ended": False,
+            "starting": True,
+            "start_operation": operation,
+            "claim_id": None,
+            "claim_date_time": None,
+            "throttled_until": None,
+        }
+    )
+
+
+def unstarted(tenant: TenantRun, requested: datetime) -> TenantRun:
+    """The tenant document once the accepted start of `requested` turned out to start no run."""
+    if not tenant.starting or tenant.requested_date_time != requested:
+        return tenant
+    return tenant.model_copy(update={"starting": False, "start_operation": None})
 
 
 def orphaned_claim(tenant: TenantRun | None, now: datetime) -> datetime | None:
@@ -311,7 +379,7 @@ def adoptable_run(runs: list[dict[str, Any]], claimed: datetime) -> str | None:
     found: list[tuple[timedelta, str]] = []
     for run in runs:
         run_id, start = run.get("id"), _start_of(run)
-        if isinstance(run_id, str) and 0 < len(run_id) <= 200 and start and start >= earliest:
+        if is_object_id(run_id) and start and start >= earliest:
             found.append((abs(start - claimed), run_id))
     return min(found)[1] if found else None
 
@@ -322,13 +390,4 @@ def adopted(tenant: TenantRun, claim_id: str, run_id: str) -> TenantRun:
     were validated before it join the run and later ones wait for it to end."""
     if tenant.claim_id != claim_id or tenant.claim_date_time is None:
         return tenant
-    return tenant.model_copy(
-        update={
-            "run_id": run_id,
-            "requested_date_time": tenant.claim_date_time,
-            "ended": False,
-            "claim_id": None,
-            "claim_date_time": None,
-            "throttled_until": None,
-        }
-    )
+    return started(tenant, run_id, tenant.claim_date_time)

@@ -61,17 +61,39 @@ class Forwarding(_Stored):
 class TenantRun(_Stored):
     """The tenant's current School Data Sync run, shared by every profile (runs cover all flows).
 
-    `claim_*`: a worker asking for a run right now (others wait); `throttled_until`: the new SDS
-    refused a run and said when to try again; `validating`: profiles whose upload or validation is
-    not finished yet, so that profiles started together are taken by one run.
+    `claim_*`: a worker asking for a run right now (others wait); `starting`: runs/start was
+    accepted at `requested_date_time` and the run it started is not known yet (`start_operation`:
+    the long-running operation its Location named, None when it named none); `throttled_until`:
+    the new SDS refused a run and said when to try again; `validating`: profiles whose upload or
+    validation is not finished yet, so that profiles started together are taken by one run.
     """
 
     schema_version: int = 1
     run_id: str | None = None
     requested_date_time: datetime | None = None
     ended: bool = False
+    starting: bool = False
+    start_operation: str | None = None
     claim_id: str | None = None
     claim_date_time: datetime | None = None
     throttled_until: datetime | None = None
     validating: dict[str, datetime] = {}
     """Profiles uploading or validating now (id -> last look): a run waits for them."""
+
+
+class TenantCodes(_Stored):
+    """The tenant's own code lists, as the last tenant check read them (`referenceDefinitions`).
+
+    Codes not disabled, in the tenant's order. `grade_levels` is None when the tenant listed no
+    grade level: `start` then keeps the default list of values.
+    """
+
+    schema_version: int = 1
+    read_date_time: datetime
+    grade_levels: list[str] | None = None
+    identifier_types: list[str] = []
+    match_targets: list[str] = []
+
+    def grade_set(self) -> frozenset[str] | None:
+        """The grade codes as VerifyOptions.grade_levels takes them (lower case), or None."""
+        return frozenset(c.lower() for c in self.grade_levels) if self.grade_levels else None

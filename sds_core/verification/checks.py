@@ -25,10 +25,21 @@ from sds_core.verification.keytable import KeyTable
 from sds_core.verification.memory import release_unused
 from sds_core.verification.messages import Code, Message, Row, Severity, render
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.spec import Column, FileSpec, Kind
+from sds_core.verification.spec import V1, Column, FileSpec, Format, Kind
 
 MAX_VALUE_CHARS = 200
 MASK = "***"
+# What a valid value of each v2.1 kind is, as its invalid-format message says it.
+KIND_TEXTS: dict[Kind, str] = {
+    Kind.UNIQUE_ID: "unique ID (no control character, no space at either end)",
+    Kind.UPN: "username with its domain (name@domain)",
+    Kind.EMAIL: "email address",
+    Kind.ISO_DATE: "ISO 8601 date (YYYY-MM-DD)",
+    Kind.BOOLEAN: "boolean (true or false)",
+    Kind.YEAR: "four-digit year",
+    Kind.SCHOOL_NAME: "name (at most 256 characters, no control character)",
+    Kind.PERSON_NAME: "name (at most 64 characters, no control character)",
+}
 
 
 _np = formats.to_numpy
@@ -82,8 +93,10 @@ class ColumnState:
 class FileChecker:
     """Checks the rows of one file and reports them as messages with row-level detail."""
 
-    def __init__(self, spec: FileSpec, parsed: ParsedCsv, layout: Layout, options: VerifyOptions):
+    def __init__(self, spec: FileSpec, parsed: ParsedCsv, layout: Layout, options: VerifyOptions,
+                 fmt: Format = V1):
         self.spec = spec
+        self.fmt = fmt
         self.parsed = parsed
         self.layout = layout
         self.options = options
@@ -102,6 +115,7 @@ class FileChecker:
         detail: Callable[[np.ndarray], list[str | None]],
         severity: Severity | None = None,
         note: Callable[[np.ndarray], list[str | None]] | None = None,
+        quoted: dict[str, str] | None = None,
     ) -> None:
         """Add a message for the rows where `mask` is true (nothing when there are none)."""
         indices = np.flatnonzero(mask)
@@ -114,7 +128,8 @@ class FileChecker:
             Message(
                 code=code,
                 file_name=self.spec.name,
-                description=render(code, n=len(indices), field=text),
+                description=render(code, self.fmt.templates, n=len(indices), field=text, file=self.spec.name,
+                                   **(quoted or {})),
                 field=text,
                 severity=severity,
                 total=len(indices),
@@ -153,6 +168,12 @@ class FileChecker:
                 or self.options.checks_optional(self.spec.customization, self.layout.header(column))
             )
         ]
+
+    def optional_severity(self, column: Column) -> Severity | None:
+        """The severity of an invalid or dangling value: a Warning in an optional v2.1 column."""
+        if self.fmt.optional_is_warning and not required(self.spec, column, self.options):
+            return Severity.WARNING
+        return None
 
     def line_breaks(self, column: Column) -> np.ndarray | None:
         """Message 12 for one field (None when the file cannot have any); those values are not checked further."""
@@ -232,14 +253,19 @@ class FileChecker:
                     state.found_at = found[0] if len(found) == 1 else np.concatenate(found)
         with profile.phase("formats"):
             state.well_formed = self.well_formed(column, values, state.found_at, target)
+            if column.multiple and target is not None:
+                _several(values, target, state, self.parsed.has_nul)
             if state.well_formed is not None:
                 self.report_formats(state)
+            if column.values is not None:
+                self.report_list(state)
         if target is not None:
             with profile.phase("references"):
                 dangling = (state.found_at < 0) & ~state.unusable
                 where = next(r.target_file for r in self.spec.references if r.column == column.name)
                 self.report(Code.REFERENCE_NOT_FOUND, dangling, text,
                             self.field_order(column, Code.REFERENCE_NOT_FOUND), self.shown(column),
+                            severity=self.optional_severity(column), quoted={"target": self.target_text(column)},
                             note=same_note(hints.reference_note(where, target.header)))
         if column.name in self.spec.unique:
             with profile.phase("uniqueness"):
@@ -270,6 +296,7 @@ class FileChecker:
         column = state.column
         self.report(Code.INVALID_FORMAT, bad & ~fixable, state.header,
                     self.field_order(column, Code.INVALID_FORMAT), self.shown(column),
+                    severity=self.optional_severity(column), quoted={"kind": KIND_TEXTS.get(column.kind, "value")},
                     note=self.why_invalid(column))
         self.report(Code.SPECIAL_CHARACTERS, fixable, state.header,
                     self.field_order(column, Code.SPECIAL_CHARACTERS), self.shown(column),
@@ -292,10 +319,26 @@ class FileChecker:
 
         return note
 
+    def report_list(self, state: ColumnState) -> None:
+        """Values outside the column's list of values, compared without regard to case (v2.1 enums)."""
+        column = state.column
+        known = _np(pc.is_in(pc.utf8_lower(state.values), value_set=pa.array(sorted(column.values))))
+        outside = ~known & ~state.unusable
+        self.report(Code.NOT_IN_LIST_OF_VALUES, outside, state.header,
+                    self.field_order(column, Code.NOT_IN_LIST_OF_VALUES), self.shown(column),
+                    severity=Severity.ERROR if column.list_is_error else Severity.WARNING,
+                    quoted={"list": column.list_name})
+        state.unusable = state.unusable | outside
+
+    def target_text(self, column: Column) -> str:
+        """The referenced file and column, as a reference message names them."""
+        reference = next(r for r in self.spec.references if r.column == column.name)
+        return f"{reference.target_file} {reference.target_column}"
+
     def duplicates(self, state: ColumnState) -> None:
         """Message 16 for a unique column: extra occurrences among the values present."""
         severity = Severity.ERROR if self.spec.unique_is_error else Severity.WARNING
-        compared = pc.utf8_lower(state.values) if state.column.kind is Kind.USERNAME else state.values
+        compared = pc.utf8_lower(state.values) if state.column.kind in (Kind.USERNAME, Kind.UPN) else state.values
         present = np.flatnonzero(~state.missing)
         # Encoding every value, missing ones included, avoids copying the column; missing values
         # have codes of their own, which are then left out.
@@ -395,6 +438,25 @@ class FileChecker:
 def same_note(text: str) -> Callable[[np.ndarray], list[str]]:
     """The same note for every listed row."""
     return lambda kept: [text] * len(kept)
+
+
+def _several(values: Values, keys: Keys, state: ColumnState, check_nul: bool) -> None:
+    """A field of comma-separated references is found when each of its ids is (and well-formed)."""
+    listed = np.flatnonzero(_np(pc.match_substring(values, ",")) & ~state.unusable)
+    if not len(listed):
+        return
+    split = pc.split_pattern(formats.take(values, listed), ",")
+    ids = pc.list_flatten(split)
+    owner = _np(pc.list_parent_indices(split))
+    ok = formats.well_formed(ids, Kind.UNIQUE_ID, check_nul)
+    found = _index_in(ids, keys) >= 0
+    missing_any = np.zeros(len(listed), dtype=bool)
+    np.logical_or.at(missing_any, owner, ~found)
+    bad_any = np.zeros(len(listed), dtype=bool)
+    np.logical_or.at(bad_any, owner, ~ok)
+    state.well_formed[listed] = ~bad_any
+    state.found_at = state.found_at.copy()
+    state.found_at[listed] = np.where(missing_any | bad_any, -1, 0)
 
 
 def _codes(values: Values) -> np.ndarray:

@@ -22,6 +22,7 @@ import pyarrow.csv as pa_csv
 
 from sds_core.verification import sniff
 from sds_core.verification.spec import FILES
+from sds_core.verification.spec_v21 import FILES as V21_FILES
 
 # A file's bytes: in memory, or mapped from disk (the command line maps large files: no copy).
 Content = bytes | bytearray | mmap.mmap
@@ -40,7 +41,8 @@ MAX_PARSED_COLUMNS = 16_384
 # SDS headers are a few hundred bytes. A longer first record is not read at all, so a header line
 # of hundreds of megabytes costs what reading its first 16 MiB costs.
 MAX_HEADER_BYTES = 16 << 20
-_SDS_HEADERS = frozenset(c.header(uk).strip().casefold() for f in FILES for c in f.columns for uk in (False, True))
+_SDS_HEADERS = frozenset(c.header(uk).strip().casefold() for f in FILES + V21_FILES for c in f.columns
+                         for uk in (False, True))
 
 # A field may legitimately be huge (a 10 MB value is reported, not fatal); csv's default cap is 128 KiB.
 csv.field_size_limit(sys.maxsize)

@@ -23,6 +23,10 @@ PATTERNS: dict[Kind, str] = {
     # No leading, trailing or double dot; the prefix's length is checked apart.
     Kind.USERNAME: rf"^[{_PREFIX_CHARS}]+(?:\.[{_PREFIX_CHARS}]+)*(?:@{_LABEL}(?:\.{_LABEL})+)?$",
     Kind.EMAIL: r"^[^\s@]+@[^\s@]+\.[^\s@]+$",
+    # v2.1: "The username field requires the domain in order to be accepted by SDS".
+    Kind.UPN: rf"^[{_PREFIX_CHARS}]+(?:\.[{_PREFIX_CHARS}]+)*@{_LABEL}(?:\.{_LABEL})+$",
+    # v2.1 Unique ID ("case sensitive, as received"): no control character, no space at either end.
+    Kind.UNIQUE_ID: r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$",
 }
 NAME_LIMITS: dict[Kind, int] = {Kind.SCHOOL_NAME: 256, Kind.PERSON_NAME: 64}
 _CONTROL = r"[\x00-\x1f\x7f]"
@@ -32,6 +36,10 @@ _REPLACEABLE: dict[Kind, str] = {
     Kind.USERNAME: rf"[^{_ENTRA_CHARS}@\s]",
 }
 Values = pa.Array | pa.ChunkedArray
+# ISO 8601 as the new SDS reads dates: a calendar date, or a date and time with an optional offset.
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?"
+                       r"(?:Z|[+-](\d{2}):?(\d{2}))?)?", re.ASCII)
+BOOLEANS = pa.array(["true", "false"])
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})(\d{2})(\d{2})|(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 
 
@@ -94,11 +102,18 @@ def well_formed(values: Values, kind: Kind, check_nul: bool) -> np.ndarray | Non
         # Most ids are letters and digits only: the regex runs on the others.
         quick = to_numpy(pc.ascii_is_alnum(values)) & (to_numpy(pc.binary_length(values)) <= 64)
         return _refine(values, quick, lambda rest: _matches(rest, PATTERNS[kind]))
-    if kind is Kind.USERNAME:
+    if kind is Kind.UNIQUE_ID:
+        quick = to_numpy(pc.ascii_is_alnum(values))
+        return _refine(values, quick, lambda rest: _matches(rest, PATTERNS[kind]))
+    if kind is Kind.BOOLEAN:  # "Case insensitive | Match to 'true' or 'false'"
+        return to_numpy(pc.is_in(pc.utf8_lower(values), value_set=BOOLEANS))
+    if kind in (Kind.USERNAME, Kind.UPN):
         prefix = to_numpy(pc.find_substring(values, "@"))
         length = to_numpy(pc.binary_length(values))
         short = np.where(prefix >= 0, prefix, length) <= USERNAME_PREFIX_MAX
         return short & _matches(values, PATTERNS[kind])
+    if kind is Kind.ISO_DATE:
+        return _valid_dates(values, is_iso_date)
     if kind is Kind.YEAR:  # four ASCII digits
         return to_numpy(pc.ascii_is_decimal(values)) & (to_numpy(pc.binary_length(values)) == 4)
     if kind in PATTERNS:
@@ -153,10 +168,23 @@ def is_date(text: str) -> bool:
     return True
 
 
-def _valid_dates(values: Values) -> np.ndarray:
+def is_iso_date(text: str) -> bool:
+    """YYYY-MM-DD, optionally with a time (hh:mm, :ss, fraction) and Z or an offset; real values."""
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second, offset_hours, offset_minutes = match.groups()
+    try:
+        dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        return False
+    return int(offset_hours or 0) <= 23 and int(offset_minutes or 0) <= 59
+
+
+def _valid_dates(values: Values, rule: Callable[[str], bool] = is_date) -> np.ndarray:
     # Date columns repeat few distinct values (terms, birthdays): check each distinct one once.
     distinct = pc.unique(values).to_pylist()
-    valid = pa.array([v for v in distinct if is_date(v)], pa.string())
+    valid = pa.array([v for v in distinct if rule(v)], pa.string())
     return to_numpy(pc.is_in(values, value_set=valid))
 
 

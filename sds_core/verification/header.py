@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sds_core.verification.hints import closest_note, columns_note
 from sds_core.verification.messages import Code, Message, Row, render
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.spec import UK_MARKERS, US_MARKERS, Column, FileSpec
+from sds_core.verification.spec import ANY_ROLE, UK_MARKERS, US_MARKERS, V1, Column, FileSpec, Format
 
 # A header is the uploader's text: its messages are bounded however wide or long it is.
 MAX_UNKNOWN_COLUMN_MESSAGES = 50
@@ -50,12 +50,13 @@ def is_uk(header: list[str]) -> bool:
 
 def required(spec: FileSpec, column: Column, options: VerifyOptions) -> bool:
     """Whether a column must be present and filled, given the profile's identity configuration."""
-    return column.required or (column.required_when_creating and spec.role in options.created_roles)
+    creates = spec.role in options.created_roles or (spec.role == ANY_ROLE and bool(options.created_roles))
+    return column.required or (column.required_when_creating and creates)
 
 
-def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) -> Layout:
+def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions, fmt: Format = V1) -> Layout:
     """Map the header onto the specification and describe what is wrong with it."""
-    layout = Layout(uk=is_uk(header))
+    layout = Layout(uk=fmt.variants and is_uk(header))
     by_exact = {layout.header(c): c for c in spec.columns}
     by_loose = {_loose(layout.header(c)): c for c in spec.columns}
     miswritten: dict[str, tuple[Column, str, int]] = {}
@@ -83,7 +84,7 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
             Message(
                 code=code,
                 file_name=spec.name,
-                description=render(code, field=echoed(text), **quoted),
+                description=render(code, fmt.templates, field=echoed(text), file=spec.name, **quoted),
                 field=echoed(text),
                 total=1,
                 rows=[Row(row=1, column=echoed(text), value=value, note=note)],
@@ -107,7 +108,7 @@ def analyse_header(spec: FileSpec, header: list[str], options: VerifyOptions) ->
     for text, index in unknown[:MAX_UNKNOWN_COLUMN_MESSAGES]:
         message(Code.UNKNOWN_COLUMN, None, text, index, note=columns_note([index]))
     if len(unknown) > MAX_UNKNOWN_COLUMN_MESSAGES:
-        layout.messages.append(_more_unknown_columns(spec, unknown[MAX_UNKNOWN_COLUMN_MESSAGES:], options))
+        layout.messages.append(_more_unknown_columns(spec, unknown[MAX_UNKNOWN_COLUMN_MESSAGES:], options, fmt))
     return layout
 
 
@@ -128,13 +129,14 @@ def closest(name: str, unknown: list[tuple[str, int]]) -> tuple[str, int] | None
     return (best[1], best[2]) if best else None
 
 
-def _more_unknown_columns(spec: FileSpec, rest: list[tuple[str, int]], options: VerifyOptions) -> Message:
+def _more_unknown_columns(spec: FileSpec, rest: list[tuple[str, int]], options: VerifyOptions,
+                          fmt: Format) -> Message:
     """One Warning for the unknown columns beyond the first ones, naming them in its rows."""
     text = f"and {len(rest):,} more columns"
     return Message(
         code=Code.UNKNOWN_COLUMN,
         file_name=spec.name,
-        description=render(Code.UNKNOWN_COLUMN, field=text),
+        description=render(Code.UNKNOWN_COLUMN, fmt.templates, field=text, file=spec.name),
         field=text,
         total=len(rest),
         rows=[Row(row=1, column=None, value=echoed(name), note=f"column {index + 1}")

@@ -78,6 +78,43 @@ TEMPLATES: dict[Code, str] = {
     Code.HEADER_TOO_LONG: "The header is longer than {limit} bytes and the file was not read.",
 }
 
+# The v2.1 texts follow the new SDS's own validation messages: "When trying to validate required file
+# orgs.csv encountered RequiredFileNotFound error." (Graph, industrydata-filevalidateoperation) for a
+# file, "The value 6 in GradeLevelCode for 3110_10 isn't found in RefGradeLevel. Correct source
+# system." (SDS errors page) for a record. Only RequiredFileNotFound is Microsoft's own code; the
+# other codes and every count-of-records text are written in that style (docs/sds-v2.1-rules.md).
+_FILE = "When trying to validate file {file} encountered "
+_FIX = ". Correct source system."
+TEMPLATES_V21: dict[Code, str] = {
+    Code.MISSING_FILE: "When trying to validate required file {file} encountered RequiredFileNotFound error.",
+    Code.FILE_NAME_CASE: _FILE + "FileNameCaseMismatch error: it was uploaded as {names}, and file names "
+                                 "are case-sensitive.",
+    Code.UNKNOWN_FILE: _FILE + "UnknownFile error: it isn't part of the SDS v2.1 format and was ignored.",
+    Code.EMPTY_FILE: _FILE + "EmptyFile error.",
+    Code.NOT_UTF8: _FILE + "InvalidEncoding error: CSV files must be in UTF-8 format (first invalid byte on "
+                           "line {line}).",
+    Code.MISSING_HEADER_FIELD: _FILE + "RequiredHeaderNotFound error. Header - {field}",
+    Code.HEADER_FIELD_CASE: _FILE + 'HeaderCaseMismatch error: column headers are case-sensitive, write '
+                                    '"{field}" for "{given}".',
+    Code.DUPLICATE_HEADER_FIELD: _FILE + "DuplicateHeader error. Header - {field}",
+    Code.UNKNOWN_COLUMN: _FILE + "UnknownHeader error: the column isn't part of the SDS v2.1 format and was "
+                                 "ignored. Header - {field}",
+    Code.NO_DATA_ROWS: _FILE + "NoRecords error: the file has a header but no records.",
+    Code.RAGGED_ROWS: "{n} record(s) have a number of fields different from the header; CSV files must be RFC "
+                      "compliant.",
+    Code.LINE_BREAK: "{n} record(s) have a line break in {field}; line breaks aren't accepted in incoming data"
+                     + _FIX,
+    Code.TOO_MANY_ROWS: "{n} record(s) exceed the maximum of {limit} records per file.",
+    Code.MISSING_DATA: "{n} record(s) have no value for the required field {field}" + _FIX,
+    Code.INVALID_FORMAT: "{n} record(s) have a value in {field} that isn't a valid {kind}" + _FIX,
+    Code.DUPLICATE_VALUES: "{n} record(s) repeat a value in {field}, which must be unique" + _FIX,
+    Code.REFERENCE_NOT_FOUND: "{n} record(s) have a value in {field} that isn't found in {target}" + _FIX,
+    Code.NOT_IN_LIST_OF_VALUES: "{n} record(s) have a value in {field} that isn't found in {list}" + _FIX,
+    Code.HEADER_TOO_LONG: _FILE + "HeaderTooLong error: the header is longer than {limit} bytes and the file "
+                                  "was not read.",
+}
+STYLES: dict[str, dict[Code, str]] = {"v1": TEMPLATES, "v2.1": {**TEMPLATES, **TEMPLATES_V21}}
+
 SEVERITIES: dict[Code, Severity] = {
     **{code: Severity.ERROR for code in Code},
     Code.UNKNOWN_FILE: Severity.WARNING,
@@ -140,6 +177,6 @@ class Message:
         return out
 
 
-def render(code: Code, **values: object) -> str:
-    """The exact description text for a code."""
-    return TEMPLATES[code].format(**values)
+def render(code: Code, style: str = "v1", /, **values: object) -> str:
+    """The exact description text for a code, in a format's style (values it does not quote are unused)."""
+    return STYLES[style][code].format(**values)

@@ -17,6 +17,8 @@ from sds_core.verification import formats
 from sds_core.verification.checks import FileChecker, shorten
 from sds_core.verification.header import MAX_UNKNOWN_COLUMN_MESSAGES, echoed
 from sds_core.verification.messages import Code, Message, Row, render
+from sds_core.verification.options import VerifyOptions
+from sds_core.verification.spec_v21 import GRADE_LEVELS
 
 CLASS_FILES = ("section.csv", "studentenrollment.csv", "teacherroster.csv")
 """Needed only when classes are managed, and then all three."""
@@ -31,18 +33,14 @@ NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
 }
 
 # Grade codes of the default list of values (compared without regard to case, as enums are).
-GRADES = frozenset(
-    code.casefold()
-    for code in ("IT", "PR", "PK", "TK", "KG", *(f"{n:02d}" for n in range(1, 14)), "PS", "PS1", "PS2", "UG",
-                 "Other")
-)
+GRADES = frozenset(code.casefold() for code in GRADE_LEVELS)
 LISTS_OF_VALUES: dict[tuple[str, str], frozenset[str]] = {("student.csv", "Grade"): GRADES}
 
 
 def check_file(checker: FileChecker) -> None:
     """Add the new SDS's messages about one file to the checker's."""
     _uk_headers(checker)
-    _line_breaks_elsewhere(checker)
+    line_breaks_elsewhere(checker)
     _lists_of_values(checker)
     _not_supported(checker)
 
@@ -86,7 +84,7 @@ def _uk_headers(checker: FileChecker) -> None:
             )
 
 
-def _line_breaks_elsewhere(checker: FileChecker) -> None:
+def line_breaks_elsewhere(checker: FileChecker) -> None:
     """Message 12 for the columns the classic rules do not read: the new SDS takes the whole file.
 
     Unknown columns are the uploader's: the first MAX_UNKNOWN_COLUMN_MESSAGES with line breaks get a
@@ -126,15 +124,27 @@ def _line_breaks_elsewhere(checker: FileChecker) -> None:
                        lambda kept: [None] * len(kept))
 
 
+def lists_of_values(options: VerifyOptions) -> dict[tuple[str, str], frozenset[str]]:
+    """The lists of values checked: the tenant's grade codes, when the options carry them.
+
+    teacher.csv has no Grade column in the v1 specification (spec.py), so only student.csv's is
+    checked, although the default list of values names both as sources of RefGradeLevel.
+    """
+    if options.grade_levels is None:
+        return LISTS_OF_VALUES
+    return {**LISTS_OF_VALUES, ("student.csv", "Grade"): options.grade_levels}
+
+
 def _lists_of_values(checker: FileChecker) -> None:
-    """Values outside the default list of values: the tenant can extend the list, so a Warning."""
-    for (file_name, name), allowed in LISTS_OF_VALUES.items():
+    """Values outside the list of values: the tenant can extend the list, so a Warning."""
+    for (file_name, name), allowed in lists_of_values(checker.options).items():
         if file_name != checker.spec.name or name not in checker.layout.positions:
             continue
         column = checker.spec.column(name)
         values = checker.values_of(column)
         lowered = pc.utf8_lower(values)
-        known = formats.to_numpy(pc.is_in(lowered, value_set=pa.array(sorted(allowed))))
+        value_set = pa.array(sorted(allowed), type=pa.string())
+        known = formats.to_numpy(pc.is_in(lowered, value_set=value_set))
         mask = _filled(values) & ~known & ~formats.line_break(values)
         checker.report(Code.NOT_IN_LIST_OF_VALUES, mask, checker.layout.header(column),
                        checker.field_order(column, Code.NOT_IN_LIST_OF_VALUES), checker.shown(column))

@@ -25,14 +25,28 @@ class VerifyOptions:
     """Rows kept behind each message (the total is always counted)."""
     new_sds: bool = False
     """The files go on to the new School Data Sync: its own rules apply too (newsds.py)."""
+    grade_levels: frozenset[str] | None = None
+    """The tenant's grade codes (RefGradeLevel, not disabled, lower-cased) for message 22; None:
+    the default list of values (newsds.GRADES)."""
+    format: str = "v1"
+    """The CSV format of the set: "v1" (the classic six) or "v2.1" (fileformats.detect_format tells)."""
+
+    def __post_init__(self) -> None:
+        if self.format not in ("v1", "v2.1"):
+            raise ValueError(f"unknown SDS CSV format {self.format!r}: expected v1 or v2.1")
 
     @classmethod
     def from_profile(
-        cls, profile: Mapping[str, Any] | None, new_sds: bool = False, **limits: int
+        cls,
+        profile: Mapping[str, Any] | None,
+        new_sds: bool = False,
+        format: str = "v1",
+        grade_levels: frozenset[str] | None = None,
+        **limits: int,
     ) -> VerifyOptions:
         """Options for a profile as the API stores it (Graph JSON); None means no profile."""
         if not profile:
-            return cls(new_sds=new_sds, **limits)
+            return cls(new_sds=new_sds, format=format, grade_levels=grade_levels, **limits)
         identity = profile.get("identitySynchronizationConfiguration") or {}
         created: frozenset[str] = frozenset()
         if "creation" in str(identity.get("@odata.type", "")).lower():
@@ -51,6 +65,8 @@ class VerifyOptions:
             optional_properties=optional,
             replace_special_characters=bool(profile.get("handleSpecialCharacterConstraint")),
             new_sds=new_sds,
+            grade_levels=grade_levels,
+            format=format,
             **limits,
         )
 
@@ -70,4 +86,8 @@ class VerifyOptions:
         }
         if self.new_sds:  # only when set, so that the fingerprints of other profiles stay as they were
             payload["newSds"] = True
+        if self.grade_levels is not None:  # likewise: only a tenant's own list changes them
+            payload["gradeLevels"] = sorted(self.grade_levels)
+        if self.format != "v1":  # likewise: a v1 set's fingerprint is unchanged
+            payload["format"] = self.format
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

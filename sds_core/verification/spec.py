@@ -1,9 +1,15 @@
-"""The SDS classic (v1) CSV format as data: files, columns, value kinds, keys and references."""
+"""The SDS classic (v1) CSV format as data: files, columns, value kinds, keys and references.
+
+`Format` bundles one format's files and file rules; v1 is `V1` here, v2.1 is in spec_v21.py.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+ANY_ROLE = "any"  # FileSpec.role of a file whose users may have any role (v2.1 users.csv)
 
 
 class Kind(StrEnum):
@@ -18,6 +24,11 @@ class Kind(StrEnum):
     PERSON_NAME = "personName"
     PASSWORD = "password"
     TEXT = "text"
+    # SDS v2.1 (spec_v21.py)
+    UNIQUE_ID = "uniqueId"
+    UPN = "usernameWithDomain"
+    ISO_DATE = "isoDate"
+    BOOLEAN = "boolean"
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,14 @@ class Column:
     required: bool = False
     uk: str | None = None
     required_when_creating: bool = False
+    values: frozenset[str] | None = None
+    """A list of values (compared without regard to case, as the new SDS's enums are); None: any."""
+    list_name: str = ""
+    """The list's name in the new SDS (RefRoleId, ...), as its messages quote it."""
+    list_is_error: bool = False
+    """A value outside the list is an Error (a fixed list), else a Warning (the tenant may extend it)."""
+    multiple: bool = False
+    """The field may hold several comma-separated references (v2.1 sessionSourcedIds)."""
 
     def header(self, uk: bool) -> str:
         """The header text of this column in the US or UK variant."""
@@ -57,6 +76,8 @@ class FileSpec:
     references: tuple[Reference, ...] = ()
     special_character_columns: tuple[str, ...] = ()
     role: str | None = None
+    key: str = "SIS ID"
+    """The column other files reference."""
 
     def column(self, name: str) -> Column:
         """The column with this US name."""
@@ -201,3 +222,34 @@ FILES_BY_NAME: dict[str, FileSpec] = {f.name: f for f in FILES}
 # Headers that only the UK variant uses; a file whose header has more of these than of the US ones is UK.
 UK_MARKERS = frozenset({"DfE Number", "ID", "School DfE Number", "Section ID", "Postal Code"})
 US_MARKERS = frozenset({"SIS ID", "School SIS ID", "Section SIS ID", "Zip"})
+
+
+@dataclass(frozen=True)
+class Format:
+    """One CSV format: its files (parents before the files that reference them) and file rules."""
+
+    name: str
+    files: tuple[FileSpec, ...]
+    required_files: frozenset[str]
+    together: frozenset[str] = frozenset()
+    """Files needed all together or not at all (the new SDS's class files)."""
+    exact_names: bool = False
+    """File names are case-sensitive (else matched in any case and reported lower-cased)."""
+    variants: bool = False
+    """Files come in a US and a UK header variant."""
+    optional_is_warning: bool = False
+    """An invalid or dangling value of an optional column is a Warning: the new SDS drops the value
+    and keeps the record (v2.1); else an Error (the classic rules)."""
+    largest: str = ""
+    """The file checked last (see verify.py)."""
+    templates: str = "v1"
+    """Which set of message texts (messages.py)."""
+
+    @property
+    def referenced(self) -> frozenset[tuple[str, str]]:
+        """(file, column) pairs that other files reference: their keys are kept once read."""
+        return frozenset((r.target_file, r.target_column) for f in self.files for r in f.references)
+
+
+V1 = Format(name="v1", files=FILES, required_files=frozenset(FILES_BY_NAME), variants=True,
+            largest="studentenrollment.csv")

@@ -17,21 +17,19 @@ import numpy as np
 import pyarrow as pa
 
 from sds_core.verification import hints, newsds, profile, sniff
-from sds_core.verification.checks import MASK, FileChecker, KeyIndex, shorten
+from sds_core.verification.checks import MASK, FileChecker, KeyIndex, Keys, shorten
 from sds_core.verification.csvread import MAX_HEADER_BYTES, Content, ParsedCsv, parse_csv
 from sds_core.verification.folder import FolderAdvice, advise
 from sds_core.verification.header import analyse_header
 from sds_core.verification.memory import release_unused, use_lean_allocator
 from sds_core.verification.messages import Code, Message, Row, Severity, render
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.spec import FILES, FILES_BY_NAME, FileSpec
+from sds_core.verification.fileformats import format_of
+from sds_core.verification.spec import FileSpec, Format
 
 READ_AHEAD = 1
 AHEAD_BYTES = 32 << 20  # files read further ahead while all those ahead are this small (M set: all)
 WORKERS = 2  # column checks side by side: the 2 vCPUs of a Flex Consumption instance
-LAST = "studentenrollment.csv"
-# Files whose SIS IDs other files reference: only their key columns are kept after they are checked.
-REFERENCED = frozenset(r.target_file for f in FILES for r in f.references)
 FileData = Content | Callable[[], Content]
 # Files from this size on are mapped, not read: no copy, and pyarrow's threads fault the pages in
 # as they parse (L enrollments: 0.31-0.36 s against 0.52-0.77 s read and parsed).
@@ -82,40 +80,28 @@ Progress = Callable[[str, int], None]
 def verify_files(
     files: Mapping[str, FileData], options: VerifyOptions | None = None, progress: Progress | None = None
 ) -> VerificationResult:
-    """Verify uploaded files, given by name (as uploaded) with their bytes or a loader of them."""
+    """Verify uploaded files, given by name (as uploaded) with their bytes or a loader of them.
+
+    The format (`options.format`: "v1", the default, or "v2.1") chooses the files and their rules.
+    """
     started = time.perf_counter()
     use_lean_allocator()
     options = options or VerifyOptions()
-    messages: list[Message] = []
+    fmt = format_of(options.format)
     uploads: dict[str, list[str]] = {}
     for name in files:
         if name.lower().endswith(".csv"):
             uploads.setdefault(name.lower(), []).append(name)
-    for lower in sorted(uploads):
-        if lower not in FILES_BY_NAME:
-            message = _file_message(Code.UNKNOWN_FILE, lower)
-            close = next((spec for spec in FILES if sniff.same_file(spec, [lower])), None)
-            message.note = hints.unknown_file_note(close) if close else None
-            messages.append(message)
-    others = [name for name in files if name.lower() not in FILES_BY_NAME]
-    readable: list[tuple[FileSpec, str]] = []
-    for spec in FILES:
-        names = uploads.get(spec.name, [])
-        if not names:
-            message = _file_message(Code.MISSING_FILE, spec.name)
-            message.note = hints.missing_file_note(spec, sniff.same_file(spec, others))
-            messages.append(message)
-        elif len(names) > 1:
-            listed = ", ".join(sorted(names))
-            message = _file_message(Code.FILE_NAME_CASE, spec.name, n=len(names), names=listed)
-            message.note = hints.name_case_note()
-            messages.append(message)
-        else:
-            readable.append((spec, names[0]))
+    messages, readable = _choose_files(fmt, uploads, list(files))
     # The largest file (the enrollments) last: it is then read ahead while the small roster is
     # checked, not while the students are, which keeps the two largest tables from meeting in memory.
-    readable.sort(key=lambda item: item[0].name == LAST)
+    readable.sort(key=lambda item: item[0].name == fmt.largest)
     keys = KeyIndex()
+    for spec in fmt.files:  # an optional file not uploaded has no keys: every reference to it dangles
+        if spec.name.lower() not in uploads and spec.name not in fmt.required_files | fmt.together:
+            for target, column in fmt.referenced:
+                if target == spec.name:
+                    keys.add(target, column, Keys(pa.array([], pa.string()), np.zeros(0, dtype=bool), header=column))
     summaries: dict[str, FileSummary] = {}
     teacher_usernames: pa.Array | None = None
     # The next file is read and parsed ahead while the current one is checked: parsing and
@@ -133,17 +119,68 @@ def verify_files(
                                                  progress)
             parsed, size = ahead.pop(index).result()
             file_messages, summaries[spec.name], usernames = _check_file(
-                spec, name, parsed, size, options, keys, teacher_usernames, workers
+                spec, name, parsed, size, options, keys, teacher_usernames, workers, fmt
             )
             del parsed
             release_unused()
             messages.extend(file_messages)
             if spec.name == "teacher.csv":
                 teacher_usernames = usernames
-    if options.new_sds:
+    if options.new_sds and fmt.variants:
         messages = newsds.without_class_files(messages, uploads)
     messages.sort(key=lambda m: (m.file_name, m.order))
     return VerificationResult(messages, summaries, time.perf_counter() - started)
+
+
+def _choose_files(fmt: Format, uploads: dict[str, list[str]],
+                  names: list[str]) -> tuple[list[Message], list[tuple[FileSpec, str]]]:
+    """Messages about the set of names (missing, unknown, miswritten files) and the files to read.
+
+    `uploads` holds the uploaded names by their lower-case form, `names` every name (also those not
+    ending in .csv: a workbook may be the file that is missing). v1 names match in any case; v2.1
+    names are exact, and a name differing only in case is reported instead of read.
+    """
+    style = fmt.templates
+    messages: list[Message] = []
+    by_lower = {spec.name.lower(): spec for spec in fmt.files}
+    for lower in sorted(uploads):
+        if lower not in by_lower:
+            close = next((spec for spec in fmt.files if sniff.same_file(spec, [lower])), None)
+            for name in sorted(uploads[lower]) if fmt.exact_names else [lower]:
+                message = _file_message(Code.UNKNOWN_FILE, name if fmt.exact_names else lower, style)
+                message.note = hints.unknown_file_note(close) if close else None
+                messages.append(message)
+    others = [name for name in names if name.lower() not in by_lower]
+    managed = fmt.together if any(name.lower() in uploads for name in fmt.together) else frozenset()
+    readable: list[tuple[FileSpec, str]] = []
+    for spec in fmt.files:
+        given = uploads.get(spec.name.lower(), [])
+        if fmt.exact_names:
+            miswritten = sorted(n for n in given if n != spec.name)
+            if miswritten:
+                messages.append(_file_message(Code.FILE_NAME_CASE, spec.name, style, n=len(miswritten),
+                                              names=", ".join(miswritten)))
+            if spec.name in given:
+                readable.append((spec, spec.name))
+            elif not given and spec.name in fmt.required_files | managed:
+                messages.append(_missing_file(spec, style, others))
+        elif not given:
+            messages.append(_missing_file(spec, style, others))
+        elif len(given) > 1:
+            listed = ", ".join(sorted(given))
+            message = _file_message(Code.FILE_NAME_CASE, spec.name, style, n=len(given), names=listed)
+            message.note = hints.name_case_note()
+            messages.append(message)
+        else:
+            readable.append((spec, given[0]))
+    return messages, readable
+
+
+def _missing_file(spec: FileSpec, style: str, others: list[str]) -> Message:
+    """Message 1, its note naming a file that seems to be this one (a workbook, another name)."""
+    message = _file_message(Code.MISSING_FILE, spec.name, style)
+    message.note = hints.missing_file_note(spec, sniff.same_file(spec, others))
+    return message
 
 
 def _read_ahead(readable: list[tuple[FileSpec, str]], files: Mapping[str, FileData], index: int,
@@ -228,8 +265,9 @@ class _Inline(Executor):
         return future
 
 
-def _file_message(code: Code, file_name: str, **values: object) -> Message:
-    return Message(code=code, file_name=file_name, description=render(code, **values), order=(code.rank,))
+def _file_message(code: Code, file_name: str, style: str = "v1", **values: object) -> Message:
+    return Message(code=code, file_name=file_name, description=render(code, style, file=file_name, **values),
+                   order=(code.rank,))
 
 
 def _read(uploaded_name: str, data: FileData, progress: Progress | None) -> tuple[ParsedCsv, int]:
@@ -250,35 +288,40 @@ def _check_file(
     keys: KeyIndex,
     teacher_usernames: pa.Array | None,
     workers: Executor,
+    fmt: Format,
 ) -> tuple[list[Message], FileSummary, pa.Array | None]:
     """Messages of one file; its key column goes into `keys`; teacher.csv also returns its Usernames."""
+    style = fmt.templates
     if parsed.problem == "empty":
-        return [_file_message(Code.EMPTY_FILE, spec.name)], FileSummary(uploaded_name, size, 0, None), None
+        return [_file_message(Code.EMPTY_FILE, spec.name, style)], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "headerTooLong":
-        message = _file_message(Code.HEADER_TOO_LONG, spec.name, limit=f"{MAX_HEADER_BYTES:,}")
+        message = _file_message(Code.HEADER_TOO_LONG, spec.name, style, limit=f"{MAX_HEADER_BYTES:,}")
         return [message], FileSummary(uploaded_name, size, 0, None), None
     if parsed.problem == "notUtf8":
-        message = _file_message(Code.NOT_UTF8, spec.name, line=parsed.invalid_line)
+        message = _file_message(Code.NOT_UTF8, spec.name, style, line=parsed.invalid_line)
         message.note = hints.encoding_note(parsed.looks_like, parsed.invalid_byte, parsed.invalid_line)
         return [message], FileSummary(uploaded_name, size, 0, None), None
-    layout = analyse_header(spec, parsed.header, options)
-    checker = FileChecker(spec, parsed, layout, options)
+    layout = analyse_header(spec, parsed.header, options, fmt)
+    checker = FileChecker(spec, parsed, layout, options, fmt)
     messages = list(layout.messages)
-    summary = FileSummary(uploaded_name, size, parsed.row_count, "UK" if layout.uk else "US")
+    variant = ("UK" if layout.uk else "US") if fmt.variants else fmt.name
+    summary = FileSummary(uploaded_name, size, parsed.row_count, variant)
     if parsed.row_count == 0:
-        messages.append(_file_message(Code.NO_DATA_ROWS, spec.name))
+        messages.append(_file_message(Code.NO_DATA_ROWS, spec.name, style))
     if parsed.ragged:
-        messages.append(_ragged_message(spec, parsed, options))
+        messages.append(_ragged_message(spec, parsed, options, style))
     if options.max_rows_per_file and parsed.row_count > options.max_rows_per_file:
-        messages.append(_too_many_rows(spec, parsed, options))
+        messages.append(_too_many_rows(spec, parsed, options, style))
+    referenced = [column for target, column in fmt.referenced if target == spec.name]
+    if any(r.target_file == spec.name for r in spec.references):  # orgs.csv's parents are orgs
+        _add_keys(checker, keys, referenced)
     checker.check_values(keys, workers, WORKERS)
     if spec.name == "student.csv":
         checker.shared_usernames(teacher_usernames)
-    if spec.name in REFERENCED:
-        key_column = checker.keys("SIS ID")
-        if key_column is not None:
-            keys.add(spec.name, "SIS ID", key_column)
-    if options.new_sds:
+    _add_keys(checker, keys, referenced)
+    if not fmt.variants:  # the new SDS takes the whole file: line breaks anywhere are refused
+        newsds.line_breaks_elsewhere(checker)
+    elif options.new_sds:
         newsds.check_file(checker)
     messages.extend(checker.messages)
     hints.attach(messages, _file_note(spec, parsed))
@@ -293,7 +336,15 @@ def _file_note(spec: FileSpec, parsed: ParsedCsv) -> str | None:
     return hints.separator_note(found) if found else None
 
 
-def _ragged_message(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:
+def _add_keys(checker: FileChecker, keys: KeyIndex, columns: list[str]) -> None:
+    """Remember the file's key columns that other files reference."""
+    for column in columns:
+        key_column = checker.keys(column)
+        if key_column is not None:
+            keys.add(checker.spec.name, column, key_column)
+
+
+def _ragged_message(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions, style: str) -> Message:
     width = len(parsed.header)
     passwords = [i for i, text in enumerate(parsed.header) if text.strip().casefold() == "password"]
     rows = [
@@ -302,7 +353,8 @@ def _ragged_message(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -
         for r in parsed.ragged.first(options.detail_rows_per_message)
     ]
     total = len(parsed.ragged)
-    return Message(code=Code.RAGGED_ROWS, file_name=spec.name, description=render(Code.RAGGED_ROWS, n=total),
+    return Message(code=Code.RAGGED_ROWS, file_name=spec.name,
+                   description=render(Code.RAGGED_ROWS, style, n=total, file=spec.name),
                    total=total, rows=rows, order=(Code.RAGGED_ROWS.rank,))
 
 
@@ -317,7 +369,7 @@ def _masked(fields: list[str], passwords: list[int], width: int) -> list[str]:
     return [MASK if i in hidden and value else value for i, value in enumerate(fields)]
 
 
-def _too_many_rows(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) -> Message:
+def _too_many_rows(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions, style: str) -> Message:
     limit = options.max_rows_per_file
     table_rows = parsed.rows.of(np.arange(parsed.table.num_rows))
     every = np.sort(np.concatenate([table_rows, parsed.ragged.rows]))
@@ -325,7 +377,7 @@ def _too_many_rows(spec: FileSpec, parsed: ParsedCsv, options: VerifyOptions) ->
     return Message(
         code=Code.TOO_MANY_ROWS,
         file_name=spec.name,
-        description=render(Code.TOO_MANY_ROWS, n=len(beyond), limit=limit),
+        description=render(Code.TOO_MANY_ROWS, style, n=len(beyond), limit=limit),
         total=len(beyond),
         rows=[Row(int(r), None, None) for r in beyond[: options.detail_rows_per_message]],
         order=(Code.TOO_MANY_ROWS.rank,),

@@ -7,9 +7,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import azure.functions as func
+
+from tests.app.host_query import header_map, query_map
 
 ORIGIN = "http://localhost:7071"
 BASE = f"{ORIGIN}/beta"
@@ -42,7 +44,8 @@ def request(
     token: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> func.HttpRequest:
-    """A request as the host builds it: query parsed into params, route parameters given."""
+    """A request as the host builds it: params as the host maps the query (host_query.py), the raw
+    query in the URL, route parameters given, header names lower-cased."""
     all_headers = dict(headers or {})
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
@@ -56,8 +59,8 @@ def request(
     return func.HttpRequest(
         method=method,
         url=url,
-        headers=all_headers,
-        params=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
+        headers=header_map(all_headers.items()),
+        params=query_map(urlsplit(url).query),
         route_params=dict(route or {}),
         body=raw,
     )

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from sds_app.settings import Settings
+from tests.app.bindings_table import FUNCTIONS, ITEM, PROFILE_FUNCTIONS, http
 
 REPO = Path(__file__).resolve().parents[2]
-ROOT = "beta/education/synchronizationProfiles"
-ITEM = ROOT + "/{id}"
 SETTINGS_OF_DECISIONS = {
     "AzureWebJobsStorage",
     "SDS_AUTH_MODE",
@@ -29,6 +28,7 @@ SETTINGS_OF_DECISIONS = {
     "SDS_SYNC_TARGET",
     "SDS_GRAPH_ENDPOINT",
     "SDS_GRAPH_AUTH",
+    "SDS_UPLOAD_HOSTS",
 }
 
 
@@ -43,38 +43,10 @@ def functions() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def http(route: str, method: str) -> list[dict[str, Any]]:
-    """The bindings of an anonymous HTTP function."""
-    return [
-        {
-            "direction": "IN",
-            "type": "httpTrigger",
-            "name": "req",
-            "methods": [method],
-            "authLevel": "ANONYMOUS",
-            "route": route,
-        },
-        {"direction": "OUT", "type": "http", "name": "$return"},
-    ]
-
-
-PROFILE_FUNCTIONS = {
-    "list_profiles": http(ROOT, "GET"),
-    "create_profile": http(ROOT, "POST"),
-    "get_profile": http(ITEM, "GET"),
-    "replace_profile": http(ITEM, "PUT"),
-    "update_profile": http(ITEM, "PATCH"),
-    "delete_profile": http(ITEM, "DELETE"),
-    "get_upload_url": http(ITEM + "/uploadUrl", "GET"),
-    "get_upload_url_call": http(ITEM + "/uploadUrl()", "GET"),
-    "list_uploads": http(ITEM + "/uploads", "GET"),
-    "delete_upload": http(ITEM + "/uploads/{fileName}", "DELETE"),
-    "get_profile_status": http(ITEM + "/profileStatus", "GET"),
-    "list_errors": http(ITEM + "/errors", "GET"),
-    "pause_profile": http(ITEM + "/pause", "POST"),
-    "resume_profile": http(ITEM + "/resume", "POST"),
-    "reset_profile": http(ITEM + "/reset", "POST"),
-}
+def test_every_function_is_indexed_as_the_table_says(
+    functions: dict[str, list[dict[str, Any]]],
+) -> None:
+    assert functions == FUNCTIONS
 
 
 def test_every_profile_route_is_an_anonymous_http_function(
@@ -92,7 +64,10 @@ def test_every_http_function_is_anonymous_and_under_beta(
         b for bindings in functions.values() for b in bindings if b["type"] == "httpTrigger"
     ]
     assert {b["authLevel"] for b in triggers} == {"ANONYMOUS"}
-    assert all(b["route"].startswith(("beta/education/", "beta/health")) for b in triggers)
+    assert all(
+        b["route"].startswith(("beta/education/", "beta/health", "beta/schoolDataSync/check"))
+        for b in triggers
+    )
 
 
 def test_connections_name_the_storage_setting(functions: dict[str, list[dict[str, Any]]]) -> None:
@@ -115,11 +90,41 @@ def test_host_json_carries_only_what_the_app_uses() -> None:
         "queues": {
             "messageEncoding": "base64",
             "maxDequeueCount": 5,
+            "visibilityTimeout": "00:00:30",
             "batchSize": 1,
             "newBatchThreshold": 0,
         },
         "blobs": {"maxDegreeOfParallelism": 2},
     }
+
+
+def test_host_json_says_what_azure_would_otherwise_default_silently() -> None:
+    """Each value and its reason: docs/operations.md."""
+    from sds_app.sync_run import MAX_DEQUEUE_COUNT
+
+    host = json.loads((REPO / "host.json").read_text())
+    assert host["functionTimeout"] == "00:30:00"
+    assert host["logging"] == {
+        "logLevel": {
+            "default": "Warning",
+            "Host.Results": "Information",
+            "Host.Aggregator": "Warning",
+            "Function": "Information",
+        },
+        "applicationInsights": {
+            "samplingSettings": {
+                "isEnabled": True,
+                "maxTelemetryItemsPerSecond": 20,
+                "excludedTypes": "Request;Exception",
+            }
+        },
+    }
+    # The worker marks a run failed on the delivery the host says is the last one.
+    assert host["extensions"]["queues"]["maxDequeueCount"] == MAX_DEQUEUE_COUNT
+    operations = (REPO / "docs" / "operations.md").read_text()
+    for setting in ("functionTimeout", "logLevel", "samplingSettings", "excludedTypes", "batchSize",
+                    "newBatchThreshold", "visibilityTimeout", "maxDequeueCount", "SDS_AZURE_SDK_LOG_LEVEL"):
+        assert f"`{setting}`" in operations, setting
 
 
 def test_the_local_settings_sample_has_every_setting_and_local_auth() -> None:
@@ -145,6 +150,7 @@ def test_settings_default_to_entra_and_the_documented_values() -> None:
         "sync_targets": frozenset({"directory"}),
         "graph_endpoint": "https://graph.microsoft.com",
         "graph_auth": "default",
+        "upload_hosts": (),
     }
 
 
@@ -214,3 +220,13 @@ def test_the_blob_trigger_binds_an_sdk_client_never_the_bytes() -> None:
     raw, _ = get_raw_bindings(function, {"upload": SimpleNamespace(pytype=annotation)})
     assert meta._ConverterMeta.check_supported_type(annotation)
     assert json.loads(raw[0])["properties"] == {"SupportsDeferredBinding": True}
+
+
+def test_blueprints_only_bind_no_orchestration_lives_in_them() -> None:
+    """Issue 22 item 7: a blueprint binds triggers and routes; the run's orchestration is elsewhere."""
+    import ast
+
+    for path in sorted((Path(__file__).resolve().parents[2] / "sds_app/blueprints").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+        assert classes == [], f"{path.name} defines {classes}"

@@ -11,6 +11,7 @@ import azure.functions as func
 import pytest
 from azure.storage.queue import TextBase64DecodePolicy
 
+from sds_app import sync_run
 from sds_app.blueprints import profiles as api
 from sds_app.blueprints import sync_worker, verification
 from sds_app.blueprints.directory import get_user, list_users
@@ -241,8 +242,8 @@ class Interrupting(TableDirectory):
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> type[Interrupting]:
-    monkeypatch.setattr(sync_worker, "BATCH_STEPS", 10)
-    monkeypatch.setattr(sync_worker, "TableDirectory", Interrupting)
+    monkeypatch.setattr(sync_run, "BATCH_STEPS", 10)
+    monkeypatch.setattr(sync_run, "TableDirectory", Interrupting)
     Interrupting.calls = 0
     Interrupting.after_first = None
     return Interrupting

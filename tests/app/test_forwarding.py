@@ -12,6 +12,7 @@ import azure.functions as func
 import pytest
 
 from sds_app import forwarder
+from sds_app import sync_run
 from sds_app.blueprints import profiles as api
 from sds_app.blueprints import sync_worker
 from sds_app.forwarder import NO_CONNECTOR
@@ -51,7 +52,9 @@ def sds(
     except Exception:  # noqa: BLE001 - not there
         pass
     delays: list[int] = []
-    monkeypatch.setattr(sync_worker, "_delay", lambda seconds: delays.append(seconds) or 0)
+    monkeypatch.setattr(sync_run, "_delay", lambda seconds: delays.append(seconds) or 0)
+    # runs/start's operation names the run at its first look (tests of the look itself set 1+).
+    fake_graph.start_running_polls = 0
     return {"env": private_env, "fake": fake_graph, "delays": delays}
 
 
@@ -118,6 +121,7 @@ def _run_ids(fake: FakeIndustryData) -> list[str]:
 
 def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
     env, fake = sds["env"], sds["fake"]
+    fake.start_running_polls = 1  # as Microsoft documents it: the operation first, then its run
     pid, ids = _profile(sds)
     people = sum(FROZEN[f"{role}.csv"].strip().count(b"\n") for role in ("student", "teacher"))
 
@@ -126,7 +130,14 @@ def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
 
     assert _step(sds, pid) == expect("inProgress", "School Data Sync is validating the files")
     assert _step(sds, pid) == expect("inProgress", "School Data Sync is validating the files")
-    seen = _step(sds, pid)  # validated: the run starts in the same delivery
+    seen = _step(sds, pid)  # validated: runs/start in the same delivery, its operation running
+    requested = TenantRunStore(env.account).get().requested_date_time  # type: ignore[union-attr]
+    assert seen == expect(
+        "inProgress",
+        f"School Data Sync accepted a run request at {requested:%Y-%m-%d %H:%M} UTC; waiting for "
+        "it to name the run",
+    )
+    seen = _step(sds, pid)  # the operation names the run
     run_id = _run_ids(fake)[0]
     assert seen == expect("inProgress", f"School Data Sync run {run_id}: running")
     assert _step(sds, pid) == expect("inProgress", f"School Data Sync run {run_id}: running")
@@ -145,8 +156,9 @@ def test_a_run_goes_through_every_stage_to_success(sds: dict[str, Any]) -> None:
         len(fake.calls("POST", r"/validate$")) == 1
         and len(fake.calls("POST", r"/runs/start$")) == 1
     )
-    # validation re-checked after 5 s, the run first after 30 s, then 60 s
-    assert sds["delays"] == [5, 5, 30, 60]
+    # validation re-checked after 5 s, the start's operation after 5 s, the run after 30 s, 60 s
+    assert sds["delays"] == [5, 5, 5, 30, 60]
+    assert len(fake.calls("GET", r"/operations/")) == 4 and fake.calls("GET", r"/runs$") == []
     assert _errors(env, pid) == []
     assert fake.violations == []
 
@@ -432,7 +444,7 @@ def test_a_worker_stopped_after_runs_start_leaves_a_run_the_next_one_adopts(
 
     # The claim expires: the next look lists the tenant's runs and adopts the one started after it.
     later = tenant.claim_date_time + fw.CLAIM_TTL + timedelta(seconds=1)
-    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    monkeypatch.setattr(sync_run, "_now", lambda: later)
     assert _step(sds, pid) == _expected(
         pid, "inProgress", f"School Data Sync run {started}: running"
     )
@@ -481,7 +493,7 @@ def test_an_expired_claim_without_a_run_is_claimed_anew(
     tenant = TenantRunStore(env.account).get()
     assert tenant is not None and tenant.claim_date_time is not None and fake.runs == {}
     later = tenant.claim_date_time + fw.CLAIM_TTL + timedelta(seconds=1)
-    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    monkeypatch.setattr(sync_run, "_now", lambda: later)
     sync_worker.run_sync(func.queue.QueueMessage(id="r", body=recheck, dequeue_count=2))
     seen = _step(sds, pid)  # no run started after the claim: this worker asks for one
     (run_id,) = fake.runs
@@ -524,7 +536,7 @@ def test_a_throttled_start_keeps_the_validated_upload_for_the_next_run(
     assert len(fake.calls("POST", r"/runs/start$")) == 1
     # At that time the run starts, and takes the upload validated two hours before.
     later = tenant.throttled_until + timedelta(seconds=1)
-    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    monkeypatch.setattr(sync_run, "_now", lambda: later)
     seen = _step(sds, pid)
     (run_id,) = fake.runs
     assert seen["statusMessage"] == f"School Data Sync run {run_id}: running"
@@ -571,7 +583,7 @@ def test_the_deadline_passed_ends_in_error_naming_what_it_waited_for(
     _step(sds, pid)
     operation = next(iter(fake.operations))
     later = datetime.now(UTC) + timedelta(hours=2, minutes=1)
-    monkeypatch.setattr(sync_worker, "_now", lambda: later)
+    monkeypatch.setattr(sync_run, "_now", lambda: later)
     seen = _step(sds, pid)
     assert (seen["status"], seen["statusMessage"]) == (
         "error",

@@ -144,7 +144,7 @@ def test_failed_checks_are_logged_with_the_request_id(
 
 def test_the_probe_is_an_anonymous_get_on_beta_health() -> None:
     app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-    app.register_functions(health.bp)
+    app.register_functions(health.health_routes)
     (function,) = app.get_functions()
     assert json.loads(function.get_function_json())["bindings"] == [
         {

@@ -172,6 +172,10 @@ def test_a_wide_header_and_ragged_passwords_give_small_answers_without_secrets(a
         ("$top=-1", "Invalid value for $top: '-1' is not a non-negative integer."),
         ("$skip=2000000", "Invalid value for $skip: the maximum is 1000000."),
         ("$count=" + "x" * 100, "Invalid value for $count: '" + "x" * 40 + "…' is not true or false."),
+        # The host drops empty values and joins repeated keys in params: the URL's query counts.
+        ("$top=", "Invalid value for $top: '' is not a non-negative integer."),
+        ("$top=1&$top=2", "Query option $top was specified more than once, it must be specified at most once."),
+        ("$Top=1&$top=", "Query option $top was specified more than once, it must be specified at most once."),
     ],
 )
 def test_paging_values_outside_ascii_digits_or_bounds_are_400(

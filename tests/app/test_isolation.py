@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from sds_app import sync_run
 from sds_app.blueprints import profiles as api
-from sds_app.blueprints import sync_worker
 from sds_app.blueprints.directory import list_users
 from sds_app.settings import UPLOAD_CONTAINER
 from sds_app.storage import directory as directory_module
@@ -135,7 +135,7 @@ def test_a_delete_during_a_sync_leaves_nothing_and_the_worker_stops(
     assert put(app_env, doomed).status == 202
     upload_and_verify(app_env, doomed, sample_bytes("sds-v1_100-users"))
     assert start(app_env, doomed).status == 200
-    monkeypatch.setattr(sync_worker, "BATCH_STEPS", 10)
+    monkeypatch.setattr(sync_run, "BATCH_STEPS", 10)
     apply = directory_module.TableDirectory.apply
     batches: list[int] = []
 

@@ -85,8 +85,11 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
                                                  **profile("provisioned", expirationDate="2099-06-30")}
     ids = stored(private_env, profile_id)
     source, connector, year, flow = (ids["sourceSystemId"], ids["connectorId"], ids["yearId"], ids["inboundFlowId"])
+    first = int(sds.objects["years"][year]["year"]["code"])
     assert ids == {"connectorId": connector, "sourceSystemId": source, "yearId": year, "inboundFlowId": flow,
-                   "created": ["sourceSystem", "connector", "year", "inboundFlow"]}
+                   "created": ["sourceSystem", "connector", "year", "inboundFlow"],
+                   "yearEnd": f"{first + 1}-07-31", "fileFormat": "schoolDataSyncV1",
+                   "leaseId": None, "leaseUntil": None}
     assert {c: list(o) for c, o in sds.objects.items()} == {
         "sourceSystems": [source], "dataConnectors": [connector], "years": [year], "inboundFlows": [flow],
     }
@@ -95,7 +98,7 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
         "userMatchingSettings": [
             {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
              "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "username"}},
-            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
+            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 1,
              "roleGroup@odata.bind": bind(sds, "roleGroups", "students"), "sourceIdentifier": {"code": "username"}},
         ],
     }]
@@ -106,7 +109,6 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
         "fileFormat": {"@odata.type": f"{NS}fileFormatReferenceValue", "code": "schoolDataSyncV1"},
     }]
     (year_body,) = body_of(sds, "POST", "/years$")
-    first = int(year_body["year"]["code"])
     assert year_body == {"displayName": f"School year {first}-{first + 1}", "startDate": f"{first}-08-01",
                          "endDate": f"{first + 1}-07-31",
                          "year": {"@odata.type": f"{NS}yearReferenceValue", "code": str(first)}}
@@ -117,7 +119,7 @@ def test_create_makes_the_four_objects_and_stores_their_ids(private_env: AppEnv,
         "dataDomain": "educationRostering",
         "displayName": "District CSV profile",
         "effectiveDateTime": flow_body["effectiveDateTime"],
-        "expirationDateTime": "2099-06-30T23:59:59Z",
+        "expirationDateTime": f"{first + 1}-07-31T00:00:00Z",  # by its year's end, not 2099
         "year@odata.bind": bind(sds, "years", year),
     }
     assert flow_body["effectiveDateTime"].endswith("Z")
@@ -133,19 +135,51 @@ def test_user_matching_follows_the_matching_options(private_env: AppEnv, sds: Fa
             {"appliesTo": "student", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName",
              "targetDomain": "contoso.edu"},
             {"appliesTo": "teacher", "sourcePropertyName": "Secondary Email", "targetPropertyName": "mail"},
-            {"appliesTo": "teacher", "sourcePropertyName": "Teacher Number", "targetPropertyName": "employeeId"},
+            {"appliesTo": "faculty", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName"},
         ],
     }
     answer = create(private_env, {**CSV_PROFILE, "identitySynchronizationConfiguration": identity})
     assert answer.status == 202
     assert body_of(sds, "POST", "/sourceSystems$")[0]["userMatchingSettings"] == [
         {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
-         "roleGroup@odata.bind": bind(sds, "roleGroups", "students"), "sourceIdentifier": {"code": "username"}},
-        {"matchTarget": {"code": "mail"}, "priorityOrder": 0,
+         "roleGroup@odata.bind": bind(sds, "roleGroups", "students"), "sourceIdentifier": {"code": "username"},
+         "domainName": "contoso.edu"},
+        {"matchTarget": {"code": "mail"}, "priorityOrder": 1,
          "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "email"}},
-        {"matchTarget": {"code": "employeeId"}, "priorityOrder": 1,
-         "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "teacherNumber"}},
+        {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 2,
+         "roleGroup@odata.bind": bind(sds, "roleGroups", "staff"), "sourceIdentifier": {"code": "username"}},
     ]
+    assert sds.violations == []
+
+
+def test_a_matching_option_without_counterpart_is_refused_at_create_and_patch(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    identity = {
+        "@odata.type": "#microsoft.graph.educationIdentityMatchingConfiguration",
+        "matchingOptions": [
+            {"appliesTo": "student", "sourcePropertyName": "Username", "targetPropertyName": "userPrincipalName"},
+            {"appliesTo": "teacher", "sourcePropertyName": "Teacher Number", "targetPropertyName": "employeeId"},
+        ],
+    }
+    answer = create(private_env, {**CSV_PROFILE, "identitySynchronizationConfiguration": identity})
+    refused = (
+        "identitySynchronizationConfiguration.matchingOptions[1].sourcePropertyName 'Teacher Number' has "
+        "no counterpart in School Data Sync, which matches users by Username, Secondary Email (email) or "
+        "activeDirectory."
+    )
+    assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", refused))
+    assert sds.requests == [] and ProfileStore(private_env.account).ids() == []
+    profile_id = create(private_env, CSV_PROFILE).json["id"]
+    identity["matchingOptions"][1]["sourcePropertyName"] = "Secondary Email"
+    answer = patch(private_env, profile_id, {"identitySynchronizationConfiguration": identity})
+    refused = (
+        "identitySynchronizationConfiguration.matchingOptions[1].targetPropertyName 'employeeId' has no "
+        "counterpart in School Data Sync, which matches users by userPrincipalName or mail."
+    )
+    assert (answer.status, answer.json) == (400, envelope(answer, "badRequest", refused))
+    assert sds.calls("PATCH", "") == []
+    assert get(private_env, profile_id).json["identitySynchronizationConfiguration"] is None
     assert sds.violations == []
 
 
@@ -163,7 +197,8 @@ def test_a_missing_permission_fails_provisioning_and_says_which(private_env: App
                          "application permission IndustryData-SourceSystem.ReadWrite.All.",
     }
     assert stored(private_env, profile_id) == {"connectorId": None, "sourceSystemId": None, "yearId": None,
-                                               "inboundFlowId": None, "created": []}
+                                               "inboundFlowId": None, "created": [], "yearEnd": None,
+                                               "fileFormat": None, "leaseId": None, "leaseUntil": None}
     # Once the permission is granted, any PATCH provisions it.
     again = patch(private_env, profile_id, {})
     assert again.status == 202
@@ -209,7 +244,9 @@ def test_binding_to_a_connector_makes_nothing_and_deletes_nothing(private_env: A
     assert answer.json == {"@odata.context": ENTITY, "id": profile_id, **profile("provisioning")}
     assert get(private_env, profile_id).json["state"] == "provisioned"
     assert stored(private_env, profile_id) == {"connectorId": setup["connectorId"], "sourceSystemId": None,
-                                               "yearId": None, "inboundFlowId": None, "created": []}
+                                               "yearId": None, "inboundFlowId": None, "created": [],
+                                               "yearEnd": None, "fileFormat": "schoolDataSyncV1",
+                                               "leaseId": None, "leaseUntil": None}
     assert [r.method for r in sds.requests] == ["GET"]
     patch(private_env, profile_id, {"displayName": "Renamed"})
     assert [r.method for r in sds.requests] == ["GET", "GET"]
@@ -224,13 +261,13 @@ def test_binding_to_a_connector_makes_nothing_and_deletes_nothing(private_env: A
 
 def test_binding_checks_the_connectors_file_format(private_env: AppEnv, sds: FakeIndustryData) -> None:
     setup = sds.connector_setup()
-    sds.objects["dataConnectors"][setup["connectorId"]]["fileFormat"] = {"code": "schoolDataSyncV2Rev1"}
+    sds.objects["dataConnectors"][setup["connectorId"]]["fileFormat"] = {"code": "oneRosterV1p1"}
     profile_id = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]}).json["id"]
     assert get(private_env, profile_id).json["state"] == "provisioningFailed"
     assert profile_status(private_env, profile_id) == {
         "status": "error",
         "statusMessage": f"Provisioning in School Data Sync failed: the dataConnector {setup['connectorId']} "
-                         "takes fileFormat 'schoolDataSyncV2Rev1', not 'schoolDataSyncV1'.",
+                         "takes fileFormat 'oneRosterV1p1', not 'schoolDataSyncV1' or 'schoolDataSyncV2Rev1'.",
     }
 
 
@@ -271,14 +308,14 @@ def test_patch_keeps_the_objects_in_step(private_env: AppEnv, sds: FakeIndustryD
     assert answer.json == {"@odata.context": ENTITY, "id": profile_id,
                            **profile("provisioned", displayName="Renamed",
                                      identitySynchronizationConfiguration=served)}
-    assert body_of(sds, "PATCH", "/sourceSystems/") == [{
-        "displayName": "Renamed",
+    assert body_of(sds, "PATCH", "/sourceSystems/") == [{  # its update page takes no displayName
         "userMatchingSettings": [{"matchTarget": {"code": "mail"}, "priorityOrder": 0,
                                   "roleGroup@odata.bind": bind(sds, "roleGroups", "students"),
                                   "sourceIdentifier": {"code": "username"}}],
     }]
     assert body_of(sds, "PATCH", "/dataConnectors/") == [{"displayName": "Renamed"}]
-    assert body_of(sds, "PATCH", "/inboundFlows/") == [{"displayName": "Renamed", "expirationDateTime": None}]
+    assert body_of(sds, "PATCH", "/inboundFlows/") == [{"displayName": "Renamed",
+                                                        "expirationDateTime": f"{ids['yearEnd']}T00:00:00Z"}]
     assert [r.path.rsplit("/", 1)[1] for r in sds.calls("PATCH", "")] == [
         ids["sourceSystemId"], ids["connectorId"], ids["inboundFlowId"]]
     assert sds.objects["inboundFlows"][ids["inboundFlowId"]]["displayName"] == "Renamed"
@@ -350,3 +387,137 @@ def test_put_creates_bound_and_a_replace_keeps_the_connector(private_env: AppEnv
         other, "badRequest", "industryDataConnectorId is chosen when the profile is created."))
     assert [r.method for r in sds.requests] == ["GET", "GET"]  # checked twice, never changed
     assert sds.violations == []
+
+
+def test_a_long_name_and_a_far_expiration_provision_and_stay_provisioned_after_patch(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    name = "Springfield Unified School District - Secondary Schools Rostering Profile " * 3
+    answer = create(private_env, {**CSV_PROFILE, "displayName": name.strip(), "expirationDate": "2099-12-31"})
+    profile_id = answer.json["id"]
+    assert answer.json["displayName"] == name.strip()  # the profile keeps its own name
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    fitted = {body["displayName"] for body in body_of(sds, "POST", "/(sourceSystems|dataConnectors|inboundFlows)$")}
+    assert len(fitted) == 1 and len(fitted.pop()) == 100
+    assert patch(private_env, profile_id, {"displayName": name.strip() + "!"}).json["state"] == "provisioned"
+    assert patch(private_env, profile_id, {}).json["state"] == "provisioned"
+    names = [b["displayName"] for b in body_of(sds, "PATCH", "/(dataConnectors|inboundFlows)/")]
+    assert len(names) == 4 and len(set(names[:2])) == 1 and names[:2] == names[2:]
+    assert profile_status(private_env, profile_id)["status"] == "paused"
+    assert sds.violations == []
+
+
+def test_a_read_while_another_request_provisions_makes_no_second_set(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    sds.slow = {"POST .*/sourceSystems$": 1.5}  # the create request is slow to hear back
+    results: dict[str, Any] = {}
+
+    def creating() -> None:
+        results["create"] = create(private_env, CSV_PROFILE)
+
+    import threading
+
+    thread = threading.Thread(target=creating)
+    thread.start()
+    for _ in range(100):  # the record exists, its lease taken, the first object on its way
+        ids = ProfileStore(private_env.account).ids()
+        if ids and sds.calls("POST", "/sourceSystems$"):
+            break
+        threading.Event().wait(0.02)
+    (profile_id,) = ids
+    readers = [threading.Thread(target=lambda: results.setdefault("gets", []).append(
+        get(private_env, profile_id))) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    patched = patch(private_env, profile_id, {"displayName": "Renamed meanwhile"})
+    for reader in [thread, *readers]:
+        reader.join()
+    assert patched.status == 202
+    assert all(g.status == 200 for g in results["gets"])
+    assert {c: len(o) for c, o in sds.objects.items()} == {
+        "sourceSystems": 1, "dataConnectors": 1, "years": 1, "inboundFlows": 1}
+    assert len(sds.calls("POST", "/sourceSystems$")) == 1
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    assert stored(private_env, profile_id)["leaseId"] is None
+    assert sds.violations == []
+
+
+def test_a_stale_lease_is_taken_over(private_env: AppEnv, sds: FakeIndustryData) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sds.faults.append(Fault("POST", r"/sourceSystems$", 429, headers={"Retry-After": "120"},
+                            body={"error": {"code": "TooManyRequests", "message": "Slow down."}}))
+    profile_id = create(private_env, CSV_PROFILE).json["id"]  # stays provisioning (throttled)
+
+    def leased(until: datetime) -> None:
+        def write(record: Any) -> Any:
+            record.industryData = {**record.industryData, "leaseId": "crashed", "leaseUntil": until.isoformat()}
+            return record
+        ProfileStore(private_env.account).update(profile_id, write)
+
+    leased(datetime.now(UTC) + timedelta(minutes=4))
+    before = len(sds.requests)
+    assert get(private_env, profile_id).json["state"] == "provisioning"  # held: left alone
+    assert len(sds.requests) == before
+    leased(datetime.now(UTC) - timedelta(seconds=1))  # its holder stopped long ago
+    assert get(private_env, profile_id).json["state"] == "provisioned"
+    assert stored(private_env, profile_id)["leaseId"] is None
+
+
+def test_a_connector_serves_one_profile_at_a_time(private_env: AppEnv, sds: FakeIndustryData) -> None:
+    setup = sds.connector_setup()
+    first = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]})
+    assert first.status == 202
+    second = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]})
+    assert (second.status, second.json) == (409, envelope(
+        second, "conflict",
+        f"The dataConnector {setup['connectorId']} is already used by the synchronization profile "
+        f"{first.json['id']}: each upload replaces a connector's whole data set, so a connector serves one "
+        "profile. Delete that profile first, or use another connector."))
+    assert len(ProfileStore(private_env.account).ids()) == 1
+    call(api.delete_profile, request("DELETE", f"{ROOT}/{first.json['id']}", route={"id": first.json["id"]},
+                                     token=private_env.token()))
+    assert deliver(private_env, first.json["id"]) == 1
+    third = create(private_env, {**CSV_PROFILE, "industryDataConnectorId": setup["connectorId"]})
+    assert third.status == 202
+    assert get(private_env, third.json["id"]).json["state"] == "provisioned"
+
+
+@pytest.mark.parametrize("bad_id", ["a/b", "..", "x" * 200, "café"])
+def test_an_id_from_graph_that_cannot_be_one_fails_provisioning_and_the_profile_stays_usable(
+    private_env: AppEnv, sds: FakeIndustryData, bad_id: str
+) -> None:
+    sds.faults.append(Fault("POST", r"/dataConnectors$", 201, body={"id": bad_id, "displayName": "x"}))
+    profile_id = create(private_env, CSV_PROFILE).json["id"]
+    seen = get(private_env, profile_id)
+    assert seen.status == 200 and seen.json["state"] == "provisioningFailed"
+    message = profile_status(private_env, profile_id)["statusMessage"]
+    assert message.startswith("Provisioning in School Data Sync failed: Microsoft Graph's answer is not "
+                              "usable: the id of the created dataConnectors object is not an Industry Data id")
+    assert stored(private_env, profile_id)["connectorId"] is None
+    answer = call(api.delete_profile, request("DELETE", f"{ROOT}/{profile_id}", route={"id": profile_id},
+                                              token=private_env.token()))
+    assert answer.status == 202
+    assert deliver(private_env, profile_id) == 1
+    assert ProfileStore(private_env.account).get(profile_id) is None
+    assert sds.objects["sourceSystems"] == {}  # what it had made is gone too
+
+
+def test_a_stored_id_of_an_earlier_version_does_not_block_reading_or_deleting(
+    private_env: AppEnv, sds: FakeIndustryData
+) -> None:
+    profile_id = create(private_env, CSV_PROFILE).json["id"]
+
+    def broken(record: Any) -> Any:
+        record.industryData = {**record.industryData, "yearId": "a/b"}
+        return record
+
+    ProfileStore(private_env.account).update(profile_id, broken)
+    assert get(private_env, profile_id).status == 200
+    assert patch(private_env, profile_id, {}).status == 202
+    call(api.delete_profile, request("DELETE", f"{ROOT}/{profile_id}", route={"id": profile_id},
+                                     token=private_env.token()))
+    assert deliver(private_env, profile_id) == 1
+    assert ProfileStore(private_env.account).get(profile_id) is None
+    assert list(sds.objects["years"]) != [] and sds.objects["inboundFlows"] == {}

@@ -47,6 +47,8 @@ def test_lines_of_any_logger_inside_an_operation_carry_the_ids(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
+    # The Azure SDKs log from WARNING on unless SDS_AZURE_SDK_LOG_LEVEL says more (as here).
+    caplog.set_level(logging.INFO, logger="azure.core.somewhere")
     with telemetry.operation("GET request", request_id="r-1", profile_id="p-1"):
         logging.getLogger("azure.core.somewhere").info("retrying %s", "once")
     record = next(r for r in caplog.records if r.name == "azure.core.somewhere")

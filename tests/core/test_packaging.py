@@ -35,7 +35,9 @@ def test_the_wheel_holds_the_verifier_its_page_and_its_command(tmp_path: Path) -
     code = sorted(n for n in names if not n.startswith("sds_classic_functions-"))
     expected = sorted(
         str(p.relative_to(ROOT)) for p in [ROOT / "sds_core/__init__.py", ROOT / "sds_core/__main__.py",
-                                           ROOT / "sds_core/cli.py", *(ROOT / "sds_core/verification").rglob("*")]
+                                           ROOT / "sds_core/cli.py", ROOT / "sds_core/text.py",
+                                           *(ROOT / "sds_core/verification").rglob("*"),
+                                           *(ROOT / "sds_core/conversion").rglob("*")]
         if p.is_file() and "__pycache__" not in p.parts
     )
     assert code == expected
@@ -45,7 +47,8 @@ def test_the_wheel_holds_the_verifier_its_page_and_its_command(tmp_path: Path) -
     assert metadata.get_all("Requires-Dist") == ["pyarrow>=26.0.1", "numpy>=2.4.6"]
     assert metadata["License"] == "MIT"
     assert wheel.read(f"{info}/entry_points.txt").decode().split() == [
-        "[console_scripts]", "sds-verify", "=", "sds_core.cli:verify_main"]
+        "[console_scripts]", "sds-convert", "=", "sds_core.cli:convert_main",
+        "sds-verify", "=", "sds_core.cli:verify_main"]
 
 
 def test_the_command_line_imports_nothing_else() -> None:

@@ -15,13 +15,14 @@ from tests.fakegraph.server import FakeIndustryData
 def fake_graph(storage_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIndustryData]:
     """A fake Industry Data API on loopback; SDS_GRAPH_ENDPOINT points at it, SDS_GRAPH_AUTH=none.
 
-    Its upload sessions are SAS URLs on the test's Azurite (AzureWebJobsStorage when the fixture
-    starts). Tests assert `fake_graph.violations == []` at the end.
+    Its upload sessions are folders on its Gen2 stand-in (`fake_graph.gen2`), whose host:port
+    SDS_UPLOAD_HOSTS lists. Tests assert `fake_graph.violations == []` at the end.
     """
     fake = FakeIndustryData(storage_env)
     endpoint = fake.start()
     monkeypatch.setenv("SDS_GRAPH_ENDPOINT", endpoint)
     monkeypatch.setenv("SDS_GRAPH_AUTH", "none")
+    monkeypatch.setenv("SDS_UPLOAD_HOSTS", fake.gen2.host)
     get_settings.cache_clear()
     get_graph.cache_clear()
     try:
@@ -29,3 +30,4 @@ def fake_graph(storage_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
     finally:
         fake.stop()
         get_graph.cache_clear()
+        get_settings.cache_clear()

@@ -1,7 +1,8 @@
 """Serve the fake Industry Data API in its own process: `python -m tests.fakegraph.serve CONNECTION`.
 
-Prints the endpoint on the first line of stdout and serves until stdin closes (for benchmarks,
-whose measured process must not hold the fake's memory).
+Prints the endpoint on the first line of stdout, the connector's ids on the second, the Gen2
+stand-in's host:port (for SDS_UPLOAD_HOSTS) on the third, and serves until stdin closes (for
+benchmarks, whose measured process must not hold the fake's memory).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ def main() -> int:
     fake.validations.extend(ValidationOutcome(running_polls=0) for _ in range(100))
     print(fake.start(), flush=True)
     print(json.dumps(fake.connector_setup("bench connector")), flush=True)
+    print(fake.gen2.host, flush=True)
     sys.stdin.read()
     fake.stop()
     return 0

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sds_app.graph import GraphError, IndustryDataClient
+from sds_app.graph.client import RunStart
 from sds_app.graph.errors import permission_for, retry_after_seconds
+from sds_app.session_upload import in_memory, upload_session_files
 from tests.fakegraph.server import (
     FakeIndustryData,
     Fault,
@@ -29,6 +31,114 @@ SIX = {
 @pytest.fixture
 def client(fake_graph: FakeIndustryData) -> IndustryDataClient:
     return IndustryDataClient(fake_graph.endpoint)
+
+
+def _started_run(client: IndustryDataClient) -> str:
+    """runs/start, then its operation followed until it names the run (the documented answer)."""
+    started = client.start_run()
+    assert started.run_id is None and started.operation is not None
+    for _ in range(5):
+        run_id = client.run_of_operation(client.get_operation(started.operation))
+        if run_id is not None:
+            return run_id
+    raise AssertionError("the operation never named a run")
+
+
+@pytest.mark.parametrize("graph_host", [False, True])
+def test_runs_start_answers_202_with_the_operation_that_names_the_run(
+    client: IndustryDataClient, fake_graph: FakeIndustryData, graph_host: bool
+) -> None:
+    fake_graph.graph_host_locations = graph_host
+    started = client.start_run()
+    (run_id,) = fake_graph.started_runs
+    (op_id,) = fake_graph.start_operations
+    assert started == RunStart(operation=op_id)
+    running = client.get_operation(started.operation or "")
+    assert running == {
+        "@odata.context": f"{fake_graph.endpoint}/beta/$metadata#external/industryData/operations/$entity",
+        "@odata.type": "#microsoft.graph.longRunningOperation",
+        "createdDateTime": running["createdDateTime"],
+        "id": op_id,
+        "lastActionDateTime": running["lastActionDateTime"],
+        "resourceLocation": None,
+        "status": "running",
+        "statusDetail": None,
+    }
+    assert client.run_of_operation(running) is None
+    done = client.get_operation(op_id)
+    assert done["resourceLocation"] == f"https://graph.microsoft.com/beta/external/industryData/runs/{run_id}"
+    assert client.run_of_operation(done) == run_id
+    assert fake_graph.violations == []
+
+
+def test_runs_start_as_the_older_page_says_answers_202_alone(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.start_style = "none"
+    assert client.start_run() == RunStart()
+    assert len(fake_graph.started_runs) == 1 and fake_graph.violations == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://evil.example/beta/external/industryData/runs/1",
+        "https://graph.microsoft.com/beta/external/industryData/runs/a%2Fb/x",
+        "https://graph.microsoft.com/beta/external/industryData/runs/..",
+        "https://graph.microsoft.com/beta/external/industryData/runs",
+        "https://graph.microsoft.com/v1.0/users/1",
+        "file:///etc/passwd",
+        "a/b",
+        "x" * 3000,
+        "run\nid",
+        12,
+        ["runs/1"],
+    ],
+)
+def test_a_resource_location_that_is_no_run_url_is_an_error_naming_it(
+    client: IndustryDataClient, value: object
+) -> None:
+    with pytest.raises(GraphError) as wrong:
+        client.run_of_operation({"resourceLocation": value, "status": "succeeded"})
+    assert wrong.value.code == "invalidResponse"
+    assert "resourceLocation is not what Graph documents" in wrong.value.message
+    assert "\n" not in wrong.value.message and len(wrong.value.message) < 400
+
+
+def test_a_resource_location_naming_another_resource_names_no_run(client: IndustryDataClient) -> None:
+    other = "https://graph.microsoft.com/beta/industryData/dataConnectors/022da4a0-c239-4b07"
+    assert client.run_of_operation({"resourceLocation": other}) is None
+    assert client.run_of_operation({"resourceLocation": None}) is None
+    assert client.run_of_operation({}) is None
+    quoted = "https://graph.microsoft.com/beta/industryData/runs('918d4a8f-599b')"
+    assert client.run_of_operation({"resourceLocation": quoted}) == "918d4a8f-599b"
+
+
+@pytest.mark.parametrize(
+    ("collection", "answer"),
+    [("sourceSystems", {"id": "a/b"}), ("years", {"id": ".."}), ("dataConnectors", {"id": 7}),
+     ("inboundFlows", {"displayName": "no id"})],
+)
+def test_a_created_object_with_an_id_that_cannot_be_one_is_an_error(
+    client: IndustryDataClient, fake_graph: FakeIndustryData, collection: str, answer: dict
+) -> None:
+    fake_graph.faults.append(Fault("POST", rf"/{collection}$", 201, {}, answer))
+    with pytest.raises(GraphError) as wrong:
+        client._create(collection, {"displayName": "x"})
+    assert wrong.value.code == "invalidResponse"
+
+
+@pytest.mark.parametrize("location", ["https://evil.example/beta/external/industryData/operations/1",
+                                      "https://graph.microsoft.com/beta/external/industryData/runs/1",
+                                      "../../x"])
+def test_a_validate_location_that_is_no_operation_is_an_error(
+    client: IndustryDataClient, fake_graph: FakeIndustryData, location: str
+) -> None:
+    ids = fake_graph.connector_setup()
+    fake_graph.faults.append(Fault("POST", r"/validate$", 202, {"Location": location}, None))
+    with pytest.raises(GraphError) as wrong:
+        client.validate(ids["connectorId"])
+    assert wrong.value.code == "invalidResponse" and "validate: Location" in wrong.value.message
 
 
 def _setup(client: IndustryDataClient) -> dict[str, str]:
@@ -116,14 +226,57 @@ def test_setup_objects_created_read_updated_deleted(
     client.update_connector(ids["connectorId"], {"displayName": "Renamed"})
     assert client.get_connector(ids["connectorId"])["displayName"] == "Renamed"
     client.update_year(ids["yearId"], {"displayName": "FY"})
-    client.update_inbound_flow(ids["inboundFlowId"], {"expirationDateTime": "2027-07-01T00:00:00Z"})
-    client.update_source_system(ids["sourceSystemId"], {"displayName": "S"})
+    client.update_inbound_flow(ids["inboundFlowId"], {"expirationDateTime": "2027-06-15T00:00:00Z"})
+    client.update_source_system(ids["sourceSystemId"], {"userMatchingSettings": []})
     assert [c["id"] for c in client.list_connectors()] == [ids["connectorId"]]
     assert client.delete_inbound_flow(ids["inboundFlowId"]) is True
     assert client.delete_inbound_flow(ids["inboundFlowId"]) is False  # already gone
     assert client.delete_year(ids["yearId"]) and client.delete_connector(ids["connectorId"])
     assert client.delete_source_system(ids["sourceSystemId"])
     assert fake_graph.violations == []
+
+
+@pytest.mark.parametrize(
+    ("method", "collection", "body", "why"),
+    [
+        ("POST", "sourceSystems", {"displayName": "x" * 101}, "displayName is longer than 100"),
+        ("PATCH", "sourceSystems", {"displayName": "S"}, "does not update ['displayName']"),
+        ("PATCH", "dataConnectors", {"fileFormat": {"code": "schoolDataSyncV1"}},
+         "does not update ['fileFormat']"),
+        ("PATCH", "inboundFlows", {"expirationDateTime": "2027-06-15T00:00:01Z"},
+         "exceeds the year end date 2027-06-15"),
+        ("PATCH", "sourceSystems", {"userMatchingSettings": [
+            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
+             "roleGroup@odata.bind": "R:staff", "sourceIdentifier": {"code": "username"}},
+            {"matchTarget": {"code": "userPrincipalName"}, "priorityOrder": 0,
+             "roleGroup@odata.bind": "R:students", "sourceIdentifier": {"code": "username"}}]},
+         "priorityOrder repeats across settings: [0, 0]"),
+        ("PATCH", "sourceSystems", {"userMatchingSettings": [
+            {"matchTarget": {"code": "employeeId"}, "priorityOrder": 0,
+             "roleGroup@odata.bind": "R:staff", "sourceIdentifier": {"code": "username"}}]},
+         "matchTarget: code 'employeeId' is not one of"),
+        ("PATCH", "sourceSystems", {"userMatchingSettings": [
+            {"matchTarget": {"code": "mail"}, "priorityOrder": 0,
+             "roleGroup@odata.bind": "R:staff", "sourceIdentifier": {"code": "sisId"}}]},
+         "sourceIdentifier: code 'sisId' is not one of"),
+    ],
+)
+def test_the_stand_in_refuses_what_the_service_refuses(
+    client: IndustryDataClient, fake_graph: FakeIndustryData, method: str, collection: str,
+    body: dict, why: str,
+) -> None:
+    ids = _setup(client)
+    for setting in body.get("userMatchingSettings", []):
+        setting["roleGroup@odata.bind"] = client.bind("roleGroups", setting["roleGroup@odata.bind"][2:])
+    key = {"sourceSystems": "sourceSystemId", "dataConnectors": "connectorId",
+           "inboundFlows": "inboundFlowId"}[collection]
+    with pytest.raises(GraphError) as refused:
+        if method == "POST":
+            client._create(collection, body)
+        else:
+            client._update(collection, ids[key], body)
+    assert refused.value.status == 400 and why in refused.value.graph_message
+    assert len(fake_graph.violations) == 1 and why in fake_graph.violations[0]
 
 
 def test_list_connectors_follows_next_link(
@@ -199,12 +352,12 @@ def test_one_upload_validated_and_run(
     session = client.get_upload_session(ids["connectorId"], reset=True)
     assert session.session_expiration and session.container_id
     for name, data in SIX.items():
-        client.upload_file(session.session_url, name, data)
+        upload_session_files(client, session.session_url, [in_memory(name, data)])
     location = client.validate(ids["connectorId"])
     assert client.get_operation(location)["status"] == "running"
     done = client.get_operation(location)
     assert (done["status"], done["errors"], done["warnings"]) == ("succeeded", [], [])
-    run_id = client.start_run()
+    run_id = _started_run(client)
     assert client.get_run(run_id)["status"] == "running"
     run = client.get_run(run_id)
     assert run["status"] == "completed" and run["id"] == run_id
@@ -220,7 +373,8 @@ def test_validation_errors_and_warnings(
 ) -> None:
     ids = fake_graph.connector_setup()
     session = client.get_upload_session(ids["connectorId"])
-    client.upload_file(session.session_url, "school.csv", SIX["school.csv"])
+    school = in_memory("school.csv", SIX["school.csv"])
+    upload_session_files(client, session.session_url, [school])
     operation = client.get_operation(client.validate(ids["connectorId"]))
     operation = client.get_operation(operation["id"])
     assert operation["status"] == "succeeded"  # judged by errors, not status
@@ -245,7 +399,7 @@ def test_run_failed_with_blocking_error(
             blocking_error=public_error("E", "The run failed.", ""),
         )
     )
-    run = client.get_run(client.start_run())
+    run = client.get_run(_started_run(client))
     assert run["status"] == "failed" and run["blockingError"]["message"] == "The run failed."
 
 
@@ -326,7 +480,7 @@ def test_401_and_expired_session(client: IndustryDataClient, fake_graph: FakeInd
     fake_graph.expire_sessions = True
     session = client.get_upload_session(ids["connectorId"])
     with pytest.raises(GraphError) as expired:
-        client.upload_file(session.session_url, "school.csv", b"x")
+        upload_session_files(client, session.session_url, [in_memory("school.csv", b"x")])
     assert expired.value.status == 403
     assert "expired" in expired.value.message
     fake_graph.token = "secret"
@@ -391,9 +545,9 @@ def test_tokens_for_the_endpoint_scope(fake_graph: FakeIndustryData) -> None:
     assert client.get_connector(ids["connectorId"])["id"] == ids["connectorId"]
     assert credential.scopes == [(f"{fake_graph.endpoint}/.default",)]
     session = client.get_upload_session(ids["connectorId"])
-    client.upload_file(
-        session.session_url, "school.csv", b"SIS ID,Name\n1,A\n"
-    )  # no token to the SAS
+    upload_session_files(  # no token to the SAS (the Gen2 stand-in refuses one)
+        client, session.session_url, [in_memory("school.csv", b"SIS ID,Name\n1,A\n")]
+    )
     assert fake_graph.violations == []
 
 
@@ -455,10 +609,11 @@ def test_no_token_is_a_graph_error(fake_graph: FakeIndustryData) -> None:
 @pytest.mark.parametrize(
     ("header", "seconds"),
     [("120", 120.0), (" 2.5 ", 2.5), ("0", 0.0), ("999999999999", 7 * 24 * 3600.0),
-     ("inf", None), ("nan", None), ("1e400", None), ("-5", None), ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+     ("inf", None), ("nan", None), ("1e400", None), ("-5", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
      ("", None), (None, None)],
 )
 def test_retry_after_is_read_as_digits_and_bounded(header: str | None, seconds: float | None) -> None:
+    # An HTTP date is read too (RFC 9110 10.2.3): one in the past is no wait at all.
     assert retry_after_seconds(header) == seconds
 
 
@@ -467,3 +622,46 @@ def test_an_id_that_would_leave_its_collection_is_refused_before_any_call(object
     client = IndustryDataClient("http://127.0.0.1:9")
     with pytest.raises(ValueError, match="not an Industry Data id"):
         client.get_connector(object_id)
+
+
+class _Tokens:
+    """A credential handing out one fixed token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def get_token(self, *scopes: str, **_: object) -> object:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, 2**31)
+
+
+def test_token_claims_tell_only_the_listed_claims_and_refuse_what_is_no_usual_token() -> None:
+    import jwt
+
+    claims = {"appid": "a", "oid": "o", "tid": "t", "idtyp": "app", "roles": ["r"], "upn": "u"}
+    token = jwt.encode(claims, "a-key-long-enough-for-hs256-32bytes!", algorithm="HS256")
+    assert IndustryDataClient("http://127.0.0.1:1", _Tokens(token)).token_claims() == {
+        "appid": "a", "oid": "o", "tid": "t", "idtyp": "app", "roles": ["r"]}
+    assert IndustryDataClient("http://127.0.0.1:1").token_claims() is None  # no credential
+    for bad in ("not-a-jwt", token + "x" * 16_384):
+        with pytest.raises(GraphError) as refused:
+            IndustryDataClient("http://127.0.0.1:1", _Tokens(bad)).token_claims()
+        assert (refused.value.code, refused.value.graph_message) == (
+            "invalidToken", "the credential's token is not a JWT")
+
+
+def test_first_page_reads_one_item_of_a_collection_and_nothing_else(
+    client: IndustryDataClient, fake_graph: FakeIndustryData
+) -> None:
+    fake_graph.connector_setup()
+    fake_graph.connector_setup("Second")
+    assert [c["displayName"] for c in client.first_page("dataConnectors")] == ["CSV connector"]
+    assert [r.query for r in fake_graph.calls("GET", "dataConnectors$")] == [{"$top": ["1"]}]
+    with pytest.raises(ValueError):
+        client.first_page("../education/users")
+    fake_graph.page_size = 7  # the code lists come in pages, each followed
+    assert client.list_reference_definitions() == [
+        {k: v for k, v in r.items() if k != "@odata.context"} for r in fake_graph.references]
+    assert len(fake_graph.calls("GET", "referenceDefinitions$")) == -(-len(fake_graph.references) // 7) > 1
+    assert fake_graph.violations == []

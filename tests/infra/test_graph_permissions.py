@@ -44,10 +44,18 @@ def test_the_scripts_ask_for_what_the_client_calls_need() -> None:
 
 
 def test_nothing_is_asked_for_the_directory_target(tmp_path: Path) -> None:
-    run = run_script(tmp_path, "graph-permissions.sh", REPLIES, {"SDS_IDENTITY_PRINCIPAL_ID": PRINCIPAL})
+    run = run_script(tmp_path, "graph-permissions.sh", REPLIES,
+                     {"SDS_SYNC_TARGET": "directory", "SDS_IDENTITY_PRINCIPAL_ID": PRINCIPAL})
     assert run.returncode == 0, run.output
     assert run.calls == []
     assert "no Microsoft Graph permission is needed" in run.output
+
+
+def test_without_a_target_the_deployed_default_schooldatasync_is_asked_for(tmp_path: Path) -> None:
+    run = run_script(tmp_path, "graph-permissions.sh", REPLIES, {"SDS_IDENTITY_PRINCIPAL_ID": PRINCIPAL})
+    assert run.returncode == 0, run.output
+    assert run.called("az rest POST")
+    assert "no Microsoft Graph permission is needed" not in run.output
 
 
 def test_grants_what_it_may_and_prints_the_rest_for_an_admin(tmp_path: Path) -> None:

@@ -161,10 +161,10 @@ def test_no_account_key_or_connection_string_anywhere() -> None:
     assert "DisableLocalAuth: true" in text("app/monitoring.bicep")
 
 
-def test_the_app_is_flex_consumption_python_3_11_with_2048_mb_and_its_own_identity() -> None:
+def test_the_app_is_flex_consumption_python_3_13_with_2048_mb_and_its_own_identity() -> None:
     api = text("app/api.bicep")
     assert "name: 'FC1'" in api and "tier: 'FlexConsumption'" in api
-    assert keys(block(api, "runtime: {")) == {"name": "'python'", "version": "'3.11'"}
+    assert keys(block(api, "runtime: {")) == {"name": "'python'", "version": "'3.13'"}
     main = text("main.bicep")
     assert "param instanceMemoryMB string = '2048'" in main
     assert "instanceMemoryMB: int(instanceMemoryMB)" in main
@@ -218,4 +218,34 @@ def test_the_sync_target_and_graph_identity_reach_the_app_and_the_permissions_ho
     assert "output SDS_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId" in main
     assert "output SDS_SYNC_TARGET string = sdsSyncTarget" in main
     parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
-    assert parameters["sdsSyncTarget"] == {"value": "${SDS_SYNC_TARGET=directory}"}
+    assert parameters["sdsSyncTarget"] == {"value": "${SDS_SYNC_TARGET=schoolDataSync}"}
+    # Deployed, the roster reaches the tenant unless told otherwise; local runs keep the tables.
+    assert "param sdsSyncTarget string = 'schoolDataSync'" in main
+    local = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
+    assert local["SDS_SYNC_TARGET"] == "directory"
+
+
+def test_the_deployed_python_is_the_one_the_locks_and_ci_use() -> None:
+    """Runtime versioning: the app's lock is compiled for the Bicep's Python and pins the runtime."""
+    version = keys(block(text("app/api.bicep"), "runtime: {"))["version"].strip("'")
+    repo = INFRA.parent
+    assert f"APP_PYTHON={version}" in (repo / ".ci" / "lock").read_text()
+    assert f"APP_PYTHON={version}" in (repo / ".ci" / "run").read_text()
+    pins = dict(
+        line.split("==", 1) for line in (repo / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert pins["azure-functions-runtime"].strip() and pins["azure-functions"].startswith("2.")
+    assert "azure-functions-worker" not in pins
+
+
+def test_a_lifecycle_policy_removes_every_upload_and_snapshot_after_the_retention() -> None:
+    """docs/safety.md: uploads hold passwords; every name in the container goes, addressable or not."""
+    storage = text("app/storage.bicep")
+    assert "Microsoft.Storage/storageAccounts/managementPolicies@" in storage
+    assert "prefixMatch: ['${uploadContainer}/']" in storage
+    assert "daysAfterModificationGreaterThan: uploadRetentionDays" in storage
+    assert "daysAfterCreationGreaterThan: uploadRetentionDays" in storage
+    assert "param uploadRetentionDays int = 30" in storage
+    assert "uploadContainer: uploadContainerName" in text("main.bicep")
+    assert "30 days" in (INFRA.parent / "docs" / "safety.md").read_text()

@@ -154,3 +154,32 @@ def test_the_command_line_applies_them_on_request() -> None:
     assert json.loads(new.stdout)["value"][0] == error(
         "school.csv", 'The header field "DfE Number" is a UK name, which School Data Sync does not take: '
                       'write "SIS ID"')
+
+
+def test_the_tenants_grade_codes_replace_the_default_list() -> None:
+    files = sample_files()
+    header, *students = rows_of(files["Student.csv"])
+    grades = ["Y7", "y7", "PK", "09"]
+    rows = [row + [grades[i] if i < len(grades) else "09"] for i, row in enumerate(students)]
+    files["Student.csv"] = csv_bytes(header + ["Grade"], rows)
+    tenant = VerifyOptions(new_sds=True, grade_levels=frozenset({"y7", "09"}))  # PK disabled, Y7 added
+    result = verify_files(files, tenant)
+    assert result.graph_messages() == [
+        warning("student.csv",
+                "1 row(s) have a value that is not in the School Data Sync list of values for the field - Grade"),
+    ]
+    assert result.details()[0]["rows"] == [{"row": 4, "column": "Grade", "value": "PK"}]
+    assert verify_files(files, NEW_SDS).graph_messages() == [
+        warning("student.csv",
+                "2 row(s) have a value that is not in the School Data Sync list of values for the field - Grade"),
+    ]
+
+
+def test_the_tenants_codes_change_the_fingerprint_only_when_set() -> None:
+    assert VerifyOptions(new_sds=True, grade_levels=None).version() == NEW_SDS.version()
+    with_codes = VerifyOptions(new_sds=True, grade_levels=frozenset({"09"}))
+    assert with_codes.version() != NEW_SDS.version()
+    assert with_codes.version() == VerifyOptions(new_sds=True, grade_levels=frozenset({"09"})).version()
+    assert with_codes.version() != VerifyOptions(new_sds=True, grade_levels=frozenset({"10"})).version()
+    # The fingerprints of other profiles stay as they were before the option existed.
+    assert (VerifyOptions().version(), NEW_SDS.version()) == ("22039328e1b392e9", "8fb5b0f3703db660")
