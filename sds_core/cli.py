@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sds_core.verification.fileformats import FORMAT_NAMES, detect_format
+from sds_core.verification.fileformats import FORMAT_NAMES, V21_NAME, detect_format, names_of
 from sds_core.verification.options import VerifyOptions
 from sds_core.verification.folder import FolderAdvice
+from sds_core.verification.hints import listed
 from sds_core.verification.report import report_csv, severity_counts, start_body, visible, what_to_do
 from sds_core.verification.spec import FILES
 from sds_core.verification.verify import VerificationResult, verify_folder
@@ -231,6 +232,7 @@ def _page(result: VerificationResult, details: list[dict[str, Any]], args: argpa
     facts = [
         ("Folder", str(args.folder)),
         ("Profile", str(args.profile) if args.profile else "none", profile_explained(args.profile)),
+        format_fact(args.format, args.detected),
         ("Verified", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("Took", f"{seconds:.2f} s"),
         ("Rows listed per message", f"up to {args.detail_rows:,}"),
@@ -238,7 +240,7 @@ def _page(result: VerificationResult, details: list[dict[str, Any]], args: argpa
     title = f"Verification report: {args.folder.resolve().name or args.folder}"
     from sds_core.verification.page import render_page  # only for --html: keeps the start-up short
 
-    advice = folder_advice(result.advice, _command(args))
+    advice = set_advice(result, _command(args))
     return render_page(details, files, title=title, facts=facts, origin="folder", advice=advice)
 
 
@@ -248,6 +250,24 @@ def profile_explained(profile: Path | None) -> str:
         return ("no --profile FILE.json was given: no accounts are created, so First Name, Last Name and "
                 "Password may be empty, and every optional column is checked")
     return "its account creation (names and Password required) and optionalPropertiesToSync apply"
+
+
+def format_fact(given: str | None, detected: str | None) -> tuple[str, str, str]:
+    """The page's Format fact: the rules verified with, and where that came from."""
+    name = "SDS v2.1" if (given or detected) == V21_NAME else "classic (v1)"
+    what = ("the new School Data Sync's files: orgs.csv, users.csv, roles.csv, ..." if name == "SDS v2.1"
+            else "the six files of the retired profile API")
+    told = f"--format {given} was given" if given else "told by the file names; --format forces either"
+    return "Format", name, f"{what}; {told}"
+
+
+def format_line(result: VerificationResult, args: argparse.Namespace) -> str | None:
+    """The line saying that a folder's files were told to be SDS v2.1 and verified as such."""
+    if args.format is not None or args.detected != V21_NAME or result.note is not None:
+        return None
+    names = names_of(V21_NAME, result.files.keys())
+    return (f"The files are SDS v2.1 ({listed(names)}), the new School Data Sync's format, "
+            "told by their names: verified with the v2.1 rules (docs/sds-v2.1-rules.md).")
 
 
 def not_a_folder(path: Path, command: str) -> str:
@@ -272,12 +292,19 @@ def folder_advice(advice: FolderAdvice | None, command: str) -> str | None:
     return f"{advice.text}: run {command} {shlex.quote(str(advice.instead))}"
 
 
-def hint_lines(result: VerificationResult, details: list[dict[str, Any]], command: str) -> list[str]:
-    """The lines on stderr before the summary that say what to do: the folder's advice, then each
-    file's notes (`school.csv: This file looks like UTF-16 ...`)."""
-    items = what_to_do(details, folder_advice(result.advice, command))
+def set_advice(result: VerificationResult, command: str) -> str | None:
+    """The advice about the whole folder: what it holds instead of the files, or files of the other format."""
+    return folder_advice(result.advice, command) or result.note
+
+
+def hint_lines(result: VerificationResult, details: list[dict[str, Any]], command: str,
+               first: str | None = None) -> list[str]:
+    """The lines on stderr before the summary that say what to do: `first` (the format told), the
+    folder's advice, then each file's notes (`school.csv: This file looks like UTF-16 ...`)."""
+    items = what_to_do(details, set_advice(result, command))
     # Names come from the folder: written visibly, so that none can move the cursor or recolour.
-    lines = [visible(note if file is None else f"{file}: {note}") for file, note in items[:MAX_HINT_LINES]]
+    lines = [visible(first)] if first else []
+    lines += [visible(note if file is None else f"{file}: {note}") for file, note in items[:MAX_HINT_LINES]]
     if len(items) > MAX_HINT_LINES:
         lines.append(f"and {len(items) - MAX_HINT_LINES:,} more notes (--details or --html lists them all)")
     return lines
@@ -354,9 +381,10 @@ def _verify(args: argparse.Namespace) -> int:
     for path, option in ((args.report, "--report"), (args.html, "--html")):
         if path is not None:
             check_writable(path, option)
+    args.detected = None if args.format else _folder_format(args.folder)
     options = VerifyOptions.from_profile(
         profile, new_sds=args.new_sds, max_rows_per_file=args.max_rows, detail_rows_per_message=args.detail_rows,
-        format=args.format or _folder_format(args.folder),
+        format=args.format or args.detected,
     )
     started = time.perf_counter()
     try:
@@ -371,7 +399,7 @@ def _verify(args: argparse.Namespace) -> int:
     body = start_body(result.graph_messages(), args.base_url)
     output = {"response": body, "details": details} if args.details else body
     _print_stdout(json.dumps(output, indent=2, ensure_ascii=False) + "\n")
-    for line in hint_lines(result, details, _command(args)):
+    for line in hint_lines(result, details, _command(args), format_line(result, args)):
         _say(line)
     _say(summary_line(result, time.perf_counter() - started))
     return EXIT_ERRORS if result.has_errors else EXIT_OK

@@ -38,6 +38,14 @@ def detect_format(names: Iterable[str]) -> str:
     return V21_NAME if counts[V21_NAME] > counts[V1_NAME] else V1_NAME
 
 
+def names_of(format_name: str, names: Iterable[str]) -> list[str]:
+    """The names among `names` that are file names of the format `format_name` (any letter case),
+    sorted as the format lists its files."""
+    wanted = _V1 if format_name == V1_NAME else _V21
+    order = {n.lower(): i for i, n in enumerate(V1_FILE_NAMES if format_name == V1_NAME else V21_FILE_NAMES)}
+    return sorted((n for n in set(names) if n.lower() in wanted), key=lambda n: (order[n.lower()], n))
+
+
 def format_of(name: str) -> Format:
     """The format called `name` ("v1" or "v2.1"); ValueError for any other."""
     try:

@@ -108,6 +108,31 @@ def closest_note(text: str, index: int) -> str:
     return f'column {index + 1} is "{text}": if it is this field, write its name exactly'
 
 
+def listed(names: list[str], shown: int = 3) -> str:
+    """`a`, `a and b`, `a, b and c`, `a, b, c and 7 more`."""
+    if len(names) > shown:
+        return ", ".join(names[:shown]) + f" and {len(names) - shown:,} more"
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else ""
+
+
+def other_format_note(other: str, found: list[str], mixed: bool) -> str:
+    """The note of a set verified in one format that holds files of the other one (`other`: "v1"
+    or "v2.1"): what they are and how to verify them."""
+    are = "are" if len(found) > 1 else "is"
+    classic = "classic SDS files" if len(found) > 1 else "a classic SDS file"
+    if mixed:
+        kind = "SDS v2.1" if other == "v2.1" else classic
+        return (f"The files mix the classic format and SDS v2.1 ({listed(found)} {are} {kind}): verify each "
+                "set on its own (the file names tell its format; docs/sds-v2.1-rules.md).")
+    if other == "v2.1":
+        return (f"{listed(found)} {are} SDS v2.1, the new School Data Sync's format, not the classic six: "
+                "verify them with the v2.1 rules (on the command line: --format v2.1, or no --format; "
+                "docs/sds-v2.1-rules.md).")
+    return (f"{listed(found)} {are} {classic}, not SDS v2.1: verify them with the classic rules (on the "
+            "command line: --format v1, or no --format), or convert them to v2.1 (sds-convert; "
+            "docs/v1-to-v2.1.md).")
+
+
 def attach(messages: Iterable[Message], note: str | None) -> None:
     """Give each message without a note this one."""
     if note:

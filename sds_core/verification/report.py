@@ -138,7 +138,7 @@ def what_to_do(details: Iterable[Mapping[str, Any]],
     items: list[tuple[str | None, str]] = [(None, advice)] if advice else []
     for message in details:
         note = message.get("note")
-        if not note or (advice and message.get("code") == "missingFile"):
+        if not note or note == advice or (advice and message.get("code") == "missingFile"):
             continue
         item = (str(message.get("fileName")), str(note))
         if item not in items:

@@ -19,12 +19,12 @@ import pyarrow as pa
 from sds_core.verification import hints, newsds, profile, sniff
 from sds_core.verification.checks import MASK, FileChecker, KeyIndex, Keys, shorten
 from sds_core.verification.csvread import MAX_HEADER_BYTES, Content, ParsedCsv, parse_csv
+from sds_core.verification.fileformats import V1_NAME, V21_NAME, format_of, names_of
 from sds_core.verification.folder import FolderAdvice, advise
 from sds_core.verification.header import analyse_header
 from sds_core.verification.memory import release_unused, use_lean_allocator
 from sds_core.verification.messages import Code, Message, Row, Severity, render
 from sds_core.verification.options import VerifyOptions
-from sds_core.verification.fileformats import format_of
 from sds_core.verification.spec import FileSpec, Format
 
 READ_AHEAD = 1
@@ -59,6 +59,8 @@ class VerificationResult:
     seconds: float = 0.0
     advice: FolderAdvice | None = None
     """What is wrong with a folder on disk that holds none of the six files (verify_folder only)."""
+    note: str | None = None
+    """What is wrong with the set as a whole: it holds files of the other format (v1 or v2.1)."""
 
     @property
     def has_errors(self) -> bool:
@@ -129,7 +131,16 @@ def verify_files(
     if options.new_sds and fmt.variants:
         messages = newsds.without_class_files(messages, uploads)
     messages.sort(key=lambda m: (m.file_name, m.order))
-    return VerificationResult(messages, summaries, time.perf_counter() - started)
+    note = _other_format_note(fmt, list(files))
+    hints.attach((m for m in messages if m.code in (Code.MISSING_FILE, Code.UNKNOWN_FILE)), note)
+    return VerificationResult(messages, summaries, time.perf_counter() - started, note=note)
+
+
+def _other_format_note(fmt: Format, names: list[str]) -> str | None:
+    """The set's note when some of its files are of the other format (a v2.1 set verified as v1)."""
+    other = V21_NAME if fmt.name == V1_NAME else V1_NAME
+    found = names_of(other, names)
+    return hints.other_format_note(other, found, mixed=bool(names_of(fmt.name, names))) if found else None
 
 
 def _choose_files(fmt: Format, uploads: dict[str, list[str]],

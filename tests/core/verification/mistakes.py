@@ -17,6 +17,7 @@ from tests.paths import DATA, SAMPLES
 
 MISTAKES = DATA / "mistakes"
 MIN_REQUIRED = SAMPLES / "sds-v1_min-required"
+V21_SAMPLE = SAMPLES / "sds-v2.1"
 SCHOOL_ROWS = [["SIS ID", "Name"], ["10001", "École Contoso"], ["10002", "Fabrikam High School"]]
 
 
@@ -66,8 +67,15 @@ def parent(folder: Path) -> None:
     _sample(folder / "export")
 
 
+def v21(folder: Path) -> None:
+    """Microsoft's SDS v2.1 sample (orgs.csv, users.csv, ...), the new School Data Sync's format."""
+    folder.mkdir(parents=True)
+    for path in sorted(V21_SAMPLE.glob("*.csv")):
+        shutil.copyfile(path, folder / path.name)
+
+
 BUILDERS = {"unicode-text": unicode_text, "windows-1252": windows_1252, "semicolons": semicolons,
-            "workbooks": workbooks, "empty": empty, "parent": parent}
+            "workbooks": workbooks, "empty": empty, "parent": parent, "v21": v21}
 
 
 def write_all(root: Path = MISTAKES) -> None:

@@ -31,7 +31,9 @@ def descriptions(out: str) -> list[tuple[str, str, str]]:
 def test_a_v21_folder_is_verified_with_the_v21_rules(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, "verify", V21_SAMPLE)
     assert (status, json.loads(out)) == (0, {"@odata.context": CONTEXT, "value": []})
-    assert err.startswith("sync can start: 0 errors, 0 warnings, 0 information; 10 files, 44 rows, ")
+    told, summary = err.splitlines()
+    assert told.startswith("The files are SDS v2.1 (orgs.csv, academicSessions.csv, courses.csv and 7 more)")
+    assert summary.startswith("sync can start: 0 errors, 0 warnings, 0 information; 10 files, 44 rows, ")
 
 
 def test_a_golden_v21_case_through_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
