@@ -29,7 +29,18 @@ function Assert-Az([string]$Why) {
     }
 }
 
+# Values not in the environment are read from the current azd environment (azd env get-value), so
+# the script runs as it is after `azd up`.
+function Get-AzdValue([string]$Name) {
+    if (Get-Command azd -ErrorAction SilentlyContinue) {
+        $value = azd env get-value $Name 2>$null
+        if ($LASTEXITCODE -eq 0) { return $value }
+    }
+    return ''
+}
+
 $base = if ($env:SDS_BASE_URL) { $env:SDS_BASE_URL } else { $env:SERVICE_API_URI }
+if (-not $base) { $base = Get-AzdValue 'SERVICE_API_URI' }
 if (-not $base) {
     foreach ($name in 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME') {
         if (-not [Environment]::GetEnvironmentVariable($name)) {
@@ -51,7 +62,8 @@ $base = $base.TrimEnd('/')
 
 $token = $env:SDS_TOKEN
 if (-not $token) {
-    $audience = if ($env:SDS_AUDIENCE) { ($env:SDS_AUDIENCE -split ',')[0] } else { '' }
+    $audience = if ($env:SDS_AUDIENCE) { $env:SDS_AUDIENCE } else { Get-AzdValue 'SDS_AUDIENCE' }
+    $audience = if ($audience) { ($audience -split ',')[0] } else { '' }
     if (-not $audience) {
         Write-Error 'SDS_AUDIENCE is not set (run scripts/entra-app.ps1, or set SDS_TOKEN)'
         exit 2

@@ -2,6 +2,8 @@
 # The tenant check (docs/check.md): calls POST /beta/schoolDataSync/check on the deployed app and
 # prints its short text (or, with --json, its JSON). Exit 0 when the tenant is ready, 1 when not,
 # 2 when the check could not be called.
+# Values not in the environment are read from the current azd environment (azd env get-value), so
+# the script runs as it is after `azd up`.
 # Host: SDS_BASE_URL (e.g. http://localhost:7071), else SERVICE_API_URI (azd's output), else the
 # function app's defaultHostName read with the Azure CLI from AZURE_SUBSCRIPTION_ID,
 # AZURE_RESOURCE_GROUP and AZURE_FUNCTION_APP_NAME (outputs of infra/main.bicep).
@@ -46,7 +48,13 @@ need_az() {
   fi
 }
 
+from_azd() {  # from_azd NAME: the value in the current azd environment, or nothing
+  if command -v azd >/dev/null 2>&1; then azd env get-value "$1" 2>/dev/null || true; fi
+}
 base="${SDS_BASE_URL:-${SERVICE_API_URI:-}}"
+if [ -z "$base" ]; then
+  base="$(from_azd SERVICE_API_URI)"
+fi
 if [ -z "$base" ]; then
   for name in AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME; do
     if [ -z "${!name:-}" ]; then
@@ -64,7 +72,7 @@ base="${base%/}"
 
 token="${SDS_TOKEN:-}"
 if [ -z "$token" ]; then
-  audience="${SDS_AUDIENCE:-}"
+  audience="${SDS_AUDIENCE:-$(from_azd SDS_AUDIENCE)}"
   audience="${audience%%,*}"
   if [ -z "$audience" ]; then
     echo "error: SDS_AUDIENCE is not set (run scripts/entra-app.sh, or export SDS_TOKEN)" >&2

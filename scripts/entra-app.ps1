@@ -9,7 +9,7 @@ param(
     [string]$Name = $(if ($env:AZURE_ENV_NAME) { "sds-classic-api-$($env:AZURE_ENV_NAME)" } else { 'sds-classic-api' }),
     # Do nothing when SDS_AUDIENCE is already set (the azd preprovision hook).
     [switch]$IfMissing,
-    # Let the Azure CLI ask for tokens (az account get-access-token), for testing.
+    # Let the Azure CLI ask for tokens (az account get-access-token): scripts/check.ps1.
     [switch]$AllowAzureCli
 )
 $ErrorActionPreference = 'Stop'

@@ -12,7 +12,7 @@ usage() {
 usage: scripts/entra-app.sh [--name NAME] [--if-missing] [--allow-azure-cli]
   --name NAME        display name of the registration (default: sds-classic-api-$AZURE_ENV_NAME)
   --if-missing       do nothing when SDS_AUDIENCE is already set (the azd preprovision hook)
-  --allow-azure-cli  let the Azure CLI ask for tokens (az account get-access-token), for testing
+  --allow-azure-cli  let the Azure CLI ask for tokens (az account get-access-token): scripts/check.sh
 EOF
 }
 

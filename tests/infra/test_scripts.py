@@ -208,3 +208,23 @@ def test_the_powershell_scripts_say_what_the_bash_scripts_say() -> None:
     assert '--subject-begins-with "/blobServices/default/containers/$UploadContainer/"' in deploy
     assert "$UploadContainer = 'sds-uploads'" in deploy
     assert "--included-event-types Microsoft.Storage.BlobCreated `" in deploy
+
+
+def test_check_after_azd_up_takes_the_host_and_audience_from_the_azd_environment(tmp_path: Path) -> None:
+    replies = {
+        "azd env get-value": [{"out": "https://sds-app.azurewebsites.net/"}, {"out": "api://1111-2222"}],
+        "az account get-access-token": [{"out": "a-token"}],
+        "curl": [{"out": "200"}],
+    }
+    run = run_script(tmp_path, "check.sh", replies, {}, "--dry-upload")
+    assert [c["args"] for c in run.calls if c["key"] == "azd env get-value"] == [
+        ["env", "get-value", "SERVICE_API_URI"], ["env", "get-value", "SDS_AUDIENCE"]]
+    (token,) = [c["args"] for c in run.calls if c["key"] == "az account get-access-token"]
+    assert token[token.index("--scope") + 1] == "api://1111-2222/.default"
+    (curl,) = [c["args"] for c in run.calls if c["key"] == "curl"]
+    assert "https://sds-app.azurewebsites.net/beta/schoolDataSync/check" in curl
+    assert "Authorization: Bearer a-token" in curl
+    assert '{"dryUpload": true}' in curl
+    assert run.returncode == 1, run.output  # the fake answered no "Verdict: ready." line
+    pwsh = (SCRIPTS / "check.ps1").read_text()
+    assert "Get-AzdValue 'SERVICE_API_URI'" in pwsh and "Get-AzdValue 'SDS_AUDIENCE'" in pwsh

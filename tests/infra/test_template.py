@@ -249,3 +249,10 @@ def test_a_lifecycle_policy_removes_every_upload_and_snapshot_after_the_retentio
     assert "param uploadRetentionDays int = 30" in storage
     assert "uploadContainer: uploadContainerName" in text("main.bicep")
     assert "30 days" in (INFRA.parent / "docs" / "safety.md").read_text()
+
+
+def test_the_registration_hook_lets_the_azure_cli_get_tokens_for_the_check() -> None:
+    """After `azd up`, scripts/check.sh gets its token with `az account get-access-token`."""
+    hooks = (REPO / "azure.yaml").read_text()
+    assert "run: ./scripts/entra-app.sh --if-missing --allow-azure-cli" in hooks
+    assert "run: ./scripts/entra-app.ps1 -IfMissing -AllowAzureCli" in hooks
