@@ -38,8 +38,7 @@ CLEANUP_SECONDS = 30.0
 POLL_SECONDS = 5.0
 # Shorter than the forwarder's: a check that waits long answers nothing useful. With a call's 20 s
 # past the last step's start and two deletions, a check ends within about 150 s (Azure: 230 s).
-DEADLINE = GraphDeadline(connect_seconds=5, read_seconds=15, upload_read_seconds=30,
-                         call_seconds=20, upload_call_seconds=40)
+DEADLINE = GraphDeadline(connect_seconds=5, read_seconds=15, call_seconds=20)
 MAX_WAIT = 5.0  # seconds of Retry-After slept in the check; a longer one fails the call
 OUT_OF_TIME = f"The check's {CHECK_SECONDS:g} s ran out before this step."
 

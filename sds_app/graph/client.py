@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import jwt
 from azure.core import PipelineClient
@@ -34,7 +34,6 @@ from sds_app.graph.pipeline import (
     MAX_IN_PROCESS_WAIT,
     DeadlineTransport,
     GraphDeadline,
-    blob_policies,
     graph_policies,
 )
 from sds_core.models import industry_data as model
@@ -49,7 +48,6 @@ _REFERENCE = re.compile(
     r"(?:/(?P<plain>[^/()']+)|\('(?P<quoted>[^/()']+)'\))/?"
 )
 MAX_PAGES = 100  # a connector or run listing longer than this is not a tenant's SDS
-BLOB_VERSION = "2023-11-03"
 TOKEN_CLAIMS = ("appid", "azp", "oid", "tid", "idtyp", "roles", "scp")  # what token_claims tells
 MAX_TOKEN = 16_384  # characters: Entra's tokens are a few KB
 DEFAULT_DEADLINE = GraphDeadline()
@@ -103,11 +101,6 @@ class IndustryDataClient:
             self.endpoint,
             policies=graph_policies(credential, self.scope, max_wait, deadline.call_seconds),
             transport=DeadlineTransport(deadline.connect_seconds, deadline.read_seconds),
-        )
-        self._blobs = PipelineClient(
-            self.endpoint,
-            policies=blob_policies(max_wait, deadline.upload_call_seconds),
-            transport=DeadlineTransport(deadline.connect_seconds, deadline.upload_read_seconds),
         )
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -356,35 +349,6 @@ class IndustryDataClient:
             container_id=data.get("containerId"),
         )
 
-    def upload_file(self, session_url: str, name: str, data: bytes) -> None:
-        """Put Blob (BlockBlob) `name` into the session's container; only 201 is success."""
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            raise ValueError(f"not a plain file name: {name!r}")
-        parts = urlsplit(session_url)
-        blob_url = urlunsplit(
-            (parts.scheme, parts.netloc, f"{parts.path.rstrip('/')}/{quote(name)}", parts.query, "")
-        )
-        request = HttpRequest(
-            "PUT",
-            blob_url,
-            headers={
-                "x-ms-blob-type": "BlockBlob",
-                "x-ms-version": BLOB_VERSION,
-                "Content-Type": "text/csv",
-                "Content-Length": str(len(data)),
-            },
-            content=data,
-        )
-        try:
-            response = self._blobs.send_request(request)
-        except (ServiceRequestError, ServiceResponseError) as failure:
-            raise GraphError(
-                None, "unreachable", str(failure)[:300], method="PUT", path=name
-            ) from None
-        body = response.read()
-        if response.status_code != 201:
-            raise _blob_error(name, response.status_code, response.headers, body)
-
     def validate(self, connector_id: str) -> str:
         """POST dataConnectors/{id}/validate (202): the operation's URL from Location."""
         path = f"dataConnectors/{_id_segment(connector_id)}/validate"
@@ -488,23 +452,3 @@ class IndustryDataClient:
     def get_statistics(self, run_id: str) -> dict[str, Any]:
         """GET runs/{id}/getStatistics (industryDataRunStatistics)."""
         return self._get(f"runs/{_id_segment(run_id)}/getStatistics")
-
-
-def _blob_error(name: str, status: int, headers: Any, body: bytes) -> GraphError:
-    # Blob storage answers in XML: its error code is in a header.
-    code = headers.get("x-ms-error-code") or f"HTTP{status}"
-    expired = status == 403 and code in ("AuthenticationFailed", "AuthorizationFailure")
-    message = (
-        "the upload session refused the file (expired or invalid SAS)"
-        if expired
-        else f"the upload of {name} was answered {status}"
-    )
-    return GraphError(
-        status,
-        code,
-        message,
-        method="PUT",
-        path=name,
-        retry_after=None,
-        request_id=headers.get("x-ms-request-id"),
-    )

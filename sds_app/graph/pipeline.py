@@ -73,9 +73,7 @@ class GraphDeadline:
 
     connect_seconds: float = 5
     read_seconds: float = 30
-    upload_read_seconds: float = 120
     call_seconds: float = CALL_SECONDS
-    upload_call_seconds: float = 600  # one Put Blob of a district's largest file, retries included
 
 
 @dataclass(frozen=True)
@@ -432,12 +430,3 @@ def graph_policies(
     if credential is not None:
         policies.append(BearerTokenCredentialPolicy(credential, scope))
     return policies
-
-
-def blob_policies(max_wait: float, call_seconds: float = CALL_SECONDS) -> list[Any]:
-    """Policies of uploads to the session's SAS URL: deadline and retry only; never a token."""
-    return [
-        CallDeadlinePolicy(call_seconds),
-        UserAgentPolicy(base_user_agent=USER_AGENT),
-        retry_policy(max_wait),
-    ]
