@@ -280,27 +280,11 @@ def roll_over(account: StorageAccount, profile_id: str, record: ProfileRecord, n
         return record
     if not model.year_over(data, now):
         return record
-    store = ProfileStore(account)
-    lease = _Lease(store, profile_id, now)
-    record = lease.take()
-    graph = graph or get_graph()
-    data = record_data(record) or IndustryData()
-    old = {kind: data.id_of(kind) for kind in ("inboundFlow", "year") if kind in data.created}
-    fresh = data.with_id("inboundFlow", None).with_id("year", None)
-    fresh = fresh.model_copy(update={"year_end": None})
-    try:
-        made = ensure(graph, record.profile, fresh, now, False, lease.keep)
-    except BaseException:
-        store.update(profile_id, lambda current: _give_back(current, lease.id))
-        raise
-    deleters = _deleters(graph)
-    for kind, object_id in old.items():
-        if object_id and model.is_object_id(object_id):
-            deleters[kind](object_id)  # type: ignore[index]
+    made, old = _replace(account, profile_id, now, graph, ("inboundFlow", "year"),
+                         {"year_end": None})
     _LOG.info("Profile %s: school year ended; the next year's flow %s replaces flow %s",
               profile_id, made.inbound_flow_id, old.get("inboundFlow"))
-    done = lease.released(made)
-    return store.update(profile_id, lambda current: with_data(current, done))
+    return _released(account, profile_id, made)
 
 
 def switch_format(account: StorageAccount, profile_id: str, record: ProfileRecord, code: str,
@@ -314,17 +298,45 @@ def switch_format(account: StorageAccount, profile_id: str, record: ProfileRecor
     data = record_data(record)
     if data is None or data.bound or (data.file_format or model.FILE_FORMAT) == code:
         return record
+    made, old = _replace(
+        account, profile_id, now, graph, ("inboundFlow", "connector"), {"file_format": code},
+        lambda made: ConnectorBindings(account).bind(str(made.connector_id), profile_id),
+    )
+    if old.get("connector"):
+        ConnectorBindings(account).release(str(old["connector"]), profile_id)
+    _LOG.info("Profile %s: connector %s (%s) replaces connector %s", profile_id,
+              made.connector_id, code, old.get("connector"))
+    return _released(account, profile_id, made)
+
+
+def _replace(
+    account: StorageAccount,
+    profile_id: str,
+    now: datetime,
+    graph: IndustryDataClient | None,
+    kinds: tuple[str, ...],
+    update: dict[str, object],
+    made_hook: Callable[[IndustryData], None] | None = None,
+) -> tuple[IndustryData, dict[str, str | None]]:
+    """Under the lease, new objects of `kinds` made first (with `update`), then the old deleted.
+
+    `made_hook` runs on what was made before the old objects go (a failure gives the lease back).
+    Returns what was made, still leased, and the old ids by kind.
+    """
     store = ProfileStore(account)
     lease = _Lease(store, profile_id, now)
     record = lease.take()
     graph = graph or get_graph()
     data = record_data(record) or IndustryData()
-    old = {kind: data.id_of(kind) for kind in ("inboundFlow", "connector") if kind in data.created}
-    fresh = data.with_id("inboundFlow", None).with_id("connector", None)
-    fresh = fresh.model_copy(update={"file_format": code})
+    old = {kind: data.id_of(kind) for kind in kinds if kind in data.created}
+    fresh = data
+    for kind in kinds:
+        fresh = fresh.with_id(kind, None)
+    fresh = fresh.model_copy(update=update)
     try:
         made = ensure(graph, record.profile, fresh, now, False, lease.keep)
-        ConnectorBindings(account).bind(str(made.connector_id), profile_id)
+        if made_hook is not None:
+            made_hook(made)
     except BaseException:
         store.update(profile_id, lambda current: _give_back(current, lease.id))
         raise
@@ -332,12 +344,13 @@ def switch_format(account: StorageAccount, profile_id: str, record: ProfileRecor
     for kind, object_id in old.items():
         if object_id and model.is_object_id(object_id):
             deleters[kind](object_id)  # type: ignore[index]
-    if old.get("connector"):
-        ConnectorBindings(account).release(str(old["connector"]), profile_id)
-    _LOG.info("Profile %s: connector %s (%s) replaces connector %s", profile_id,
-              made.connector_id, code, old.get("connector"))
-    done = lease.released(made)
-    return store.update(profile_id, lambda current: with_data(current, done))
+    return made, old
+
+
+def _released(account: StorageAccount, profile_id: str, made: IndustryData) -> ProfileRecord:
+    """The record with what was made, the lease given up."""
+    done = _Lease.released(made)
+    return ProfileStore(account).update(profile_id, lambda current: with_data(current, done))
 
 
 def _give_back(current: ProfileRecord, lease_id: str) -> ProfileRecord:
