@@ -40,14 +40,7 @@ OK = "__ok"
 def validate(folder: Path) -> list[dict[str, str]]:
     """Verify one folder; the messages the rules give, in their order."""
     upload = spec.scan_folder(Path(folder))
-    headers: dict[str, spec.Header] = {}
-    problems: dict[str, str] = {}
-    for file, path in upload.paths.items():
-        header = spec.read_header(file, path)
-        if isinstance(header, str):
-            problems[file] = header
-        else:
-            headers[file] = header
+    headers, problems = spec.read_headers(upload)
     with duckdb.connect(":memory:") as con:
         for file in list(headers):
             try:

@@ -266,6 +266,19 @@ def read_header(file: str, path: Path) -> Header | str:
     return header
 
 
+
+def read_headers(upload: Upload) -> tuple[dict[str, Header], dict[str, str]]:
+    """Each file's header record, or its header problem (message text) by file."""
+    headers: dict[str, Header] = {}
+    problems: dict[str, str] = {}
+    for file, path in upload.paths.items():
+        header = read_header(file, path)
+        if isinstance(header, str):
+            problems[file] = header
+        else:
+            headers[file] = header
+    return headers, problems
+
 def _record_end(chunk: bytes, start: int) -> int:
     """End (after its LF) of the first CSV record in chunk, or -1 when it does not end there."""
     quotes = 0

@@ -40,14 +40,7 @@ SEED = 20240905
 def validate(folder: Path) -> list[dict[str, str]]:
     """Verify one folder; the messages the rules give, in their order."""
     upload = spec.scan_folder(Path(folder))
-    headers: dict[str, spec.Header] = {}
-    problems: dict[str, str] = {}
-    for file, path in upload.paths.items():
-        header = spec.read_header(file, path)
-        if isinstance(header, str):
-            problems[file] = header
-        else:
-            headers[file] = header
+    headers, problems = spec.read_headers(upload)
     frames = _read(upload.paths, headers, problems)
     return spec.messages(upload, problems, headers, _count(frames, headers))
 
