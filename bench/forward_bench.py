@@ -145,7 +145,7 @@ def main() -> int:
 
     azurite = AzuriteProcess()
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakegraph.serve", azurite.azurite.connection_string],
+        [sys.executable, "-m", "tests.fakegraph.serve"],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -25,7 +25,8 @@ from pydantic import ValidationError
 
 from sds_app.graph import GraphError, IndustryDataClient
 from sds_app.industry_data import Busy, Refused, record_data, roll_over, switch_format
-from sds_app.session_upload import SessionFile, upload_session_files
+from sds_app.graph.upload import UploadFile
+from sds_app.session_upload import upload_session_files
 from sds_app.storage.account import StorageAccount
 from sds_app.storage.forwarding import TenantRunStore
 from sds_app.storage.sync_errors import SyncErrorStore
@@ -175,7 +176,7 @@ class Forwarder:
 
     # -- one delivery ----------------------------------------------------------------------------
 
-    def step(self, record: ProfileRecord, frozen: Callable[[str], SessionFile]) -> None:
+    def step(self, record: ProfileRecord, frozen: Callable[[str], UploadFile]) -> None:
         """Do the step the record's progress is at (beginning it on the run's first delivery)."""
         run = record.run
         assert run is not None
@@ -220,7 +221,7 @@ class Forwarder:
             self._graph_error(f, error)
 
     def _dispatch(
-        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], SessionFile]
+        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], UploadFile]
     ) -> None:
         now = self.now()
         operation = (f.operation or "").rstrip("/").rsplit("/", 1)[-1] or None
@@ -264,7 +265,7 @@ class Forwarder:
     # -- the stages ------------------------------------------------------------------------------
 
     def _upload(
-        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], SessionFile]
+        self, f: Forwarding, record: ProfileRecord, frozen: Callable[[str], UploadFile]
     ) -> None:
         connector = f.connector_id
         if connector is None:

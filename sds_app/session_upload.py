@@ -8,8 +8,7 @@ is on an Azure Storage host of the Graph endpoint's cloud or on a host listed in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from sds_app.graph import IndustryDataClient
@@ -22,31 +21,22 @@ if TYPE_CHECKING:
 READ_BYTES = 4 << 20  # one ranged read of a stored file, and one append: the adapter's chunk
 
 
-@dataclass(frozen=True)
-class SessionFile:
-    """One file for the session: its exact name, its size, and its bytes as chunks (streamed)."""
-
-    name: str
-    size: int
-    chunks: Callable[[], Iterator[bytes]]
-
-
 def upload_session_files(graph: IndustryDataClient, session_url: str,
-                         files: Iterable[SessionFile]) -> None:
+                         files: Iterable[UploadFile]) -> None:
     """Upload every file into the session's folder; UploadError (a GraphError) when one fails.
 
     The URL is checked before any byte is sent (SessionUrlRefused names its scheme and host).
     """
     hosts = UploadHosts.for_graph(graph.endpoint, get_settings().upload_hosts)
-    upload_files(session_url, [UploadFile(f.name, f.size, f.chunks) for f in files], hosts)
+    upload_files(session_url, list(files), hosts)
 
 
-def in_memory(name: str, data: bytes) -> SessionFile:
+def in_memory(name: str, data: bytes) -> UploadFile:
     """A small file already in memory (the tenant check's sample files)."""
-    return SessionFile(name, len(data), lambda: iter((data,)))
+    return UploadFile(name, len(data), lambda: iter((data,)))
 
 
-def from_blob(name: str, blob: BlobClient, chunk_bytes: int = READ_BYTES) -> SessionFile:
+def from_blob(name: str, blob: BlobClient, chunk_bytes: int = READ_BYTES) -> UploadFile:
     """A stored blob (a run's frozen snapshot) read in ranges of `chunk_bytes` while it is sent.
 
     A whole download would hold the SDK's first GET (32 MiB by default) in memory; ranges of
@@ -68,4 +58,4 @@ def from_blob(name: str, blob: BlobClient, chunk_bytes: int = READ_BYTES) -> Ses
             if offset == start:  # an empty range: the size check of the upload names it
                 return
 
-    return SessionFile(name, size, chunks)
+    return UploadFile(name, size, chunks)

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from sds_app import telemetry
 from sds_app.forwarder import Forwarder, Superseded
 from sds_app.graph import get_graph
-from sds_app.session_upload import SessionFile, from_blob
+from sds_app.graph.upload import UploadFile
+from sds_app.session_upload import from_blob
 from sds_app.settings import (
     UPLOAD_CONTAINER,
     get_settings,
@@ -253,7 +254,7 @@ class SyncRun:
         self._move(summary, SyncStatus.SUCCESS, RunState.SUCCESS, synced=True)
         return True
 
-    def _file(self, record: ProfileRecord, name: str) -> SessionFile:
+    def _file(self, record: ProfileRecord, name: str) -> UploadFile:
         """One frozen file, as verified, streamed from its snapshot when it is sent."""
         assert record.run is not None
         frozen = record.run.snapshots[name]

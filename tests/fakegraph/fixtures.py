@@ -12,13 +12,13 @@ from tests.fakegraph.server import FakeIndustryData
 
 
 @pytest.fixture
-def fake_graph(storage_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIndustryData]:
+def fake_graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIndustryData]:
     """A fake Industry Data API on loopback; SDS_GRAPH_ENDPOINT points at it, SDS_GRAPH_AUTH=none.
 
     Its upload sessions are folders on its Gen2 stand-in (`fake_graph.gen2`), whose host:port
     SDS_UPLOAD_HOSTS lists. Tests assert `fake_graph.violations == []` at the end.
     """
-    fake = FakeIndustryData(storage_env)
+    fake = FakeIndustryData()
     endpoint = fake.start()
     monkeypatch.setenv("SDS_GRAPH_ENDPOINT", endpoint)
     monkeypatch.setenv("SDS_GRAPH_AUTH", "none")

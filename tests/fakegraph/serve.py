@@ -1,4 +1,4 @@
-"""Serve the fake Industry Data API in its own process: `python -m tests.fakegraph.serve CONNECTION`.
+"""Serve the fake Industry Data API in its own process: `python -m tests.fakegraph.serve`.
 
 Prints the endpoint on the first line of stdout, the connector's ids on the second, the Gen2
 stand-in's host:port (for SDS_UPLOAD_HOSTS) on the third, and serves until stdin closes (for
@@ -15,7 +15,7 @@ from tests.fakegraph.server import FakeIndustryData, ValidationOutcome
 
 def main() -> int:
     """Serve until stdin closes; one connector set up, its ids on the second line."""
-    fake = FakeIndustryData(sys.argv[1])
+    fake = FakeIndustryData()
     fake.validations.extend(ValidationOutcome(running_polls=0) for _ in range(100))
     print(fake.start(), flush=True)
     print(json.dumps(fake.connector_setup("bench connector")), flush=True)

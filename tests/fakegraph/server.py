@@ -141,8 +141,7 @@ class Recorded:
 class FakeIndustryData:
     """State and behaviour of the fake; `start()` serves it, `stop()` ends it."""
 
-    def __init__(self, storage_connection: str | None = None, token: str | None = None) -> None:
-        del storage_connection  # sessions were containers on Azurite; callers still pass it
+    def __init__(self, token: str | None = None) -> None:
         self.token = token  # when set, requests must carry `Authorization: Bearer {token}`
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
